@@ -1,0 +1,10 @@
+DROP TABLE signing_keys;
+DROP TABLE ui_customizations;
+DROP TABLE identity_providers;
+DROP TABLE resource_servers;
+DROP TABLE group_members;
+DROP TABLE user_groups;
+DROP TABLE user_aliases;
+DROP TABLE users;
+DROP TABLE app_clients;
+DROP TABLE user_pools;

@@ -1,0 +1,85 @@
+//! The application: shared state, the actix `App`, and binding (plain or TLS).
+
+use crate::http;
+use crate::settings::{Settings, TlsFiles};
+use crate::store::Store;
+use crate::tokens::Signer;
+use actix_web::dev::Server;
+use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::{App, HttpServer, web};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// What every handler may use. Cloned per worker; everything inside is shared.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub signer: Signer,
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    pub fn new(store: Store, settings: Settings) -> Self {
+        Self {
+            store,
+            signer: Signer::new(),
+            settings: Arc::new(settings),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot listen on {0}: {1}")]
+    Bind(String, std::io::Error),
+    #[error("TLS: {0}")]
+    Tls(String),
+}
+
+/// Binds the listener and returns the running server with the addresses it listens on.
+/// The server stops gracefully on SIGTERM / SIGINT.
+pub fn bind(state: AppState) -> Result<(Server, Vec<SocketAddr>), ServeError> {
+    let listen = state.settings.listen.clone();
+    let tls = state.settings.tls.clone();
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::PathConfig::default())
+            .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
+            .wrap(from_fn(http::log_request))
+            .configure(http::routes)
+            .default_service(web::to(http::not_found))
+    })
+    .shutdown_timeout(10);
+    let server = match tls {
+        Some(files) => server
+            .bind_rustls_0_23(&listen, tls_config(&files)?)
+            .map_err(|e| ServeError::Bind(listen.clone(), e))?,
+        None => server
+            .bind(&listen)
+            .map_err(|e| ServeError::Bind(listen.clone(), e))?,
+    };
+    let addrs = server.addrs();
+    Ok((server.run(), addrs))
+}
+
+fn tls_config(files: &TlsFiles) -> Result<rustls::ServerConfig, ServeError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(&files.cert)
+        .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| ServeError::Tls(format!("{}: {e}", files.cert.display())))?;
+    if certs.is_empty() {
+        return Err(ServeError::Tls(format!(
+            "{}: no certificate",
+            files.cert.display()
+        )));
+    }
+    let key = PrivateKeyDer::from_pem_file(&files.key)
+        .map_err(|e| ServeError::Tls(format!("{}: {e}", files.key.display())))?;
+    rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| ServeError::Tls(e.to_string()))
+}

@@ -1,0 +1,180 @@
+//! The declarative file as written: keys mirror Cognito's API field names in snake_case.
+//! Unknown keys are errors, so a typo never passes silently. See docs/configuration.md.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub pool: Vec<PoolFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolFile {
+    pub id: Option<String>,
+    pub name: String,
+    /// Region for a generated id (`<region>_<9 alphanumerics>`); default `local`.
+    pub region: Option<String>,
+    pub domain: Option<String>,
+    #[serde(default)]
+    pub alias_attributes: Vec<String>,
+    #[serde(default)]
+    pub username_attributes: Vec<String>,
+    #[serde(default)]
+    pub auto_verified_attributes: Vec<String>,
+    #[serde(default)]
+    pub allow_admin_create_user_only: bool,
+    #[serde(default)]
+    pub username_case_sensitive: bool,
+    #[serde(alias = "mfa_configuration")]
+    pub mfa: Option<String>,
+    #[serde(default)]
+    pub required_attributes: Vec<String>,
+    #[serde(default)]
+    pub custom_attributes: Vec<CustomAttributeFile>,
+    pub password_policy: Option<PasswordPolicyFile>,
+    #[serde(default)]
+    pub resource_server: Vec<ResourceServerFile>,
+    #[serde(default)]
+    pub client: Vec<ClientFile>,
+    #[serde(default)]
+    pub group: Vec<GroupFile>,
+    #[serde(default)]
+    pub user: Vec<UserFile>,
+    #[serde(default)]
+    pub identity_provider: Vec<IdentityProviderFile>,
+    #[serde(default)]
+    pub ui_customization: Vec<UiCustomizationFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomAttributeFile {
+    pub name: String,
+    #[serde(default = "default_attribute_type", alias = "type")]
+    pub attribute_data_type: String,
+    #[serde(default = "yes")]
+    pub mutable: bool,
+    pub min_length: Option<u32>,
+    pub max_length: Option<u32>,
+}
+
+fn default_attribute_type() -> String {
+    "String".to_owned()
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordPolicyFile {
+    pub minimum_length: Option<u32>,
+    pub require_lowercase: Option<bool>,
+    pub require_uppercase: Option<bool>,
+    pub require_numbers: Option<bool>,
+    pub require_symbols: Option<bool>,
+    pub temporary_password_validity_days: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceServerFile {
+    pub identifier: String,
+    pub name: String,
+    #[serde(default)]
+    pub scopes: Vec<ScopeFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeFile {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientFile {
+    pub id: Option<String>,
+    pub name: String,
+    /// Present = confidential client. May be `env:VAR_NAME`.
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub callback_urls: Vec<String>,
+    #[serde(default)]
+    pub logout_urls: Vec<String>,
+    pub default_redirect_uri: Option<String>,
+    #[serde(default)]
+    pub allowed_oauth_flows: Vec<String>,
+    #[serde(default)]
+    pub allowed_oauth_scopes: Vec<String>,
+    pub supported_identity_providers: Option<Vec<String>>,
+    pub read_attributes: Option<Vec<String>>,
+    pub write_attributes: Option<Vec<String>>,
+    pub access_token_validity_minutes: Option<u32>,
+    pub id_token_validity_minutes: Option<u32>,
+    pub refresh_token_validity_days: Option<u32>,
+    pub enable_token_revocation: Option<bool>,
+    pub rotate_refresh_tokens: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupFile {
+    pub name: String,
+    pub description: Option<String>,
+    pub precedence: Option<i64>,
+    pub role_arn: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserFile {
+    pub username: String,
+    /// May be `env:VAR_NAME`. Without one the user cannot sign in with a password.
+    pub password: Option<String>,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// CONFIRMED (default), FORCE_CHANGE_PASSWORD, RESET_REQUIRED or UNCONFIRMED.
+    pub status: Option<String>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityProviderFile {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub provider_type: String,
+    #[serde(default)]
+    pub details: BTreeMap<String, String>,
+    #[serde(default)]
+    pub attribute_mapping: BTreeMap<String, String>,
+    #[serde(default)]
+    pub idp_identifiers: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiCustomizationFile {
+    /// An app client id of this pool, or `ALL`.
+    #[serde(default = "all_clients")]
+    pub client_id: String,
+    pub css: Option<String>,
+    /// Read at start, relative to the configuration file.
+    pub css_file: Option<String>,
+    pub logo_file: Option<String>,
+}
+
+fn all_clients() -> String {
+    crate::model::directory::ALL_CLIENTS.to_owned()
+}

@@ -1,0 +1,113 @@
+//! HTTP: one route table, thin handlers, request logging. Handlers extract, call one core
+//! function and map the outcome.
+
+pub mod errors;
+pub mod pages;
+pub mod pool;
+pub mod well_known;
+
+use crate::app::AppState;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::middleware::Next;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+use std::time::Instant;
+
+/// Routes a pool serves, mounted under `/{pool_id}` and, for pools with a domain, at the root.
+fn pool_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/.well-known/openid-configuration",
+        web::get().to(well_known::openid_configuration),
+    )
+    .route("/.well-known/jwks.json", web::get().to(well_known::jwks));
+}
+
+/// The whole route table.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(health))
+        .route("/static/gatehouse.css", web::get().to(default_css))
+        .configure(pool_routes)
+        .service(web::scope("/{pool_id}").configure(pool_routes));
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    database: &'static str,
+    backend: &'static str,
+}
+
+async fn health(state: web::Data<AppState>) -> HttpResponse {
+    let store = state.store.clone();
+    let reachable = web::block(move || store.ping())
+        .await
+        .is_ok_and(|r| r.is_ok());
+    let body = Health {
+        status: if reachable { "ok" } else { "unavailable" },
+        database: if reachable {
+            "reachable"
+        } else {
+            "unreachable"
+        },
+        backend: state.store.backend(),
+    };
+    let status = if reachable {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    HttpResponse::build(status)
+        .insert_header(("Cache-Control", "no-store"))
+        .json(body)
+}
+
+async fn default_css() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(pages::DEFAULT_CSS)
+}
+
+/// Unknown paths: a readable page for browsers, JSON for everyone else.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    let wants_html = req
+        .headers()
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if wants_html {
+        pages::error_page(
+            StatusCode::NOT_FOUND,
+            "Page not found",
+            "There is nothing at this address.",
+        )
+    } else {
+        actix_web::ResponseError::error_response(&errors::ApiError::not_found("no such endpoint"))
+    }
+}
+
+/// One log line per request: method, path (never the query, which may carry codes), status
+/// and latency.
+pub async fn log_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let response = next.call(req).await;
+    let status = match &response {
+        Ok(res) => res.status().as_u16(),
+        Err(e) => e.as_response_error().status_code().as_u16(),
+    };
+    tracing::info!(
+        method = %method,
+        path = %path,
+        status,
+        latency_ms = format_args!("{:.2}", started.elapsed().as_secs_f64() * 1000.0),
+        "request"
+    );
+    response
+}

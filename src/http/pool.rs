@@ -1,0 +1,67 @@
+//! Finds the pool a request is for: from the `/{pool_id}` path prefix, or from the Host header
+//! when the pool owns a domain and is served at the root.
+
+use super::errors::ApiError;
+use crate::app::AppState;
+use crate::model::UserPool;
+use crate::oauth::discovery::PoolUrls;
+use crate::store::{self, StoreError};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use std::future::Future;
+use std::pin::Pin;
+
+/// The pool a request addresses, with the URLs it is reached at.
+pub struct PoolSite {
+    pub pool: UserPool,
+    pub urls: PoolUrls,
+}
+
+impl FromRequest for PoolSite {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let by_path = req.match_info().get("pool_id").map(str::to_owned);
+        let host = req.connection_info().host().to_owned();
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            let found = state
+                .store
+                .run(move |conn| match by_path {
+                    Some(id) => match store::pools::get(conn, &id) {
+                        Ok(pool) => Ok(Some(pool)),
+                        Err(StoreError::NotFound) => Ok(None),
+                        Err(e) => Err(e),
+                    },
+                    None => find_by_host(conn, &host),
+                })
+                .await?;
+            let pool = found.ok_or_else(|| ApiError::not_found("no such user pool"))?;
+            let urls = PoolUrls::new(
+                &state.settings.public_url,
+                pool.id.as_str(),
+                pool.domain.as_deref(),
+            );
+            Ok(PoolSite { pool, urls })
+        })
+    }
+}
+
+/// A pool whose domain is the request's host, with or without the port.
+fn find_by_host(
+    conn: &mut store::AnyConnection,
+    host: &str,
+) -> store::StoreResult<Option<UserPool>> {
+    let host = host.to_ascii_lowercase();
+    if let Some(pool) = store::pools::find_by_domain(conn, &host)? {
+        return Ok(Some(pool));
+    }
+    match host.rsplit_once(':') {
+        Some((bare, port)) if port.bytes().all(|b| b.is_ascii_digit()) => {
+            store::pools::find_by_domain(conn, bare)
+        }
+        _ => Ok(None),
+    }
+}

@@ -1,0 +1,13 @@
+//! Gatehouse: a self-hosted OAuth 2.0 / OpenID Connect authorization server with a hosted
+//! sign-in UI that behaves like an Amazon Cognito user pool.
+
+pub mod app;
+pub mod config;
+pub mod http;
+pub mod model;
+pub mod oauth;
+pub mod provision;
+pub mod secrets;
+pub mod settings;
+pub mod store;
+pub mod tokens;

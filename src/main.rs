@@ -1,0 +1,239 @@
+//! The `gatehouse` command: `serve`, `migrate`, `check` and `keys rotate`.
+
+use clap::{Args, Parser, Subcommand};
+use gatehouse::app::{self, AppState};
+use gatehouse::provision::{self, Demo};
+use gatehouse::settings::{Settings, TlsFiles};
+use gatehouse::store::{self, Store};
+use gatehouse::{config, tokens};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "Self-hosted OAuth 2.0 / OpenID Connect server with a hosted sign-in UI"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server. Without --config, a demo pool, client and user are created once.
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Validate a configuration file without touching the database.
+    Check {
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Manage signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a new active signing key to a pool; the previous key stays published until every
+    /// token it signed has expired.
+    Rotate {
+        #[arg(long, value_name = "POOL_ID")]
+        pool: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Args)]
+struct DatabaseArgs {
+    /// sqlite://PATH or postgres://USER:PASSWORD@HOST/DB
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://gatehouse.db")]
+    database_url: String,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Declarative configuration applied at every start (creates and updates, never deletes).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "GATEHOUSE_LISTEN", default_value = "127.0.0.1:7070")]
+    listen: String,
+    /// URL users reach the server at; each pool's issuer is {public-url}/{pool_id}.
+    #[arg(
+        long,
+        env = "GATEHOUSE_PUBLIC_URL",
+        default_value = "http://localhost:7070"
+    )]
+    public_url: String,
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// PEM certificate chain: serve HTTPS directly.
+    #[arg(long, env = "GATEHOUSE_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "GATEHOUSE_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    tokens::signer::install_crypto_providers();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let result = match Cli::parse().command {
+        Command::Serve(args) => serve(args),
+        Command::Migrate(args) => migrate(&args.database_url),
+        Command::Check { config } => config::load(&config)
+            .map(|declaration| {
+                println!(
+                    "{}: valid ({} pools)",
+                    config.display(),
+                    declaration.pools.len()
+                );
+            })
+            .map_err(|e| e.to_string()),
+        Command::Keys {
+            command: KeysCommand::Rotate { pool, database },
+        } => rotate(&pool, &database.database_url),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn open_store(url: &str) -> Result<Store, String> {
+    let store = Store::connect(url).map_err(|e| format!("{}: {e}", store::redact_url(url)))?;
+    let applied = store.migrate().map_err(|e| e.to_string())?;
+    if applied > 0 {
+        tracing::info!(applied, backend = store.backend(), "migrations applied");
+    }
+    Ok(store)
+}
+
+fn migrate(url: &str) -> Result<(), String> {
+    let store = Store::connect(url).map_err(|e| format!("{}: {e}", store::redact_url(url)))?;
+    let applied = store.migrate().map_err(|e| e.to_string())?;
+    println!("{applied} migrations applied ({})", store.backend());
+    Ok(())
+}
+
+fn rotate(pool: &str, url: &str) -> Result<(), String> {
+    let store = open_store(url)?;
+    let mut conn = store.conn().map_err(|e| e.to_string())?;
+    let kid = provision::rotate_signing_key(&mut conn, pool).map_err(|e| match e {
+        store::StoreError::NotFound => format!("no pool `{pool}`"),
+        other => other.to_string(),
+    })?;
+    println!("pool {pool}: new signing key {kid}");
+    Ok(())
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    let started = Instant::now();
+    let tls = args
+        .tls_cert
+        .zip(args.tls_key)
+        .map(|(cert, key)| TlsFiles { cert, key });
+    let settings = Settings::new(
+        args.listen,
+        &args.public_url,
+        args.database.database_url,
+        tls,
+    )
+    .map_err(|e| e.to_string())?;
+    // Validate the file before touching the database: a bad file changes nothing.
+    let declaration = args
+        .config
+        .as_deref()
+        .map(config::load)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let store = open_store(&settings.database_url)?;
+    let demo = {
+        let mut conn = store.conn().map_err(|e| e.to_string())?;
+        match &declaration {
+            Some(declaration) => {
+                let report = provision::apply(&mut conn, declaration).map_err(|e| {
+                    format!(
+                        "{}: {e}",
+                        args.config
+                            .as_ref()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default()
+                    )
+                })?;
+                tracing::info!(%report, "configuration applied");
+                None
+            }
+            None => {
+                let (demo, report) =
+                    provision::ensure_demo(&mut conn).map_err(|e| e.to_string())?;
+                if let Some(report) = report {
+                    tracing::info!(%report, "demo pool created");
+                }
+                Some(demo)
+            }
+        }
+    };
+    let state = AppState::new(store, settings.clone());
+    actix_web::rt::System::new().block_on(async move {
+        let (server, addrs) = app::bind(state).map_err(|e| e.to_string())?;
+        let scheme = if settings.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        for addr in &addrs {
+            println!(
+                "Gatehouse listening on {scheme}://{addr} (public URL {})",
+                settings.public_url
+            );
+        }
+        if let Some(demo) = demo {
+            print_demo(&settings.public_url, &demo);
+        }
+        tracing::info!(startup_ms = started.elapsed().as_millis() as u64, "ready");
+        server.await.map_err(|e| e.to_string())
+    })
+}
+
+fn print_demo(public_url: &str, demo: &Demo) {
+    let issuer = format!("{public_url}/{}", demo.pool_id);
+    let authorize = url::Url::parse_with_params(
+        &format!("{issuer}/oauth2/authorize"),
+        &[
+            ("response_type", "code"),
+            ("client_id", demo.client_id.as_str()),
+            ("redirect_uri", demo.callback_url.as_str()),
+            ("scope", "openid email profile"),
+        ],
+    )
+    .map(|u| u.to_string())
+    .unwrap_or_default();
+    println!(
+        "\nDemo pool (no --config given; for local evaluation only)\n  \
+         Issuer:    {issuer}\n  \
+         Discovery: {issuer}/.well-known/openid-configuration\n  \
+         Client id: {} (public client; callback {})\n  \
+         Sign in:   {authorize}\n  \
+         User:      {} / {}\n",
+        demo.client_id, demo.callback_url, demo.username, demo.password
+    );
+}

@@ -1,0 +1,174 @@
+//! App clients (spec: hosted-ui-and-oauth.md §3): who may ask for tokens, where the browser may be
+//! sent back to, which flows and scopes the client may use, and how long its tokens live.
+
+use super::ids::{ClientId, PoolId};
+use crate::secrets::SecretDigest;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// Scopes every pool understands (hosted-ui-and-oauth.md §6.1).
+pub const RESERVED_SCOPES: &[&str] = &[
+    "openid",
+    "email",
+    "phone",
+    "profile",
+    "aws.cognito.signin.user.admin",
+];
+
+/// The built-in directory, as named in `supported_identity_providers`.
+pub const COGNITO_PROVIDER: &str = "COGNITO";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppClient {
+    pub id: ClientId,
+    pub pool_id: PoolId,
+    pub name: String,
+    /// Digest of the client secret; `None` for a public client.
+    pub secret: Option<SecretDigest>,
+    pub settings: ClientSettings,
+}
+
+impl AppClient {
+    pub fn is_confidential(&self) -> bool {
+        self.secret.is_some()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OAuthFlow {
+    Code,
+    Implicit,
+    ClientCredentials,
+}
+
+impl OAuthFlow {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "code" => Some(Self::Code),
+            "implicit" => Some(Self::Implicit),
+            "client_credentials" => Some(Self::ClientCredentials),
+            _ => None,
+        }
+    }
+}
+
+/// Client settings, stored as one JSON document (new settings get serde defaults).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClientSettings {
+    pub callback_urls: Vec<String>,
+    pub logout_urls: Vec<String>,
+    pub default_redirect_uri: Option<String>,
+    pub allowed_oauth_flows: Vec<OAuthFlow>,
+    pub allowed_oauth_scopes: Vec<String>,
+    pub supported_identity_providers: Vec<String>,
+    /// Attributes the client may read; `None` means all of them.
+    pub read_attributes: Option<Vec<String>>,
+    /// Attributes the client may write; `None` means all of them.
+    pub write_attributes: Option<Vec<String>>,
+    pub access_token_validity_minutes: u32,
+    pub id_token_validity_minutes: u32,
+    pub refresh_token_validity_days: u32,
+    pub enable_token_revocation: bool,
+    pub rotate_refresh_tokens: bool,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        Self {
+            callback_urls: Vec::new(),
+            logout_urls: Vec::new(),
+            default_redirect_uri: None,
+            allowed_oauth_flows: Vec::new(),
+            allowed_oauth_scopes: Vec::new(),
+            supported_identity_providers: vec![COGNITO_PROVIDER.to_owned()],
+            read_attributes: None,
+            write_attributes: None,
+            access_token_validity_minutes: 60,
+            id_token_validity_minutes: 60,
+            refresh_token_validity_days: 30,
+            enable_token_revocation: true,
+            rotate_refresh_tokens: false,
+        }
+    }
+}
+
+/// Token lifetimes Cognito allows (hosted-ui-and-oauth.md §3.2, §8.6).
+pub const ACCESS_TOKEN_MINUTES: std::ops::RangeInclusive<u32> = 5..=1440;
+pub const ID_TOKEN_MINUTES: std::ops::RangeInclusive<u32> = 5..=1440;
+pub const REFRESH_TOKEN_DAYS: std::ops::RangeInclusive<u32> = 1..=3650;
+
+/// Schemes a custom-scheme callback may never use: they run code or read local files.
+const FORBIDDEN_SCHEMES: &[&str] = &["javascript", "data", "file", "vbscript", "about", "blob"];
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RedirectUriError {
+    #[error("`{0}` is not an absolute URL")]
+    NotAbsolute(String),
+    #[error("`{0}` has a fragment (`#…`), which a redirect URL may not have")]
+    Fragment(String),
+    #[error("`{0}` is not https, not http://localhost and not a custom scheme")]
+    Insecure(String),
+    #[error("`{0}` uses a scheme that can run code or read files")]
+    ForbiddenScheme(String),
+}
+
+/// Checks a callback or sign-out URL: absolute, no fragment, and https, loopback http
+/// (`localhost`, `127.0.0.1`, `[::1]`) or a custom app scheme such as `myapp://callback`.
+pub fn validate_redirect_uri(value: &str) -> Result<Url, RedirectUriError> {
+    let url = Url::parse(value).map_err(|_| RedirectUriError::NotAbsolute(value.to_owned()))?;
+    if url.fragment().is_some() || value.contains('#') {
+        return Err(RedirectUriError::Fragment(value.to_owned()));
+    }
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback_host(&url) => Ok(url),
+        "http" => Err(RedirectUriError::Insecure(value.to_owned())),
+        scheme if FORBIDDEN_SCHEMES.contains(&scheme) => {
+            Err(RedirectUriError::ForbiddenScheme(value.to_owned()))
+        }
+        _ => Ok(url),
+    }
+}
+
+/// Whether the URL points at this machine (RFC 8252 §7.3 loopback redirects).
+pub fn is_loopback_host(url: &Url) -> bool {
+    matches!(
+        url.host(),
+        Some(url::Host::Domain("localhost"))
+            | Some(url::Host::Ipv4(std::net::Ipv4Addr::LOCALHOST))
+            | Some(url::Host::Ipv6(std::net::Ipv6Addr::LOCALHOST))
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uris_follow_cognito_rules() {
+        assert!(validate_redirect_uri("https://app.example.com/cb").is_ok());
+        assert!(validate_redirect_uri("http://localhost:3000/callback").is_ok());
+        assert!(validate_redirect_uri("http://127.0.0.1:8080/cb").is_ok());
+        assert!(validate_redirect_uri("myapp://callback").is_ok());
+        assert!(validate_redirect_uri("com.example.app:/oauth").is_ok());
+        assert!(matches!(
+            validate_redirect_uri("http://example.com/cb"),
+            Err(RedirectUriError::Insecure(_))
+        ));
+        assert!(matches!(
+            validate_redirect_uri("https://example.com/cb#x"),
+            Err(RedirectUriError::Fragment(_))
+        ));
+        assert!(matches!(
+            validate_redirect_uri("/callback"),
+            Err(RedirectUriError::NotAbsolute(_))
+        ));
+        assert!(matches!(
+            validate_redirect_uri("javascript:alert(1)"),
+            Err(RedirectUriError::ForbiddenScheme(_))
+        ));
+        assert!(validate_redirect_uri("http://localhost.evil.com/cb").is_err());
+    }
+}

@@ -1,0 +1,136 @@
+//! OpenID Connect Discovery 1.0 §3: the provider metadata of one pool. Only endpoints that are
+//! served are listed; each protocol endpoint adds itself here when it exists.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ProviderMetadata {
+    pub issuer: String,
+    pub jwks_uri: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userinfo_endpoint: Option<String>,
+    pub response_types_supported: Vec<&'static str>,
+    pub subject_types_supported: Vec<&'static str>,
+    pub id_token_signing_alg_values_supported: Vec<&'static str>,
+    pub scopes_supported: Vec<String>,
+    pub claims_supported: Vec<&'static str>,
+}
+
+/// Where a pool is reached: its issuer (`{public_url}/{pool_id}`, the `iss` of every token) and
+/// the base its endpoints are served under (the issuer, or the pool's own domain).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolUrls {
+    pub issuer: String,
+    pub endpoint_base: String,
+}
+
+impl PoolUrls {
+    pub fn new(public_url: &str, pool_id: &str, domain: Option<&str>) -> Self {
+        let public_url = public_url.trim_end_matches('/');
+        let issuer = format!("{public_url}/{pool_id}");
+        let endpoint_base = match domain {
+            Some(domain) => {
+                let scheme = public_url.split("://").next().unwrap_or("https");
+                format!("{scheme}://{domain}")
+            }
+            None => issuer.clone(),
+        };
+        Self {
+            issuer,
+            endpoint_base,
+        }
+    }
+
+    pub fn jwks_uri(&self) -> String {
+        format!("{}/.well-known/jwks.json", self.issuer)
+    }
+
+    pub fn discovery_url(&self) -> String {
+        format!("{}/.well-known/openid-configuration", self.issuer)
+    }
+
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.endpoint_base)
+    }
+}
+
+/// Claims the pool's tokens can carry (hosted-ui-and-oauth.md §8.2).
+const CLAIMS: &[&str] = &[
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "token_use",
+    "cognito:username",
+    "cognito:groups",
+    "email",
+    "email_verified",
+    "phone_number",
+    "phone_number_verified",
+    "name",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "nickname",
+    "preferred_username",
+    "profile",
+    "picture",
+    "website",
+    "gender",
+    "birthdate",
+    "zoneinfo",
+    "locale",
+    "address",
+    "updated_at",
+];
+
+/// The metadata document; `scopes` are the reserved scopes plus the pool's custom ones.
+pub fn metadata(urls: &PoolUrls, scopes: Vec<String>) -> ProviderMetadata {
+    ProviderMetadata {
+        issuer: urls.issuer.clone(),
+        jwks_uri: urls.jwks_uri(),
+        authorization_endpoint: None,
+        token_endpoint: None,
+        userinfo_endpoint: None,
+        response_types_supported: vec!["code", "token"],
+        subject_types_supported: vec!["public"],
+        id_token_signing_alg_values_supported: vec!["RS256"],
+        scopes_supported: scopes,
+        claims_supported: CLAIMS.to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuer_is_under_the_public_url_and_endpoints_follow_the_domain() {
+        let plain = PoolUrls::new("http://localhost:7070/", "local_Example01", None);
+        assert_eq!(plain.issuer, "http://localhost:7070/local_Example01");
+        assert_eq!(
+            plain.jwks_uri(),
+            "http://localhost:7070/local_Example01/.well-known/jwks.json"
+        );
+        assert_eq!(
+            plain.endpoint("/oauth2/token"),
+            "http://localhost:7070/local_Example01/oauth2/token"
+        );
+        let with_domain = PoolUrls::new(
+            "https://id.example.com",
+            "local_Example01",
+            Some("auth.example.com"),
+        );
+        assert_eq!(with_domain.issuer, "https://id.example.com/local_Example01");
+        assert_eq!(
+            with_domain.endpoint("/oauth2/token"),
+            "https://auth.example.com/oauth2/token"
+        );
+    }
+}

@@ -1,0 +1,256 @@
+//! Writes a validated `Declaration` into the store: creates what is missing, updates what
+//! differs, and never deletes what the file does not mention. Everything happens in one
+//! transaction, so a failure leaves the database as it was.
+
+use crate::config::{Declaration, DeclaredPool, DeclaredUser};
+use crate::model::{Attributes, ClientSettings, OAuthFlow, PoolSettings, User, UserPool};
+use crate::secrets;
+use crate::store::{self, AnyConnection, Saved, StoreError, StoreResult};
+use crate::tokens::keys;
+use diesel::Connection;
+use uuid::Uuid;
+
+/// What applying a declaration changed, counted per outcome.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ApplyReport {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub keys_generated: usize,
+}
+
+impl ApplyReport {
+    fn count(&mut self, saved: Saved) {
+        match saved {
+            Saved::Created => self.created += 1,
+            Saved::Updated => self.updated += 1,
+            Saved::Unchanged => self.unchanged += 1,
+        }
+    }
+}
+
+impl std::fmt::Display for ApplyReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} created, {} updated, {} unchanged, {} signing keys generated",
+            self.created, self.updated, self.unchanged, self.keys_generated
+        )
+    }
+}
+
+pub fn apply(conn: &mut AnyConnection, declaration: &Declaration) -> StoreResult<ApplyReport> {
+    conn.transaction(|conn| {
+        let mut report = ApplyReport::default();
+        for declared in &declaration.pools {
+            apply_pool(conn, declared, &mut report)?;
+        }
+        Ok(report)
+    })
+}
+
+fn apply_pool(
+    conn: &mut AnyConnection,
+    declared: &DeclaredPool,
+    report: &mut ApplyReport,
+) -> StoreResult<()> {
+    let pool = &declared.pool;
+    report.count(store::pools::save(conn, pool)?);
+    for server in &declared.resource_servers {
+        report.count(store::directory::save_resource_server(conn, server)?);
+    }
+    for provider in &declared.identity_providers {
+        report.count(store::directory::save_identity_provider(conn, provider)?);
+    }
+    for client in &declared.clients {
+        report.count(store::clients::save(conn, client)?);
+    }
+    for group in &declared.groups {
+        report.count(store::directory::save_group(conn, group)?);
+    }
+    for user in &declared.users {
+        report.count(apply_user(conn, pool, user)?);
+    }
+    for customization in &declared.ui_customizations {
+        report.count(store::directory::save_customization(conn, customization)?);
+    }
+    if ensure_signing_key(conn, pool.id.as_str())? {
+        report.keys_generated += 1;
+    }
+    Ok(())
+}
+
+/// A declared user is created with its password and status; afterwards the file keeps its
+/// attributes, enabled flag and group memberships up to date, but never resets a password or
+/// status the user has since changed.
+fn apply_user(
+    conn: &mut AnyConnection,
+    pool: &UserPool,
+    declared: &DeclaredUser,
+) -> StoreResult<Saved> {
+    let time = store::now();
+    let saved = match store::users::find_by_username(conn, pool, &declared.username)? {
+        None => {
+            let password_hash = declared
+                .password
+                .as_deref()
+                .map(secrets::hash_password)
+                .transpose()
+                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+            let user = User {
+                sub: Uuid::new_v4(),
+                pool_id: pool.id.clone(),
+                username: declared.username.clone(),
+                status: declared.status,
+                enabled: declared.enabled,
+                password_hash,
+                attributes: declared.attributes.clone(),
+                created_at: time,
+                updated_at: time,
+            };
+            store::users::create(conn, pool, &user)?;
+            Saved::Created
+        }
+        Some(mut user) => {
+            let mut attributes = user.attributes.clone();
+            attributes.merge(&declared.attributes);
+            if attributes == user.attributes && user.enabled == declared.enabled {
+                Saved::Unchanged
+            } else {
+                user.attributes = attributes;
+                user.enabled = declared.enabled;
+                user.updated_at = time;
+                store::users::update(conn, pool, &user)?;
+                Saved::Updated
+            }
+        }
+    };
+    let user = store::users::find_by_username(conn, pool, &declared.username)?
+        .ok_or(StoreError::NotFound)?;
+    for group in &declared.groups {
+        store::users::add_to_group(conn, pool.id.as_str(), group, &user.sub)?;
+    }
+    Ok(saved)
+}
+
+/// Generates the pool's first signing key if it has none; returns whether it did.
+pub fn ensure_signing_key(conn: &mut AnyConnection, pool_id: &str) -> StoreResult<bool> {
+    if store::keys::active(conn, pool_id)?.is_some() {
+        return Ok(false);
+    }
+    let key = keys::generate().map_err(|e| StoreError::Invalid(e.to_string()))?;
+    store::keys::ensure_active(conn, pool_id, &key, store::now())
+}
+
+/// Rotates a pool's signing key: the new key signs from now on, and the previous one stays
+/// in the JWKS for as long as the longest-lived token of any client of the pool.
+pub fn rotate_signing_key(conn: &mut AnyConnection, pool_id: &str) -> StoreResult<String> {
+    store::pools::get(conn, pool_id)?;
+    let longest_minutes = store::clients::list(conn, pool_id)?
+        .iter()
+        .map(|c| {
+            c.settings
+                .access_token_validity_minutes
+                .max(c.settings.id_token_validity_minutes)
+        })
+        .max()
+        .unwrap_or(60)
+        .max(60);
+    let key = keys::generate().map_err(|e| StoreError::Invalid(e.to_string()))?;
+    store::keys::rotate(
+        conn,
+        pool_id,
+        &key,
+        store::now(),
+        i64::from(longest_minutes) * 60,
+    )?;
+    Ok(key.kid)
+}
+
+/// What `gatehouse serve` prints when it runs without a configuration file.
+#[derive(Debug, Clone)]
+pub struct Demo {
+    pub pool_id: String,
+    pub client_id: String,
+    pub callback_url: String,
+    pub username: String,
+    pub password: String,
+}
+
+pub const DEMO_POOL_ID: &str = "local_DemoPool1";
+pub const DEMO_CLIENT_ID: &str = "democlient0000000000000000";
+pub const DEMO_USERNAME: &str = "demo";
+pub const DEMO_PASSWORD: &str = "Demo-Passw0rd";
+pub const DEMO_CALLBACK: &str = "http://localhost:3000/callback";
+
+/// Creates the demo pool, its public client and its user, once: a demo pool that already
+/// exists is left exactly as it is.
+pub fn ensure_demo(conn: &mut AnyConnection) -> StoreResult<(Demo, Option<ApplyReport>)> {
+    let demo = Demo {
+        pool_id: DEMO_POOL_ID.to_owned(),
+        client_id: DEMO_CLIENT_ID.to_owned(),
+        callback_url: DEMO_CALLBACK.to_owned(),
+        username: DEMO_USERNAME.to_owned(),
+        password: DEMO_PASSWORD.to_owned(),
+    };
+    let exists = match store::pools::get(conn, DEMO_POOL_ID) {
+        Ok(_) => true,
+        Err(StoreError::NotFound) => false,
+        Err(e) => return Err(e),
+    };
+    if exists {
+        ensure_signing_key(conn, DEMO_POOL_ID)?;
+        return Ok((demo, None));
+    }
+    let pool_id = crate::model::PoolId::parse(DEMO_POOL_ID).expect("demo pool id is valid");
+    let pool = UserPool {
+        id: pool_id.clone(),
+        name: "demo".to_owned(),
+        domain: None,
+        settings: PoolSettings {
+            alias_attributes: vec!["email".to_owned()],
+            auto_verified_attributes: vec!["email".to_owned()],
+            ..PoolSettings::default()
+        },
+    };
+    let client = crate::model::AppClient {
+        id: crate::model::ClientId::parse(DEMO_CLIENT_ID).expect("demo client id is valid"),
+        pool_id: pool_id.clone(),
+        name: "demo".to_owned(),
+        secret: None,
+        settings: ClientSettings {
+            callback_urls: vec![DEMO_CALLBACK.to_owned()],
+            logout_urls: vec!["http://localhost:3000/".to_owned()],
+            allowed_oauth_flows: vec![OAuthFlow::Code, OAuthFlow::Implicit],
+            allowed_oauth_scopes: ["openid", "email", "profile"].map(String::from).to_vec(),
+            ..ClientSettings::default()
+        },
+    };
+    let user = DeclaredUser {
+        username: DEMO_USERNAME.to_owned(),
+        password: Some(DEMO_PASSWORD.to_owned()),
+        attributes: Attributes::from_pairs([
+            ("email", "demo@example.com"),
+            ("email_verified", "true"),
+            ("given_name", "Demo"),
+            ("family_name", "User"),
+        ])
+        .expect("demo attributes are valid"),
+        groups: Vec::new(),
+        status: crate::model::UserStatus::Confirmed,
+        enabled: true,
+    };
+    let declaration = Declaration {
+        pools: vec![DeclaredPool {
+            pool,
+            resource_servers: Vec::new(),
+            clients: vec![client],
+            groups: Vec::new(),
+            users: vec![user],
+            identity_providers: Vec::new(),
+            ui_customizations: Vec::new(),
+        }],
+    };
+    let report = apply(conn, &declaration)?;
+    Ok((demo, Some(report)))
+}

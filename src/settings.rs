@@ -1,0 +1,56 @@
+//! Process settings: where to listen, the public URL, the database and TLS. Built by the CLI
+//! from flags and their environment fallbacks, then passed down; there are no globals.
+
+use std::path::PathBuf;
+use url::Url;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: String,
+    /// Public base URL without a trailing slash; each pool's issuer is `{public_url}/{pool_id}`.
+    pub public_url: String,
+    pub database_url: String,
+    pub tls: Option<TlsFiles>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SettingsError(String);
+
+impl Settings {
+    pub fn new(
+        listen: String,
+        public_url: &str,
+        database_url: String,
+        tls: Option<TlsFiles>,
+    ) -> Result<Self, SettingsError> {
+        let parsed = Url::parse(public_url)
+            .map_err(|e| SettingsError(format!("--public-url `{public_url}`: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https")
+            || parsed.host().is_none()
+            || parsed.query().is_some()
+            || parsed.fragment().is_some()
+        {
+            return Err(SettingsError(format!(
+                "--public-url `{public_url}` must be an http(s) URL without query or fragment"
+            )));
+        }
+        Ok(Self {
+            listen,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            database_url,
+            tls,
+        })
+    }
+
+    /// Cookies carry `Secure` whenever users reach the server over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}

@@ -1,0 +1,317 @@
+//! Groups, resource servers, identity providers and hosted-UI customizations of a pool.
+
+use super::schema::{identity_providers, resource_servers, ui_customizations, user_groups};
+use super::{AnyConnection, Saved, StoreError, StoreResult, from_json, now, to_json};
+use crate::model::directory::ALL_CLIENTS;
+use crate::model::{
+    Group, IdentityProvider, PoolId, ProviderType, ResourceServer, UiCustomization,
+};
+use diesel::prelude::*;
+
+fn pool_id(value: &str) -> StoreResult<PoolId> {
+    PoolId::parse(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+// ---- groups ----
+
+type GroupRow = (String, String, Option<String>, Option<i32>, Option<String>);
+
+fn group_from_row(row: GroupRow) -> StoreResult<Group> {
+    Ok(Group {
+        pool_id: pool_id(&row.0)?,
+        name: row.1,
+        description: row.2,
+        precedence: row.3,
+        role_arn: row.4,
+    })
+}
+
+const GROUP_COLUMNS: (
+    user_groups::pool_id,
+    user_groups::name,
+    user_groups::description,
+    user_groups::precedence,
+    user_groups::role_arn,
+) = (
+    user_groups::pool_id,
+    user_groups::name,
+    user_groups::description,
+    user_groups::precedence,
+    user_groups::role_arn,
+);
+
+pub fn list_groups(conn: &mut AnyConnection, pool: &str) -> StoreResult<Vec<Group>> {
+    user_groups::table
+        .filter(user_groups::pool_id.eq(pool))
+        .order(user_groups::name)
+        .select(GROUP_COLUMNS)
+        .load::<GroupRow>(conn)?
+        .into_iter()
+        .map(group_from_row)
+        .collect()
+}
+
+pub fn save_group(conn: &mut AnyConnection, group: &Group) -> StoreResult<Saved> {
+    let key = (group.pool_id.as_str(), group.name.as_str());
+    let existing: Option<GroupRow> = user_groups::table
+        .find(key)
+        .select(GROUP_COLUMNS)
+        .first(conn)
+        .optional()?;
+    let existing = existing.map(group_from_row).transpose()?;
+    let time = now();
+    match existing {
+        None => {
+            diesel::insert_into(user_groups::table)
+                .values((
+                    user_groups::pool_id.eq(group.pool_id.as_str()),
+                    user_groups::name.eq(&group.name),
+                    user_groups::description.eq(&group.description),
+                    user_groups::precedence.eq(group.precedence),
+                    user_groups::role_arn.eq(&group.role_arn),
+                    user_groups::created_at.eq(time),
+                    user_groups::updated_at.eq(time),
+                ))
+                .execute(conn)?;
+            Ok(Saved::Created)
+        }
+        Some(stored) if stored == *group => Ok(Saved::Unchanged),
+        Some(_) => {
+            diesel::update(user_groups::table.find(key))
+                .set((
+                    user_groups::description.eq(&group.description),
+                    user_groups::precedence.eq(group.precedence),
+                    user_groups::role_arn.eq(&group.role_arn),
+                    user_groups::updated_at.eq(time),
+                ))
+                .execute(conn)?;
+            Ok(Saved::Updated)
+        }
+    }
+}
+
+// ---- resource servers ----
+
+pub fn list_resource_servers(
+    conn: &mut AnyConnection,
+    pool: &str,
+) -> StoreResult<Vec<ResourceServer>> {
+    resource_servers::table
+        .filter(resource_servers::pool_id.eq(pool))
+        .order(resource_servers::identifier)
+        .select((
+            resource_servers::pool_id,
+            resource_servers::identifier,
+            resource_servers::name,
+            resource_servers::scopes,
+        ))
+        .load::<(String, String, String, String)>(conn)?
+        .into_iter()
+        .map(|(pool, identifier, name, scopes)| {
+            Ok(ResourceServer {
+                pool_id: pool_id(&pool)?,
+                identifier,
+                name,
+                scopes: from_json(&scopes, "resource server scopes")?,
+            })
+        })
+        .collect()
+}
+
+pub fn save_resource_server(
+    conn: &mut AnyConnection,
+    server: &ResourceServer,
+) -> StoreResult<Saved> {
+    let key = (server.pool_id.as_str(), server.identifier.as_str());
+    let scopes = to_json(&server.scopes);
+    let existing: Option<(String, String)> = resource_servers::table
+        .find(key)
+        .select((resource_servers::name, resource_servers::scopes))
+        .first(conn)
+        .optional()?;
+    match existing {
+        None => {
+            diesel::insert_into(resource_servers::table)
+                .values((
+                    resource_servers::pool_id.eq(server.pool_id.as_str()),
+                    resource_servers::identifier.eq(&server.identifier),
+                    resource_servers::name.eq(&server.name),
+                    resource_servers::scopes.eq(scopes),
+                ))
+                .execute(conn)?;
+            Ok(Saved::Created)
+        }
+        Some((name, stored)) if name == server.name && stored == scopes => Ok(Saved::Unchanged),
+        Some(_) => {
+            diesel::update(resource_servers::table.find(key))
+                .set((
+                    resource_servers::name.eq(&server.name),
+                    resource_servers::scopes.eq(scopes),
+                ))
+                .execute(conn)?;
+            Ok(Saved::Updated)
+        }
+    }
+}
+
+// ---- identity providers ----
+
+type ProviderRow = (String, String, String, String, String, String);
+
+const PROVIDER_COLUMNS: (
+    identity_providers::pool_id,
+    identity_providers::name,
+    identity_providers::provider_type,
+    identity_providers::details,
+    identity_providers::attribute_mapping,
+    identity_providers::idp_identifiers,
+) = (
+    identity_providers::pool_id,
+    identity_providers::name,
+    identity_providers::provider_type,
+    identity_providers::details,
+    identity_providers::attribute_mapping,
+    identity_providers::idp_identifiers,
+);
+
+fn provider_from_row(row: ProviderRow) -> StoreResult<IdentityProvider> {
+    Ok(IdentityProvider {
+        pool_id: pool_id(&row.0)?,
+        name: row.1,
+        provider_type: ProviderType::parse(&row.2)
+            .ok_or_else(|| StoreError::Corrupt(format!("provider type {}", row.2)))?,
+        details: from_json(&row.3, "provider details")?,
+        attribute_mapping: from_json(&row.4, "attribute mapping")?,
+        idp_identifiers: from_json(&row.5, "idp identifiers")?,
+    })
+}
+
+pub fn list_identity_providers(
+    conn: &mut AnyConnection,
+    pool: &str,
+) -> StoreResult<Vec<IdentityProvider>> {
+    identity_providers::table
+        .filter(identity_providers::pool_id.eq(pool))
+        .order(identity_providers::name)
+        .select(PROVIDER_COLUMNS)
+        .load::<ProviderRow>(conn)?
+        .into_iter()
+        .map(provider_from_row)
+        .collect()
+}
+
+pub fn save_identity_provider(
+    conn: &mut AnyConnection,
+    provider: &IdentityProvider,
+) -> StoreResult<Saved> {
+    let key = (provider.pool_id.as_str(), provider.name.as_str());
+    let existing: Option<ProviderRow> = identity_providers::table
+        .find(key)
+        .select(PROVIDER_COLUMNS)
+        .first(conn)
+        .optional()?;
+    let existing = existing.map(provider_from_row).transpose()?;
+    let values = (
+        identity_providers::provider_type.eq(provider.provider_type.as_str()),
+        identity_providers::details.eq(to_json(&provider.details)),
+        identity_providers::attribute_mapping.eq(to_json(&provider.attribute_mapping)),
+        identity_providers::idp_identifiers.eq(to_json(&provider.idp_identifiers)),
+    );
+    match existing {
+        None => {
+            diesel::insert_into(identity_providers::table)
+                .values((
+                    identity_providers::pool_id.eq(provider.pool_id.as_str()),
+                    identity_providers::name.eq(&provider.name),
+                    values,
+                ))
+                .execute(conn)?;
+            Ok(Saved::Created)
+        }
+        Some(stored) if stored == *provider => Ok(Saved::Unchanged),
+        Some(_) => {
+            diesel::update(identity_providers::table.find(key))
+                .set(values)
+                .execute(conn)?;
+            Ok(Saved::Updated)
+        }
+    }
+}
+
+// ---- hosted-UI customizations ----
+
+type CustomizationRow = (String, String, Option<String>, Option<Vec<u8>>);
+
+fn customization_from_row(row: CustomizationRow) -> StoreResult<UiCustomization> {
+    Ok(UiCustomization {
+        pool_id: pool_id(&row.0)?,
+        client_id: row.1,
+        css: row.2,
+        logo: row.3,
+    })
+}
+
+fn find_customization(
+    conn: &mut AnyConnection,
+    pool: &str,
+    client_id: &str,
+) -> StoreResult<Option<UiCustomization>> {
+    ui_customizations::table
+        .find((pool, client_id))
+        .select((
+            ui_customizations::pool_id,
+            ui_customizations::client_id,
+            ui_customizations::css,
+            ui_customizations::logo,
+        ))
+        .first::<CustomizationRow>(conn)
+        .optional()?
+        .map(customization_from_row)
+        .transpose()
+}
+
+/// The customization a client's pages use: its own if it has one (never mixed with `ALL`),
+/// otherwise the pool-wide `ALL` one.
+pub fn customization_for_client(
+    conn: &mut AnyConnection,
+    pool: &str,
+    client_id: &str,
+) -> StoreResult<Option<UiCustomization>> {
+    match find_customization(conn, pool, client_id)? {
+        Some(own) => Ok(Some(own)),
+        None => find_customization(conn, pool, ALL_CLIENTS),
+    }
+}
+
+pub fn save_customization(
+    conn: &mut AnyConnection,
+    customization: &UiCustomization,
+) -> StoreResult<Saved> {
+    let pool = customization.pool_id.as_str();
+    let client = customization.client_id.as_str();
+    let existing = find_customization(conn, pool, client)?;
+    let values = (
+        ui_customizations::css.eq(&customization.css),
+        ui_customizations::logo.eq(&customization.logo),
+        ui_customizations::updated_at.eq(now()),
+    );
+    match existing {
+        None => {
+            diesel::insert_into(ui_customizations::table)
+                .values((
+                    ui_customizations::pool_id.eq(pool),
+                    ui_customizations::client_id.eq(client),
+                    values,
+                ))
+                .execute(conn)?;
+            Ok(Saved::Created)
+        }
+        Some(stored) if stored == *customization => Ok(Saved::Unchanged),
+        Some(_) => {
+            diesel::update(ui_customizations::table.find((pool, client)))
+                .set(values)
+                .execute(conn)?;
+            Ok(Saved::Updated)
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! The one schema both backends share (migrations/sqlite and migrations/postgres create it).
+
+diesel::table! {
+    user_pools (id) {
+        id -> Text,
+        name -> Text,
+        domain -> Nullable<Text>,
+        settings -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    app_clients (id) {
+        id -> Text,
+        pool_id -> Text,
+        name -> Text,
+        secret_digest -> Nullable<Text>,
+        settings -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    users (sub) {
+        sub -> Text,
+        pool_id -> Text,
+        username -> Text,
+        username_key -> Text,
+        status -> Text,
+        enabled -> Bool,
+        password_hash -> Nullable<Text>,
+        attributes -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_aliases (pool_id, kind, alias_key) {
+        pool_id -> Text,
+        kind -> Text,
+        alias_key -> Text,
+        user_sub -> Text,
+    }
+}
+
+diesel::table! {
+    user_groups (pool_id, name) {
+        pool_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        precedence -> Nullable<Integer>,
+        role_arn -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    group_members (pool_id, group_name, user_sub) {
+        pool_id -> Text,
+        group_name -> Text,
+        user_sub -> Text,
+    }
+}
+
+diesel::table! {
+    resource_servers (pool_id, identifier) {
+        pool_id -> Text,
+        identifier -> Text,
+        name -> Text,
+        scopes -> Text,
+    }
+}
+
+diesel::table! {
+    identity_providers (pool_id, name) {
+        pool_id -> Text,
+        name -> Text,
+        provider_type -> Text,
+        details -> Text,
+        attribute_mapping -> Text,
+        idp_identifiers -> Text,
+    }
+}
+
+diesel::table! {
+    ui_customizations (pool_id, client_id) {
+        pool_id -> Text,
+        client_id -> Text,
+        css -> Nullable<Text>,
+        logo -> Nullable<Binary>,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        pool_id -> Text,
+        algorithm -> Text,
+        private_key_pem -> Text,
+        public_jwk -> Text,
+        created_at -> BigInt,
+        retired_at -> Nullable<BigInt>,
+        publish_until -> Nullable<BigInt>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    user_pools,
+    app_clients,
+    users,
+    user_aliases,
+    user_groups,
+    group_members,
+    resource_servers,
+    identity_providers,
+    ui_customizations,
+    signing_keys,
+);

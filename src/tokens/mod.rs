@@ -1,0 +1,7 @@
+//! Tokens: signing keys and their JWKS, and the signer. Claims arrive with the protocol.
+
+pub mod keys;
+pub mod signer;
+
+pub use keys::{Jwk, Jwks};
+pub use signer::{PrivateKey, Signer};
