@@ -99,13 +99,13 @@ pub(super) fn validate(
                 format!("duplicate pool id `{}`", declared.pool.id),
             );
         }
-        if let Some(domain) = &declared.pool.domain {
-            if !domains.insert(domain.clone()) {
-                checker.fail(
-                    format!("{path}.domain"),
-                    format!("domain `{domain}` is used by another pool"),
-                );
-            }
+        if let Some(domain) = &declared.pool.domain
+            && !domains.insert(domain.clone())
+        {
+            checker.fail(
+                format!("{path}.domain"),
+                format!("domain `{domain}` is used by another pool"),
+            );
         }
         for (j, client) in declared.clients.iter().enumerate() {
             if !client_ids.insert(client.id.clone()) {
@@ -157,13 +157,13 @@ fn validate_pool(c: &mut Checker, path: &str, raw: PoolFile, base: &Path) -> Dec
             })
         }
     };
-    if let Some(domain) = &raw.domain {
-        if !is_valid_domain(domain) {
-            c.fail(
+    if let Some(domain) = &raw.domain
+        && !is_valid_domain(domain)
+    {
+        c.fail(
                 format!("{path}.domain"),
                 format!("`{domain}` is not a host name (lowercase letters, digits, hyphens and dots, optionally `:port`)"),
             );
-        }
     }
     let settings = pool_settings(c, path, &raw);
     let pool = UserPool {
@@ -558,13 +558,13 @@ fn app_client(
     let secret = match raw.secret.as_deref() {
         Some(value) => {
             let resolved = c.secret(format!("{path}.secret"), value);
-            if let Some(secret) = &resolved {
-                if !is_token(secret) || secret.len() > 512 {
-                    c.fail(
-                        format!("{path}.secret"),
-                        "a client secret is 1 to 512 characters without spaces",
-                    );
-                }
+            if let Some(secret) = &resolved
+                && (!is_token(secret) || secret.len() > 512)
+            {
+                c.fail(
+                    format!("{path}.secret"),
+                    "a client secret is 1 to 512 characters without spaces",
+                );
             }
             resolved.map(|s| SecretDigest::of(&s))
         }
@@ -572,13 +572,13 @@ fn app_client(
     };
     check_urls(c, format!("{path}.callback_urls"), &raw.callback_urls);
     check_urls(c, format!("{path}.logout_urls"), &raw.logout_urls);
-    if let Some(default) = &raw.default_redirect_uri {
-        if !raw.callback_urls.contains(default) {
-            c.fail(
-                format!("{path}.default_redirect_uri"),
-                "must be one of the callback_urls",
-            );
-        }
+    if let Some(default) = &raw.default_redirect_uri
+        && !raw.callback_urls.contains(default)
+    {
+        c.fail(
+            format!("{path}.default_redirect_uri"),
+            "must be one of the callback_urls",
+        );
     }
     let mut flows = Vec::new();
     for (i, flow) in raw.allowed_oauth_flows.iter().enumerate() {

@@ -161,12 +161,17 @@ impl Store {
             DatabaseUrl::Sqlite(_) => 4,
             DatabaseUrl::Postgres(_) => 10,
         };
+        let manager = AnyManager { url: url.clone() };
+        // Fail fast, with the database's own message, when it is unreachable (the pool would
+        // retry until its timeout).
+        drop(manager.connect()?);
         let pool = r2d2::Pool::builder()
             .max_size(max_size)
-            .min_idle(Some(1))
+            // No background connecting: a connect still running in r2d2's thread while the
+            // process exits crashes libpq's cleanup. Connections open on demand.
+            .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(10))
-            .build(AnyManager { url: url.clone() })
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            .build_unchecked(manager);
         Ok(Self { pool, url })
     }
 

@@ -1,0 +1,487 @@
+//! End to end: the `gatehouse` binary on a real socket, as a user runs it.
+
+use crate::support::{EXAMPLE_CONFIG, TestDb, example_env};
+use gatehouse::store::{self, Store};
+use gatehouse::tokens::{Jwks, Signer};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_gatehouse");
+
+/// A running `gatehouse serve`, stopped with SIGTERM when dropped.
+struct Running {
+    child: Child,
+    base: String,
+    lines: mpsc::Receiver<String>,
+    printed: Vec<String>,
+    started_in: Duration,
+}
+
+fn gatehouse(dir: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("GATEHOUSE_LISTEN")
+        .env_remove("GATEHOUSE_PUBLIC_URL")
+        .env("GATEHOUSE_LOG", "warn");
+    command
+}
+
+impl Running {
+    /// Starts `command` on a free port.
+    fn start(command: Command) -> Running {
+        Self::start_on(command, "127.0.0.1:0")
+    }
+
+    fn start_on(mut command: Command, listen: &str) -> Running {
+        let started = Instant::now();
+        let mut child = command
+            .args(["--listen", listen])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("gatehouse starts");
+        let stdout = child.stdout.take().unwrap();
+        let (send, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut printed = Vec::new();
+        let base = loop {
+            let line = lines
+                .recv_timeout(Duration::from_secs(60))
+                .expect("gatehouse prints where it listens");
+            printed.push(line.clone());
+            if let Some(rest) = line.strip_prefix("Gatehouse listening on ") {
+                break rest.split_whitespace().next().unwrap().to_owned();
+            }
+        };
+        Running {
+            child,
+            base,
+            lines,
+            printed,
+            started_in: started.elapsed(),
+        }
+    }
+
+    /// Lines printed so far (after the listening line, waits briefly for the rest).
+    fn output(&mut self) -> String {
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(300)) {
+            self.printed.push(line);
+        }
+        self.printed.join("\n")
+    }
+
+    fn stop(mut self) -> ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "graceful shutdown within 20 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http() -> reqwest::blocking::Client {
+    gatehouse::tokens::signer::install_crypto_providers();
+    reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn serve_without_config_prints_the_demo_whose_discovery_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut command = gatehouse(dir.path());
+    command.args(["serve", "--public-url", &format!("http://127.0.0.1:{port}")]);
+    let mut running = Running::start_on(command, &format!("127.0.0.1:{port}"));
+    let output = running.output();
+    let issuer = line_value(&output, "Issuer:");
+    assert_eq!(issuer, format!("http://127.0.0.1:{port}/local_DemoPool1"));
+    assert!(
+        output.contains("Client id: democlient0000000000000000"),
+        "{output}"
+    );
+    assert!(
+        output.contains("User:      demo / Demo-Passw0rd"),
+        "{output}"
+    );
+    let authorize = line_value(&output, "Sign in:");
+    assert!(authorize.starts_with(&format!(
+        "{issuer}/oauth2/authorize?response_type=code&client_id=democlient0000000000000000"
+    )));
+    assert!(authorize.contains("redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcallback"));
+
+    let discovery_url = line_value(&output, "Discovery:");
+    let doc: Value = http().get(&discovery_url).send().unwrap().json().unwrap();
+    assert_eq!(doc["issuer"], issuer.as_str());
+    let jwks: Value = http()
+        .get(doc["jwks_uri"].as_str().unwrap())
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+    // The embedded default database lands in the working directory.
+    assert!(dir.path().join("gatehouse.db").exists());
+    eprintln!("demo: start to listening {:?}", running.started_in);
+    assert!(running.stop().success(), "SIGTERM shuts down cleanly");
+}
+
+fn line_value(output: &str, label: &str) -> String {
+    output
+        .lines()
+        .find_map(|line| line.trim().strip_prefix(label))
+        .unwrap_or_else(|| panic!("`{label}` in:\n{output}"))
+        .trim()
+        .to_owned()
+}
+
+fn write_example(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("gatehouse.toml");
+    std::fs::write(&path, EXAMPLE_CONFIG).unwrap();
+    path
+}
+
+fn with_example_env(command: &mut Command) {
+    for name in ["EXAMPLE_CLIENT_SECRET", "ALICE_PASSWORD"] {
+        command.env(name, example_env(name).unwrap());
+    }
+}
+
+fn decode_with_jwks(token: &str, jwks: &Jwks) -> Result<Value, String> {
+    let header = jsonwebtoken::decode_header(token).map_err(|e| e.to_string())?;
+    let kid = header.kid.ok_or("no kid")?;
+    let jwk = jwks
+        .keys
+        .iter()
+        .find(|k| k.kid == kid)
+        .ok_or("kid not published")?;
+    let key = DecodingKey::from_rsa_components(&jwk.n, &jwk.e).map_err(|e| e.to_string())?;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_issuer(&["http://localhost:7070/local_Example01"]);
+    validation.validate_aud = false;
+    jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .map(|data| data.claims)
+        .map_err(|e| e.to_string())
+}
+
+fn sign_with_active_key(store: &Store) -> (String, String) {
+    let mut conn = store.conn().unwrap();
+    let key = store::keys::active(&mut conn, "local_Example01")
+        .unwrap()
+        .unwrap();
+    let claims = json!({
+        "iss": "http://localhost:7070/local_Example01",
+        "sub": "00000000-0000-4000-8000-000000000000",
+        "token_use": "access",
+        "iat": store::now(),
+        "exp": store::now() + 3600,
+    });
+    (
+        Signer::new().sign(&key.private_key(), &claims).unwrap(),
+        key.kid,
+    )
+}
+
+fn tamper(token: &str) -> String {
+    let mut parts: Vec<String> = token.split('.').map(String::from).collect();
+    let payload =
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &parts[1])
+            .unwrap();
+    let forged = String::from_utf8(payload)
+        .unwrap()
+        .replace("\"access\"", "\"id\"");
+    parts[1] = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, forged);
+    parts.join(".")
+}
+
+fn stored_key_signs_tokens_the_jwks_verifies(db: TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_example(dir.path());
+    let mut command = gatehouse(dir.path());
+    command.args([
+        "serve",
+        "--config",
+        config.to_str().unwrap(),
+        "--database-url",
+        &db.url,
+    ]);
+    with_example_env(&mut command);
+    let running = Running::start(command);
+    eprintln!(
+        "{} start to listening: {:?}",
+        db.store.backend(),
+        running.started_in
+    );
+    let jwks_url = format!("{}/local_Example01/.well-known/jwks.json", running.base);
+    let jwks: Jwks = http().get(&jwks_url).send().unwrap().json().unwrap();
+    assert_eq!(jwks.keys.len(), 1);
+
+    let (token, first_kid) = sign_with_active_key(&db.store);
+    let claims = decode_with_jwks(&token, &jwks).expect("verifies against the published key");
+    assert_eq!(claims["token_use"], "access");
+    assert!(
+        decode_with_jwks(&tamper(&token), &jwks).is_err(),
+        "a tampered token fails"
+    );
+
+    let rotated = gatehouse(dir.path())
+        .args([
+            "keys",
+            "rotate",
+            "--pool",
+            "local_Example01",
+            "--database-url",
+            &db.url,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    let jwks: Jwks = http().get(&jwks_url).send().unwrap().json().unwrap();
+    let kids: Vec<&str> = jwks.keys.iter().map(|k| k.kid.as_str()).collect();
+    assert_eq!(kids.len(), 2, "{kids:?}");
+    assert!(kids.contains(&first_kid.as_str()));
+    let (new_token, second_kid) = sign_with_active_key(&db.store);
+    assert_ne!(first_kid, second_kid);
+    assert!(String::from_utf8_lossy(&rotated.stdout).contains(&second_kid));
+    assert!(decode_with_jwks(&new_token, &jwks).is_ok());
+    assert!(
+        decode_with_jwks(&token, &jwks).is_ok(),
+        "tokens of the previous key still verify"
+    );
+
+    let unknown = gatehouse(dir.path())
+        .args([
+            "keys",
+            "rotate",
+            "--pool",
+            "local_Missing00",
+            "--database-url",
+            &db.url,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no pool `local_Missing00`"));
+    assert!(running.stop().success());
+}
+
+#[test]
+fn sqlite_stored_key_signs_tokens_the_jwks_verifies() {
+    stored_key_signs_tokens_the_jwks_verifies(TestDb::sqlite());
+}
+
+#[test]
+fn postgres_stored_key_signs_tokens_the_jwks_verifies() {
+    if let Some(db) = TestDb::postgres() {
+        stored_key_signs_tokens_the_jwks_verifies(db);
+    }
+}
+
+#[test]
+fn a_bad_file_refuses_to_start_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        EXAMPLE_CONFIG.replacen(
+            r#"callback_urls = ["myapp://callback"]"#,
+            r#"callback_urls = ["http://evil.example/cb"]"#,
+            1,
+        ),
+    )
+    .unwrap();
+    let db = dir.path().join("g.db");
+    let mut command = gatehouse(dir.path());
+    command.args([
+        "serve",
+        "--config",
+        path.to_str().unwrap(),
+        "--database-url",
+        &format!("sqlite://{}", db.display()),
+    ]);
+    with_example_env(&mut command);
+    let output = command.output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}: pool[0].client[1].callback_urls[0]: `http://evil.example/cb` is not https",
+            path.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!db.exists(), "nothing was written");
+
+    let checked = gatehouse(dir.path())
+        .args(["check", "--config", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(checked.status.code(), Some(2));
+    let good = write_example(dir.path());
+    let mut check = gatehouse(dir.path());
+    check.args(["check", "--config", good.to_str().unwrap()]);
+    with_example_env(&mut check);
+    assert!(check.output().unwrap().status.success());
+}
+
+#[test]
+fn migrate_applies_once_and_bad_urls_are_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    let run = || {
+        gatehouse(dir.path())
+            .args(["migrate", "--database-url", &url])
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert!(first.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&first.stdout).trim(),
+        "1 migrations applied (sqlite)"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&run().stdout).trim(),
+        "0 migrations applied (sqlite)"
+    );
+    let bad = gatehouse(dir.path())
+        .args(["migrate", "--database-url", "host=localhost user=x"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("must start with sqlite:// or postgres://")
+    );
+    let unreachable = gatehouse(dir.path())
+        .args([
+            "migrate",
+            "--database-url",
+            "postgres://nobody:secret@127.0.0.1:1/none",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(unreachable.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&unreachable.stderr);
+    assert!(
+        !stderr.contains("secret"),
+        "passwords are never printed: {stderr}"
+    );
+}
+
+#[test]
+fn serves_https_with_the_given_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args([
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl is installed");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let mut command = gatehouse(dir.path());
+    command.args(["serve", "--public-url", "https://localhost"]);
+    command
+        .arg("--tls-cert")
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key);
+    command
+        .arg("--database-url")
+        .arg(format!("sqlite://{}", dir.path().join("t.db").display()));
+    let running = Running::start(command);
+    assert!(
+        running.base.starts_with("https://127.0.0.1:"),
+        "{}",
+        running.base
+    );
+    let port = running.base.rsplit(':').next().unwrap();
+    gatehouse::tokens::signer::install_crypto_providers();
+    let trusted = reqwest::blocking::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(&std::fs::read(&cert).unwrap()).unwrap(),
+        )
+        .build()
+        .unwrap();
+    let doc: Value = trusted
+        .get(format!(
+            "https://localhost:{port}/local_DemoPool1/.well-known/openid-configuration"
+        ))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(doc["issuer"], "https://localhost/local_DemoPool1");
+    // A client that does not trust the certificate is refused.
+    assert!(
+        http()
+            .get(format!("https://localhost:{port}/health"))
+            .send()
+            .is_err()
+    );
+    assert!(running.stop().success());
+}

@@ -1,0 +1,8 @@
+//! One integration-test binary (each extra file under tests/ would link separately).
+
+mod support;
+
+mod binary;
+mod config;
+mod server;
+mod storage;

@@ -1,0 +1,575 @@
+//! The storage suite: every test here runs once on SQLite and once on PostgreSQL.
+
+use crate::on_both_backends;
+use crate::support::{TestDb, example_declaration};
+use gatehouse::model::directory::ALL_CLIENTS;
+use gatehouse::model::*;
+use gatehouse::provision;
+use gatehouse::secrets::SecretDigest;
+use gatehouse::store::{self, Saved, StoreError};
+use uuid::Uuid;
+
+on_both_backends!(
+    migrations_run_once,
+    pools_save_and_find,
+    clients_save_and_find,
+    users_sign_in_by_username_and_verified_alias,
+    groups_and_memberships,
+    resource_servers_providers_and_customizations,
+    signing_keys_rotate_and_expire_from_the_jwks,
+    config_applied_twice_gives_the_same_state,
+    config_never_deletes_what_it_does_not_mention,
+    demo_is_created_once,
+);
+
+fn pool(id: &str, domain: Option<&str>) -> UserPool {
+    UserPool {
+        id: PoolId::parse(id).unwrap(),
+        name: format!("pool {id}"),
+        domain: domain.map(String::from),
+        settings: PoolSettings {
+            alias_attributes: vec!["email".into(), "preferred_username".into()],
+            ..PoolSettings::default()
+        },
+    }
+}
+
+fn user(pool: &UserPool, username: &str, attributes: &[(&str, &str)]) -> User {
+    User {
+        sub: Uuid::new_v4(),
+        pool_id: pool.id.clone(),
+        username: username.into(),
+        status: UserStatus::Confirmed,
+        enabled: true,
+        password_hash: None,
+        attributes: Attributes::from_pairs(attributes.iter().copied()).unwrap(),
+        created_at: 1,
+        updated_at: 1,
+    }
+}
+
+fn migrations_run_once(db: &TestDb) {
+    assert_eq!(db.store.migrate().unwrap(), 0, "already migrated by TestDb");
+    db.store.ping().unwrap();
+}
+
+fn pools_save_and_find(db: &TestDb) {
+    let mut conn = db.store.conn().unwrap();
+    let mut p = pool("local_PoolAAAA1", Some("auth.example.com"));
+    assert_eq!(store::pools::save(&mut conn, &p).unwrap(), Saved::Created);
+    assert_eq!(store::pools::save(&mut conn, &p).unwrap(), Saved::Unchanged);
+    assert_eq!(store::pools::get(&mut conn, "local_PoolAAAA1").unwrap(), p);
+    assert_eq!(
+        store::pools::find_by_domain(&mut conn, "auth.example.com").unwrap(),
+        Some(p.clone())
+    );
+    p.settings.password_policy.minimum_length = 12;
+    assert_eq!(store::pools::save(&mut conn, &p).unwrap(), Saved::Updated);
+    assert_eq!(
+        store::pools::get(&mut conn, "local_PoolAAAA1")
+            .unwrap()
+            .settings
+            .password_policy
+            .minimum_length,
+        12
+    );
+    // A domain belongs to one pool.
+    let other = pool("local_PoolBBBB2", Some("auth.example.com"));
+    assert!(matches!(
+        store::pools::save(&mut conn, &other),
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store::pools::get(&mut conn, "local_Missing00"),
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(store::pools::list(&mut conn).unwrap().len(), 1);
+}
+
+fn clients_save_and_find(db: &TestDb) {
+    let mut conn = db.store.conn().unwrap();
+    let p = pool("local_PoolAAAA1", None);
+    store::pools::save(&mut conn, &p).unwrap();
+    let client = AppClient {
+        id: ClientId::generate(),
+        pool_id: p.id.clone(),
+        name: "web".into(),
+        secret: Some(SecretDigest::of("the-secret")),
+        settings: ClientSettings {
+            callback_urls: vec!["myapp://callback".into()],
+            allowed_oauth_flows: vec![OAuthFlow::Code],
+            ..ClientSettings::default()
+        },
+    };
+    assert_eq!(
+        store::clients::save(&mut conn, &client).unwrap(),
+        Saved::Created
+    );
+    let stored = store::clients::get(&mut conn, p.id.as_str(), client.id.as_str()).unwrap();
+    assert_eq!(stored, client);
+    assert!(stored.secret.as_ref().unwrap().matches("the-secret"));
+    assert!(!stored.secret.as_ref().unwrap().matches("the-secreT"));
+    // Only the digest is stored.
+    assert_ne!(stored.secret.unwrap().as_str(), "the-secret");
+    assert!(matches!(
+        store::clients::get(&mut conn, "local_PoolBBBB2", client.id.as_str()),
+        Err(StoreError::NotFound)
+    ));
+    // A client id cannot move to another pool.
+    let other_pool = pool("local_PoolBBBB2", None);
+    store::pools::save(&mut conn, &other_pool).unwrap();
+    let moved = AppClient {
+        pool_id: other_pool.id.clone(),
+        ..client.clone()
+    };
+    assert!(matches!(
+        store::clients::save(&mut conn, &moved),
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store::clients::list(&mut conn, p.id.as_str())
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+fn users_sign_in_by_username_and_verified_alias(db: &TestDb) {
+    let mut conn = db.store.conn().unwrap();
+    let p = pool("local_PoolAAAA1", None);
+    store::pools::save(&mut conn, &p).unwrap();
+    let mut alice = user(
+        &p,
+        "Alice",
+        &[
+            ("email", "Alice@Example.com"),
+            ("email_verified", "true"),
+            ("custom:tier", "gold"),
+        ],
+    );
+    alice.password_hash = Some(gatehouse::secrets::hash_password("Pw-123456").unwrap());
+    store::users::create(&mut conn, &p, &alice).unwrap();
+    let bob = user(
+        &p,
+        "bob",
+        &[("email", "bob@example.com"), ("email_verified", "false")],
+    );
+    store::users::create(&mut conn, &p, &bob).unwrap();
+
+    let by_name = store::users::find_for_sign_in(&mut conn, &p, "alice")
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_name.sub, alice.sub);
+    assert_eq!(by_name.attributes.get("custom:tier"), Some("gold"));
+    assert!(gatehouse::secrets::verify_password(
+        "Pw-123456",
+        by_name.password_hash.as_deref().unwrap()
+    ));
+    let by_email = store::users::find_for_sign_in(&mut conn, &p, "alice@EXAMPLE.com").unwrap();
+    assert_eq!(by_email.map(|u| u.sub), Some(alice.sub));
+    // An unverified email is not an alias.
+    assert!(
+        store::users::find_for_sign_in(&mut conn, &p, "bob@example.com")
+            .unwrap()
+            .is_none()
+    );
+
+    // Usernames are unique without regard to case; a verified email signs in one user only.
+    let clash = user(&p, "ALICE", &[]);
+    assert!(matches!(
+        store::users::create(&mut conn, &p, &clash),
+        Err(StoreError::Conflict(_))
+    ));
+    let mut bob = store::users::find_by_username(&mut conn, &p, "bob")
+        .unwrap()
+        .unwrap();
+    bob.attributes.set("email", "alice@example.com").unwrap();
+    bob.attributes.set("email_verified", "true").unwrap();
+    assert!(matches!(
+        store::users::update(&mut conn, &p, &bob),
+        Err(StoreError::Conflict(_))
+    ));
+
+    // Status, enabled flag and attributes are written back; the alias follows the email.
+    let mut alice = by_name;
+    alice.status = UserStatus::ForceChangePassword;
+    alice.enabled = false;
+    alice.attributes.set("email", "new@example.com").unwrap();
+    store::users::update(&mut conn, &p, &alice).unwrap();
+    let reread = store::users::get(&mut conn, p.id.as_str(), &alice.sub).unwrap();
+    assert_eq!(reread.status, UserStatus::ForceChangePassword);
+    assert!(!reread.enabled);
+    assert!(
+        store::users::find_for_sign_in(&mut conn, &p, "alice@example.com")
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store::users::find_for_sign_in(&mut conn, &p, "new@example.com")
+            .unwrap()
+            .is_some()
+    );
+    // A preferred username is an alias at once.
+    let mut carol = user(&p, "carol", &[("preferred_username", "Caz")]);
+    store::users::create(&mut conn, &p, &carol).unwrap();
+    assert_eq!(
+        store::users::find_for_sign_in(&mut conn, &p, "caz")
+            .unwrap()
+            .map(|u| u.sub),
+        Some(carol.sub)
+    );
+    carol.status = UserStatus::ExternalProvider;
+    store::users::update(&mut conn, &p, &carol).unwrap();
+    for status in UserStatus::ALL {
+        assert_eq!(UserStatus::parse(status.as_str()), Some(status));
+    }
+    assert_eq!(store::users::count(&mut conn, p.id.as_str()).unwrap(), 3);
+}
+
+fn groups_and_memberships(db: &TestDb) {
+    let mut conn = db.store.conn().unwrap();
+    let p = pool("local_PoolAAAA1", None);
+    store::pools::save(&mut conn, &p).unwrap();
+    let group = |name: &str, precedence: Option<i32>| Group {
+        pool_id: p.id.clone(),
+        name: name.into(),
+        description: Some(format!("{name} group")),
+        precedence,
+        role_arn: None,
+    };
+    for g in [
+        group("readers", Some(5)),
+        group("admins", Some(0)),
+        group("misc", None),
+    ] {
+        assert_eq!(
+            store::directory::save_group(&mut conn, &g).unwrap(),
+            Saved::Created
+        );
+    }
+    assert_eq!(
+        store::directory::save_group(&mut conn, &group("admins", Some(0))).unwrap(),
+        Saved::Unchanged
+    );
+    assert_eq!(
+        store::directory::save_group(&mut conn, &group("admins", Some(1))).unwrap(),
+        Saved::Updated
+    );
+    let u = user(&p, "dave", &[]);
+    store::users::create(&mut conn, &p, &u).unwrap();
+    for name in ["misc", "readers", "admins"] {
+        assert!(store::users::add_to_group(&mut conn, p.id.as_str(), name, &u.sub).unwrap());
+    }
+    assert!(!store::users::add_to_group(&mut conn, p.id.as_str(), "admins", &u.sub).unwrap());
+    assert!(matches!(
+        store::users::add_to_group(&mut conn, p.id.as_str(), "nope", &u.sub),
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        store::users::groups_of(&mut conn, p.id.as_str(), &u.sub).unwrap(),
+        vec!["admins", "readers", "misc"]
+    );
+    assert_eq!(
+        store::directory::list_groups(&mut conn, p.id.as_str())
+            .unwrap()
+            .len(),
+        3
+    );
+}
+
+fn resource_servers_providers_and_customizations(db: &TestDb) {
+    let mut conn = db.store.conn().unwrap();
+    let p = pool("local_PoolAAAA1", None);
+    store::pools::save(&mut conn, &p).unwrap();
+    let server = ResourceServer {
+        pool_id: p.id.clone(),
+        identifier: "https://api.example.com".into(),
+        name: "API".into(),
+        scopes: vec![ResourceScope {
+            name: "read".into(),
+            description: "Read".into(),
+        }],
+    };
+    assert_eq!(
+        store::directory::save_resource_server(&mut conn, &server).unwrap(),
+        Saved::Created
+    );
+    assert_eq!(
+        store::directory::save_resource_server(&mut conn, &server).unwrap(),
+        Saved::Unchanged
+    );
+    let listed = store::directory::list_resource_servers(&mut conn, p.id.as_str()).unwrap();
+    assert_eq!(listed, vec![server.clone()]);
+    assert_eq!(
+        listed[0].qualified_scopes().collect::<Vec<_>>(),
+        vec!["https://api.example.com/read"]
+    );
+
+    let provider = IdentityProvider {
+        pool_id: p.id.clone(),
+        name: "Upstream".into(),
+        provider_type: ProviderType::Oidc,
+        details: [("client_id".to_string(), "gatehouse".to_string())].into(),
+        attribute_mapping: [("email".to_string(), "email".to_string())].into(),
+        idp_identifiers: vec!["example.com".into()],
+    };
+    assert_eq!(
+        store::directory::save_identity_provider(&mut conn, &provider).unwrap(),
+        Saved::Created
+    );
+    assert_eq!(
+        store::directory::list_identity_providers(&mut conn, p.id.as_str()).unwrap(),
+        vec![provider]
+    );
+
+    // A client with its own customization never falls back to ALL.
+    let logo: Vec<u8> = (0..=255u8).collect();
+    let all = UiCustomization {
+        pool_id: p.id.clone(),
+        client_id: ALL_CLIENTS.into(),
+        css: Some(".banner-customizable { background-color: #123456; }".into()),
+        logo: Some(logo.clone()),
+    };
+    let own = UiCustomization {
+        client_id: "clientwithitsowncss0000000".into(),
+        css: None,
+        logo: None,
+        ..all.clone()
+    };
+    store::directory::save_customization(&mut conn, &all).unwrap();
+    store::directory::save_customization(&mut conn, &own).unwrap();
+    let pool_id = p.id.as_str();
+    assert_eq!(
+        store::directory::customization_for_client(
+            &mut conn,
+            pool_id,
+            "anotherclient0000000000000"
+        )
+        .unwrap(),
+        Some(all.clone())
+    );
+    assert_eq!(
+        store::directory::customization_for_client(&mut conn, pool_id, &own.client_id).unwrap(),
+        Some(own)
+    );
+    assert_eq!(
+        store::directory::save_customization(&mut conn, &all).unwrap(),
+        Saved::Unchanged
+    );
+}
+
+fn signing_keys_rotate_and_expire_from_the_jwks(db: &TestDb) {
+    let mut conn = db.store.conn().unwrap();
+    let p = pool("local_PoolAAAA1", None);
+    store::pools::save(&mut conn, &p).unwrap();
+    let pool_id = p.id.as_str();
+    assert!(provision::ensure_signing_key(&mut conn, pool_id).unwrap());
+    assert!(!provision::ensure_signing_key(&mut conn, pool_id).unwrap());
+    let first = store::keys::active(&mut conn, pool_id).unwrap().unwrap();
+    let now = store::now();
+    assert_eq!(
+        store::keys::published(&mut conn, pool_id, now)
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let second_kid = provision::rotate_signing_key(&mut conn, pool_id).unwrap();
+    let active = store::keys::active(&mut conn, pool_id).unwrap().unwrap();
+    assert_eq!(active.kid, second_kid);
+    assert_ne!(active.kid, first.kid);
+    let published: Vec<String> = store::keys::published(&mut conn, pool_id, now)
+        .unwrap()
+        .into_iter()
+        .map(|k| k.kid)
+        .collect();
+    assert!(
+        published.contains(&first.kid) && published.contains(&second_kid),
+        "{published:?}"
+    );
+    // After the longest token lifetime (60 minutes here) the old key leaves the JWKS.
+    let later = store::now() + 3601;
+    let published: Vec<String> = store::keys::published(&mut conn, pool_id, later)
+        .unwrap()
+        .into_iter()
+        .map(|k| k.kid)
+        .collect();
+    assert_eq!(published, vec![second_kid]);
+    assert!(matches!(
+        provision::rotate_signing_key(&mut conn, "local_Missing00"),
+        Err(StoreError::NotFound)
+    ));
+}
+
+/// Everything the example file touches, as one comparable value (timestamps included).
+fn snapshot(db: &TestDb) -> String {
+    let mut conn = db.store.conn().unwrap();
+    let mut out = String::new();
+    for p in store::pools::list(&mut conn).unwrap() {
+        let id = p.id.to_string();
+        out += &format!("{p:?}\n");
+        out += &format!("{:?}\n", store::clients::list(&mut conn, &id).unwrap());
+        out += &format!(
+            "{:?}\n",
+            store::directory::list_groups(&mut conn, &id).unwrap()
+        );
+        out += &format!(
+            "{:?}\n",
+            store::directory::list_resource_servers(&mut conn, &id).unwrap()
+        );
+        out += &format!(
+            "{:?}\n",
+            store::directory::list_identity_providers(&mut conn, &id).unwrap()
+        );
+        out += &format!(
+            "{:?}\n",
+            store::keys::active(&mut conn, &id).unwrap().map(|k| k.kid)
+        );
+        let alice = store::users::find_by_username(&mut conn, &p, "alice")
+            .unwrap()
+            .unwrap();
+        out += &format!("{alice:?}\n");
+        out += &format!(
+            "{:?}\n",
+            store::users::groups_of(&mut conn, &id, &alice.sub).unwrap()
+        );
+    }
+    out
+}
+
+fn config_applied_twice_gives_the_same_state(db: &TestDb) {
+    let declaration = example_declaration();
+    let mut conn = db.store.conn().unwrap();
+    let first = provision::apply(&mut conn, &declaration).unwrap();
+    assert_eq!(first.updated, 0);
+    assert_eq!(first.keys_generated, 1);
+    assert_eq!(
+        first.created, 6,
+        "pool, resource server, 2 clients, group, user: {first}"
+    );
+    drop(conn);
+    let before = snapshot(db);
+    let mut conn = db.store.conn().unwrap();
+    let second = provision::apply(&mut conn, &declaration).unwrap();
+    assert_eq!(
+        (second.created, second.updated, second.keys_generated),
+        (0, 0, 0),
+        "{second}"
+    );
+    drop(conn);
+    assert_eq!(snapshot(db), before);
+
+    // What the file says is what is stored.
+    let mut conn = db.store.conn().unwrap();
+    let p = store::pools::get(&mut conn, "local_Example01").unwrap();
+    assert_eq!(p.settings.alias_attributes, vec!["email"]);
+    assert!(!p.settings.password_policy.require_symbols);
+    let web =
+        store::clients::get(&mut conn, "local_Example01", "exampleclientid0000000000a").unwrap();
+    assert!(
+        web.secret
+            .unwrap()
+            .matches("example-client-secret-0123456789abcdefghijklmnop")
+    );
+    assert_eq!(
+        web.settings.allowed_oauth_flows,
+        vec![
+            OAuthFlow::Code,
+            OAuthFlow::Implicit,
+            OAuthFlow::ClientCredentials
+        ]
+    );
+    let mobile =
+        store::clients::get(&mut conn, "local_Example01", "examplepublicclient0000000").unwrap();
+    assert!(!mobile.is_confidential());
+    assert_eq!(mobile.settings.refresh_token_validity_days, 30);
+    let alice = store::users::find_for_sign_in(&mut conn, &p, "alice@example.com")
+        .unwrap()
+        .unwrap();
+    assert_eq!(alice.username, "alice");
+    assert_eq!(alice.status, UserStatus::Confirmed);
+    assert_eq!(alice.attributes.get("custom:tier"), Some("gold"));
+    assert!(gatehouse::secrets::verify_password(
+        "Alice-Passw0rd",
+        alice.password_hash.as_deref().unwrap()
+    ));
+    assert_eq!(
+        store::users::groups_of(&mut conn, "local_Example01", &alice.sub).unwrap(),
+        vec!["admins"]
+    );
+}
+
+fn config_never_deletes_what_it_does_not_mention(db: &TestDb) {
+    let mut declaration = example_declaration();
+    let mut conn = db.store.conn().unwrap();
+    provision::apply(&mut conn, &declaration).unwrap();
+    let alice = store::users::find_by_username(&mut conn, &declaration.pools[0].pool, "alice")
+        .unwrap()
+        .unwrap();
+    // A user's own changes (password, status) survive; the file keeps its attributes current.
+    let mut changed = alice.clone();
+    changed.password_hash = Some(gatehouse::secrets::hash_password("Changed-Passw0rd").unwrap());
+    changed.attributes.set("given_name", "Ally").unwrap();
+    changed.attributes.set("nickname", "al").unwrap();
+    store::users::update(&mut conn, &declaration.pools[0].pool, &changed).unwrap();
+
+    let pool = &mut declaration.pools[0];
+    pool.clients.pop();
+    pool.users[0]
+        .attributes
+        .set("family_name", "Liddell")
+        .unwrap();
+    let report = provision::apply(&mut conn, &declaration).unwrap();
+    assert_eq!(report.updated, 1, "{report}");
+    let clients = store::clients::list(&mut conn, "local_Example01").unwrap();
+    assert_eq!(
+        clients.len(),
+        2,
+        "the client left out of the file is still there"
+    );
+    let alice = store::users::find_by_username(&mut conn, &declaration.pools[0].pool, "alice")
+        .unwrap()
+        .unwrap();
+    assert_eq!(alice.attributes.get("given_name"), Some("Alice"));
+    assert_eq!(alice.attributes.get("family_name"), Some("Liddell"));
+    assert_eq!(alice.attributes.get("nickname"), Some("al"));
+    assert!(gatehouse::secrets::verify_password(
+        "Changed-Passw0rd",
+        alice.password_hash.as_deref().unwrap()
+    ));
+}
+
+fn demo_is_created_once(db: &TestDb) {
+    let mut conn = db.store.conn().unwrap();
+    let (demo, report) = provision::ensure_demo(&mut conn).unwrap();
+    assert!(report.is_some());
+    let (_, again) = provision::ensure_demo(&mut conn).unwrap();
+    assert!(again.is_none(), "the demo is created once");
+    let p = store::pools::get(&mut conn, &demo.pool_id).unwrap();
+    let client = store::clients::get(&mut conn, &demo.pool_id, &demo.client_id).unwrap();
+    assert!(!client.is_confidential());
+    assert_eq!(
+        client.settings.callback_urls,
+        vec!["http://localhost:3000/callback"]
+    );
+    assert_eq!(
+        client.settings.allowed_oauth_flows,
+        vec![OAuthFlow::Code, OAuthFlow::Implicit]
+    );
+    assert_eq!(
+        client.settings.allowed_oauth_scopes,
+        vec!["openid", "email", "profile"]
+    );
+    let user = store::users::find_for_sign_in(&mut conn, &p, &demo.username)
+        .unwrap()
+        .unwrap();
+    assert!(gatehouse::secrets::verify_password(
+        &demo.password,
+        user.password_hash.as_deref().unwrap()
+    ));
+    assert!(
+        store::keys::active(&mut conn, &demo.pool_id)
+            .unwrap()
+            .is_some()
+    );
+}

@@ -1,0 +1,142 @@
+//! Test support: a fresh database per test (a temporary SQLite file, or a PostgreSQL schema of
+//! its own), an in-process server on a free port, and the example configuration.
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use gatehouse::app::{self, AppState};
+use gatehouse::settings::Settings;
+use gatehouse::store::Store;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+pub const POSTGRES_URL_VAR: &str = "GATEHOUSE_TEST_POSTGRES_URL";
+pub const REQUIRE_POSTGRES_VAR: &str = "GATEHOUSE_REQUIRE_POSTGRES";
+
+/// A database that exists for one test only.
+pub struct TestDb {
+    pub store: Store,
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, schema: String },
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Cleanup::Postgres { admin_url, schema } = &self.cleanup
+            && let Ok(mut conn) = PgConnection::establish(admin_url)
+        {
+            let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        }
+    }
+}
+
+impl TestDb {
+    /// A migrated SQLite database in a temporary directory.
+    pub fn sqlite() -> Self {
+        gatehouse::tokens::signer::install_crypto_providers();
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
+        let store = Store::connect(&url).expect("sqlite opens");
+        store.migrate().expect("sqlite migrates");
+        Self {
+            store,
+            url,
+            cleanup: Cleanup::Sqlite(dir),
+        }
+    }
+
+    /// A migrated PostgreSQL schema of its own, or `None` (the test reports itself skipped)
+    /// when no server is configured. CI sets `GATEHOUSE_REQUIRE_POSTGRES`, so there it fails.
+    pub fn postgres() -> Option<Self> {
+        gatehouse::tokens::signer::install_crypto_providers();
+        let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
+            if std::env::var_os(REQUIRE_POSTGRES_VAR).is_some() {
+                panic!("{REQUIRE_POSTGRES_VAR} is set but {POSTGRES_URL_VAR} is not");
+            }
+            eprintln!("skipped: PostgreSQL half needs {POSTGRES_URL_VAR}");
+            return None;
+        };
+        let schema = format!("gh_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::establish(&admin_url)
+            .unwrap_or_else(|e| panic!("cannot reach {POSTGRES_URL_VAR}: {e}"));
+        admin
+            .batch_execute(&format!("CREATE SCHEMA {schema}"))
+            .expect("schema created");
+        let separator = if admin_url.contains('?') { '&' } else { '?' };
+        let url = format!("{admin_url}{separator}options=-csearch_path%3D{schema}");
+        let store = Store::connect(&url).expect("postgres opens");
+        store.migrate().expect("postgres migrates");
+        Some(Self {
+            store,
+            url,
+            cleanup: Cleanup::Postgres { admin_url, schema },
+        })
+    }
+}
+
+/// Declares each listed test function (taking `&TestDb`) once per backend.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[test] fn $name() { super::$name(&$crate::support::TestDb::sqlite()); } )*
+        }
+        mod postgres {
+            $( #[test] fn $name() {
+                if let Some(db) = $crate::support::TestDb::postgres() { super::$name(&db); }
+            } )*
+        }
+    };
+}
+
+/// The configuration file from the foundation issue, exactly as written there.
+pub const EXAMPLE_CONFIG: &str = include_str!("../../examples/gatehouse.toml");
+
+pub fn example_env(name: &str) -> Option<String> {
+    match name {
+        "EXAMPLE_CLIENT_SECRET" => Some("example-client-secret-0123456789abcdefghijklmnop".into()),
+        "ALICE_PASSWORD" => Some("Alice-Passw0rd".into()),
+        "UPSTREAM_SECRET" => Some("upstream-secret".into()),
+        _ => None,
+    }
+}
+
+pub fn example_declaration() -> gatehouse::config::Declaration {
+    gatehouse::config::parse(
+        EXAMPLE_CONFIG,
+        &PathBuf::from("gatehouse.toml"),
+        &PathBuf::from("examples"),
+        &example_env,
+    )
+    .unwrap_or_else(|e| panic!("example config is valid:\n{e}"))
+}
+
+/// A server on a free loopback port, running in this test's actix system.
+pub struct TestServer {
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+pub fn spawn_server(store: Store) -> TestServer {
+    let settings = Settings::new(
+        "127.0.0.1:0".to_owned(),
+        "http://localhost:7070",
+        "unused".to_owned(),
+        None,
+    )
+    .expect("settings");
+    let (server, addrs) = app::bind(AppState::new(store, settings)).expect("server binds");
+    actix_web::rt::spawn(server);
+    let addr: SocketAddr = addrs[0];
+    TestServer {
+        base: format!("http://{addr}"),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client"),
+    }
+}
