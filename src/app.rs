@@ -1,9 +1,9 @@
 //! The application: shared state, the actix `App`, and binding (plain or TLS).
 
+use crate::flows::KeyRing;
 use crate::http;
 use crate::settings::{Settings, TlsFiles};
 use crate::store::Store;
-use crate::tokens::Signer;
 use actix_web::dev::Server;
 use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
@@ -14,7 +14,7 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
-    pub signer: Signer,
+    pub keys: KeyRing,
     pub settings: Arc<Settings>,
 }
 
@@ -22,7 +22,7 @@ impl AppState {
     pub fn new(store: Store, settings: Settings) -> Self {
         Self {
             store,
-            signer: Signer::new(),
+            keys: KeyRing::new(),
             settings: Arc::new(settings),
         }
     }
@@ -45,7 +45,8 @@ pub fn bind(state: AppState) -> Result<(Server, Vec<SocketAddr>), ServeError> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
-            .app_data(web::PathConfig::default())
+            // Bodies are small forms; anything larger is refused before it is read.
+            .app_data(web::PayloadConfig::new(64 * 1024))
             .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
             .wrap(from_fn(http::log_request))
             .configure(http::routes)

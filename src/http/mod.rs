@@ -1,9 +1,12 @@
 //! HTTP: one route table, thin handlers, request logging. Handlers extract, call one core
 //! function and map the outcome.
 
+pub mod api;
+pub mod browser;
 pub mod errors;
 pub mod pages;
 pub mod pool;
+pub mod respond;
 pub mod well_known;
 
 use crate::app::AppState;
@@ -21,7 +24,16 @@ fn pool_routes(cfg: &mut web::ServiceConfig) {
         "/.well-known/openid-configuration",
         web::get().to(well_known::openid_configuration),
     )
-    .route("/.well-known/jwks.json", web::get().to(well_known::jwks));
+    .route("/.well-known/jwks.json", web::get().to(well_known::jwks))
+    .route("/oauth2/authorize", web::get().to(browser::authorize))
+    .route("/login", web::get().to(browser::login_page))
+    .route("/login", web::post().to(browser::login_submit))
+    .route("/logout", web::get().to(browser::logout))
+    .route("/oauth2/token", web::post().to(api::token))
+    .route("/oauth2/userInfo", web::get().to(api::user_info))
+    .route("/oauth2/userInfo", web::post().to(api::user_info))
+    .route("/oauth2/revoke", web::post().to(api::revoke))
+    .route("/oauth2/introspect", web::post().to(api::introspect));
 }
 
 /// The whole route table.

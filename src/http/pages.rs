@@ -1,5 +1,6 @@
 //! Server-rendered pages and the headers every page carries.
 
+use crate::flows::login::Step;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, HttpResponseBuilder};
 use askama::Template;
@@ -27,19 +28,44 @@ pub fn page_response(status: StatusCode) -> HttpResponseBuilder {
     builder
 }
 
-pub fn error_page(status: StatusCode, title: &str, message: &str) -> HttpResponse {
-    let page = ErrorPage {
-        lang: "en",
-        title,
-        message,
-    };
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage<'a> {
+    pub lang: &'a str,
+    pub step: Step,
+    pub client_name: &'a str,
+    pub username: &'a str,
+    pub error: Option<&'a str>,
+    pub csrf: &'a str,
+    pub password_rules: &'a [String],
+}
+
+#[derive(Template)]
+#[template(path = "signed_out.html")]
+pub struct SignedOutPage<'a> {
+    pub lang: &'a str,
+}
+
+/// Renders a page, or a plain 500 if the template fails (it cannot for valid input).
+pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
     match page.render() {
         Ok(html) => page_response(status).body(html),
         Err(e) => {
-            tracing::error!("error page failed to render: {e}");
+            tracing::error!("page failed to render: {e}");
             HttpResponse::InternalServerError().finish()
         }
     }
+}
+
+pub fn error_page(status: StatusCode, title: &str, message: &str) -> HttpResponse {
+    render(
+        status,
+        &ErrorPage {
+            lang: "en",
+            title,
+            message,
+        },
+    )
 }
 
 pub const DEFAULT_CSS: &str = include_str!("../../static/gatehouse.css");

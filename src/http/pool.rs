@@ -65,3 +65,13 @@ fn find_by_host(
         _ => Ok(None),
     }
 }
+
+impl PoolSite {
+    /// What flows need to know about the pool.
+    pub fn site(&self) -> crate::flows::Site {
+        crate::flows::Site {
+            pool: self.pool.clone(),
+            urls: self.urls.clone(),
+        }
+    }
+}

@@ -1,5 +1,4 @@
-//! OpenID Connect Discovery 1.0 §3: the provider metadata of one pool. Only endpoints that are
-//! served are listed; each protocol endpoint adds itself here when it exists.
+//! OpenID Connect Discovery 1.0 §3 and RFC 8414: the provider metadata of one pool.
 
 use serde::Serialize;
 
@@ -7,13 +6,20 @@ use serde::Serialize;
 pub struct ProviderMetadata {
     pub issuer: String,
     pub jwks_uri: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub authorization_endpoint: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token_endpoint: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub userinfo_endpoint: Option<String>,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub userinfo_endpoint: String,
+    pub end_session_endpoint: String,
+    pub revocation_endpoint: String,
+    pub introspection_endpoint: String,
     pub response_types_supported: Vec<&'static str>,
+    pub response_modes_supported: Vec<&'static str>,
+    pub grant_types_supported: Vec<&'static str>,
+    pub code_challenge_methods_supported: Vec<&'static str>,
+    pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub prompt_values_supported: Vec<&'static str>,
     pub subject_types_supported: Vec<&'static str>,
     pub id_token_signing_alg_values_supported: Vec<&'static str>,
     pub scopes_supported: Vec<String>,
@@ -95,10 +101,36 @@ pub fn metadata(urls: &PoolUrls, scopes: Vec<String>) -> ProviderMetadata {
     ProviderMetadata {
         issuer: urls.issuer.clone(),
         jwks_uri: urls.jwks_uri(),
-        authorization_endpoint: None,
-        token_endpoint: None,
-        userinfo_endpoint: None,
+        authorization_endpoint: urls.endpoint("/oauth2/authorize"),
+        token_endpoint: urls.endpoint("/oauth2/token"),
+        userinfo_endpoint: urls.endpoint("/oauth2/userInfo"),
+        end_session_endpoint: urls.endpoint("/logout"),
+        revocation_endpoint: urls.endpoint("/oauth2/revoke"),
+        introspection_endpoint: urls.endpoint("/oauth2/introspect"),
         response_types_supported: vec!["code", "token"],
+        response_modes_supported: vec!["query", "fragment"],
+        grant_types_supported: vec![
+            "authorization_code",
+            "implicit",
+            "refresh_token",
+            "client_credentials",
+        ],
+        code_challenge_methods_supported: vec!["S256"],
+        token_endpoint_auth_methods_supported: vec![
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
+        revocation_endpoint_auth_methods_supported: vec![
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
+        introspection_endpoint_auth_methods_supported: vec![
+            "client_secret_basic",
+            "client_secret_post",
+        ],
+        prompt_values_supported: vec!["none", "login"],
         subject_types_supported: vec!["public"],
         id_token_signing_alg_values_supported: vec!["RS256"],
         scopes_supported: scopes,

@@ -1,4 +1,13 @@
 //! The protocol core. Never imports actix_web or diesel: it takes what it needs as arguments
 //! and returns decisions and documents.
 
+pub mod authorize;
+pub mod client_auth;
 pub mod discovery;
+pub mod error;
+pub mod params;
+pub mod pkce;
+pub mod scopes;
+
+pub use error::{ErrorCode, OAuthError};
+pub use params::Params;

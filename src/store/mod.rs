@@ -3,9 +3,11 @@
 
 pub mod clients;
 pub mod directory;
+pub mod grants;
 pub mod keys;
 pub mod pools;
 pub mod schema;
+pub mod throttle;
 pub mod users;
 
 use diesel::connection::SimpleConnection;

@@ -110,6 +110,71 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (id_digest) {
+        id_digest -> Text,
+        pool_id -> Text,
+        user_sub -> Text,
+        kind -> Text,
+        auth_time -> BigInt,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    token_families (id) {
+        id -> Text,
+        pool_id -> Text,
+        client_id -> Text,
+        user_sub -> Nullable<Text>,
+        created_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    authorization_codes (code_digest) {
+        code_digest -> Text,
+        pool_id -> Text,
+        client_id -> Text,
+        user_sub -> Text,
+        redirect_uri -> Text,
+        scopes -> Text,
+        nonce -> Nullable<Text>,
+        code_challenge -> Nullable<Text>,
+        auth_time -> BigInt,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        redeemed_at -> Nullable<BigInt>,
+        family_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_digest) {
+        token_digest -> Text,
+        family_id -> Text,
+        pool_id -> Text,
+        client_id -> Text,
+        user_sub -> Text,
+        scopes -> Text,
+        auth_time -> BigInt,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        rotated_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    sign_in_failures (throttle_key) {
+        throttle_key -> Text,
+        failures -> Integer,
+        last_failure_at -> BigInt,
+        locked_until -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     user_pools,
     app_clients,
@@ -121,4 +186,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     identity_providers,
     ui_customizations,
     signing_keys,
+    sessions,
+    token_families,
+    authorization_codes,
+    refresh_tokens,
+    sign_in_failures,
 );

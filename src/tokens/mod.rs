@@ -1,5 +1,6 @@
 //! Tokens: signing keys and their JWKS, and the signer. Claims arrive with the protocol.
 
+pub mod claims;
 pub mod keys;
 pub mod signer;
 

@@ -37,8 +37,15 @@ async fn discovery_jwks_and_domain_routing(db: TestDb) {
     );
     let scopes = doc["scopes_supported"].as_array().unwrap();
     assert!(scopes.contains(&Value::from("https://api.example.com/write")));
-    // Endpoints that do not exist yet are not advertised.
-    assert!(doc.get("token_endpoint").is_none());
+    // Endpoints are advertised on the pool's domain; the issuer stays put.
+    assert_eq!(
+        doc["token_endpoint"],
+        "http://auth.example.test/oauth2/token"
+    );
+    assert_eq!(
+        doc["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
 
     let jwks: Value = server
         .client

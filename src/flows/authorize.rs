@@ -1,0 +1,119 @@
+//! GET /oauth2/authorize (hosted-ui-and-oauth.md §7.1, §7.1.3): validate the request, then answer
+//! from the browser's session (single sign-on, within `prompt` and `max_age`) or send the browser
+//! to the sign-in page with every parameter kept.
+
+use super::{KeyRing, Site, defined_custom_scopes, find_client, issue, session};
+use crate::model::AppClient;
+use crate::model::client::COGNITO_PROVIDER;
+use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError, Providers};
+use crate::oauth::{ErrorCode, OAuthError, Params};
+use crate::store::{self, AnyConnection};
+
+pub enum AuthorizeOutcome {
+    /// An error shown on a page: never a redirect to an untrusted URI.
+    Page(String),
+    /// 302 to the client (a code, tokens or an error).
+    Redirect(String),
+    /// Show the sign-in page with these parameters.
+    SignIn(String),
+}
+
+impl From<AuthorizeError> for AuthorizeOutcome {
+    fn from(error: AuthorizeError) -> Self {
+        match error {
+            AuthorizeError::Page(message) => Self::Page(message),
+            AuthorizeError::Redirect(redirect) => Self::Redirect(redirect.location()),
+        }
+    }
+}
+
+/// Parses and validates an authorization request against the pool and its client.
+pub fn resolve(
+    conn: &mut AnyConnection,
+    site: &Site,
+    query: &str,
+) -> Result<Result<(AppClient, AuthorizationRequest), AuthorizeError>, OAuthError> {
+    let params = match Params::parse(query) {
+        Ok(params) => params,
+        Err(e) => {
+            return Ok(Err(AuthorizeError::Page(format!(
+                "The request is malformed: {}.",
+                e.description
+            ))));
+        }
+    };
+    let client_id = match authorize::client_id(&params) {
+        Ok(id) => id,
+        Err(e) => return Ok(Err(e)),
+    };
+    let Some(client) = find_client(conn, site, client_id)? else {
+        return Ok(Err(AuthorizeError::Page(
+            "The client_id is not a client of this user pool.".into(),
+        )));
+    };
+    let defined = defined_custom_scopes(conn, site)?;
+    let known: Vec<(String, Vec<String>)> =
+        store::directory::list_identity_providers(conn, site.pool_id())?
+            .into_iter()
+            .map(|p| (p.name, p.idp_identifiers))
+            .collect();
+    Ok(
+        authorize::validate(&params, &client, &defined, &Providers { known: &known })
+            .map(|request| (client, request)),
+    )
+}
+
+pub fn start(
+    conn: &mut AnyConnection,
+    keys: &KeyRing,
+    site: &Site,
+    query: &str,
+    session_cookie: Option<&str>,
+    now: i64,
+) -> Result<AuthorizeOutcome, OAuthError> {
+    let (client, request) = match resolve(conn, site, query)? {
+        Ok(resolved) => resolved,
+        Err(error) => return Ok(error.into()),
+    };
+    if let Some(provider) = &request.identity_provider {
+        let error = OAuthError::new(
+            ErrorCode::TemporarilyUnavailable,
+            format!("sign-in through `{provider}` is not available yet"),
+        );
+        return Ok(request.error(error).into());
+    }
+    if !client
+        .settings
+        .supported_identity_providers
+        .iter()
+        .any(|p| p == COGNITO_PROVIDER)
+    {
+        let error = OAuthError::unauthorized_client(
+            "the client does not support sign-in with the user pool (COGNITO)",
+        );
+        return Ok(request.error(error).into());
+    }
+    let signed_in = session::current(conn, site, session_cookie, now)?;
+    let fresh = |auth_time: i64| request.max_age.is_none_or(|age| now - auth_time <= age);
+    match signed_in {
+        Some(signed_in) if !request.prompt_login && fresh(signed_in.session.auth_time) => {
+            let auth_time = signed_in.session.auth_time;
+            let location = issue::location(
+                conn,
+                keys,
+                site,
+                &client,
+                &request,
+                &signed_in.user,
+                auth_time,
+                now,
+            );
+            Ok(AuthorizeOutcome::Redirect(location))
+        }
+        _ if request.prompt_none => {
+            let error = OAuthError::new(ErrorCode::LoginRequired, "the user is not signed in");
+            Ok(request.error(error).into())
+        }
+        _ => Ok(AuthorizeOutcome::SignIn(query.to_owned())),
+    }
+}

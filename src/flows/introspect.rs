@@ -1,0 +1,70 @@
+//! POST /oauth2/introspect (RFC 7662) for confidential clients of the pool: access tokens
+//! (signature, expiry, family) and refresh tokens (expiry, rotation, family).
+
+use super::token::authenticate_client;
+use super::userinfo::verify_access_token;
+use super::{KeyRing, Site};
+use crate::oauth::{OAuthError, Params};
+use crate::secrets::SecretDigest;
+use crate::store::grants;
+use crate::store::{self, AnyConnection};
+use serde_json::{Map, Value, json};
+
+pub fn introspect(
+    conn: &mut AnyConnection,
+    keys: &KeyRing,
+    site: &Site,
+    authorization: Option<&str>,
+    body: &Params,
+    now: i64,
+) -> Result<Map<String, Value>, OAuthError> {
+    let token = body.require("token")?.to_owned();
+    let (credentials, client) = authenticate_client(conn, site, authorization, body)?;
+    if !client.is_confidential() {
+        return Err(credentials.invalid("introspection is for confidential clients"));
+    }
+    let mut answer = Map::new();
+    if let Some(claims) = verify_access_token(conn, keys, site, &token, now)? {
+        answer.insert("active".into(), true.into());
+        answer.insert("token_type".into(), "access_token".into());
+        answer.insert("scope".into(), claims.scope.clone().into());
+        answer.insert("client_id".into(), claims.client_id.clone().into());
+        if let Some(username) = &claims.username {
+            answer.insert("username".into(), username.clone().into());
+        }
+        answer.insert("sub".into(), claims.sub.into());
+        answer.insert("iss".into(), claims.iss.into());
+        answer.insert("exp".into(), claims.exp.into());
+        answer.insert("iat".into(), claims.iat.into());
+        answer.insert("jti".into(), claims.jti.into());
+        answer.insert("token_use".into(), "access".into());
+        return Ok(answer);
+    }
+    let digest = SecretDigest::of(&token);
+    if let Some(row) = grants::find_refresh(conn, site.pool_id(), digest.as_str())?
+        && row.expires_at > now
+        && row.rotated_at.is_none()
+        && grants::family_is_live(conn, site.pool_id(), &row.family_id)?
+    {
+        let username = uuid::Uuid::parse_str(&row.user_sub)
+            .ok()
+            .and_then(|sub| store::users::get(conn, site.pool_id(), &sub).ok())
+            .map(|u| u.username);
+        return Ok(json!({
+            "active": true,
+            "token_type": "refresh_token",
+            "scope": row.scopes,
+            "client_id": row.client_id,
+            "username": username,
+            "sub": row.user_sub,
+            "iss": site.urls.issuer,
+            "exp": row.expires_at,
+            "iat": row.created_at,
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default());
+    }
+    answer.insert("active".into(), false.into());
+    Ok(answer)
+}

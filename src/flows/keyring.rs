@@ -1,0 +1,107 @@
+//! The pools' keys as flows use them: the active private key (re-read every few seconds, so a
+//! rotation by another process is picked up) and the published public keys by `kid`.
+
+use crate::store::{self, AnyConnection, StoreError};
+use crate::tokens::signer::{PrivateKey, SignError, Signer};
+use jsonwebtoken::DecodingKey;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// How long the active key of a pool is trusted before it is read again.
+const ACTIVE_KEY_SECONDS: i64 = 5;
+
+/// Public keys by (pool id, kid).
+type PublicKeys = HashMap<(String, String), Arc<DecodingKey>>;
+
+#[derive(Clone, Default)]
+pub struct KeyRing {
+    signer: Signer,
+    active: Arc<Mutex<HashMap<String, (PrivateKey, i64)>>>,
+    public: Arc<Mutex<PublicKeys>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("pool {0} has no signing key")]
+    NoKey(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Sign(#[from] SignError),
+}
+
+impl KeyRing {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn active_key(
+        &self,
+        conn: &mut AnyConnection,
+        pool_id: &str,
+        now: i64,
+    ) -> Result<PrivateKey, KeyError> {
+        if let Some((key, read_at)) = self
+            .active
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(pool_id)
+            && now - read_at < ACTIVE_KEY_SECONDS
+        {
+            return Ok(key.clone());
+        }
+        let stored = store::keys::active(conn, pool_id)?
+            .ok_or_else(|| KeyError::NoKey(pool_id.to_owned()))?;
+        let key = stored.private_key();
+        self.active
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(pool_id.to_owned(), (key.clone(), now));
+        Ok(key)
+    }
+
+    /// Signs claims with the pool's active key.
+    pub fn sign<C: Serialize>(
+        &self,
+        conn: &mut AnyConnection,
+        pool_id: &str,
+        claims: &C,
+        now: i64,
+    ) -> Result<String, KeyError> {
+        let key = self.active_key(conn, pool_id, now)?;
+        Ok(self.signer.sign(&key, claims)?)
+    }
+
+    /// The public key `kid` of the pool if it is published.
+    pub fn verification_key(
+        &self,
+        conn: &mut AnyConnection,
+        pool_id: &str,
+        kid: &str,
+        now: i64,
+    ) -> Result<Option<Arc<DecodingKey>>, StoreError> {
+        let cache_key = (pool_id.to_owned(), kid.to_owned());
+        if let Some(found) = self
+            .public
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&cache_key)
+        {
+            return Ok(Some(found.clone()));
+        }
+        let published = store::keys::published(conn, pool_id, now)?;
+        let Some(jwk) = published.iter().find(|k| k.kid == kid) else {
+            return Ok(None);
+        };
+        let Ok(key) = DecodingKey::from_rsa_components(&jwk.n, &jwk.e) else {
+            return Ok(None);
+        };
+        let key = Arc::new(key);
+        self.public
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(cache_key, key.clone());
+        Ok(Some(key))
+    }
+}

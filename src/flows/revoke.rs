@@ -1,0 +1,33 @@
+//! POST /oauth2/revoke (RFC 7009; Cognito's revocation endpoint): revoking a refresh token
+//! revokes its family, so the access and ID tokens issued from the same sign-in stop working at
+//! userInfo and introspection. Unknown tokens are not an error (RFC 7009 §2.2).
+
+use super::Site;
+use super::token::authenticate_client;
+use crate::oauth::{OAuthError, Params};
+use crate::secrets::SecretDigest;
+use crate::store::AnyConnection;
+use crate::store::grants;
+
+pub fn revoke(
+    conn: &mut AnyConnection,
+    site: &Site,
+    authorization: Option<&str>,
+    body: &Params,
+    now: i64,
+) -> Result<(), OAuthError> {
+    let token = body.require("token")?.to_owned();
+    let (_, client) = authenticate_client(conn, site, authorization, body)?;
+    if !client.settings.enable_token_revocation {
+        return Err(OAuthError::unauthorized_client(
+            "token revocation is disabled for this client",
+        ));
+    }
+    let digest = SecretDigest::of(&token);
+    if let Some(row) = grants::find_refresh(conn, site.pool_id(), digest.as_str())?
+        && row.client_id == client.id.as_str()
+    {
+        grants::revoke_family(conn, &row.family_id, now)?;
+    }
+    Ok(())
+}

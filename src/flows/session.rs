@@ -1,0 +1,113 @@
+//! Hosted-UI sessions and CSRF tokens. The browser holds a random session id; the database holds
+//! only its digest. The CSRF token of a form is derived from a random cookie the page sets, so a
+//! page of another origin, which cannot read that cookie, cannot forge it.
+
+use super::{SESSION_SECONDS, Site};
+use crate::model::{User, UserStatus};
+use crate::secrets::{self, SecretDigest};
+use crate::store::grants::{self, SESSION_ACTIVE, SessionRow};
+use crate::store::{self, AnyConnection, StoreResult};
+use subtle::ConstantTimeEq;
+
+pub const SESSION_COOKIE: &str = "gatehouse_session";
+pub const CSRF_COOKIE: &str = "gatehouse_csrf";
+
+/// A signed-in browser: its session and its user.
+pub struct SignedIn {
+    pub session: SessionRow,
+    pub user: User,
+}
+
+/// The active session the cookie names, if its user may still sign in.
+pub fn current(
+    conn: &mut AnyConnection,
+    site: &Site,
+    cookie: Option<&str>,
+    now: i64,
+) -> StoreResult<Option<SignedIn>> {
+    current_of_kind(conn, site, cookie, now, SESSION_ACTIVE)
+}
+
+pub fn current_of_kind(
+    conn: &mut AnyConnection,
+    site: &Site,
+    cookie: Option<&str>,
+    now: i64,
+    kind: &str,
+) -> StoreResult<Option<SignedIn>> {
+    let Some(cookie) = cookie else {
+        return Ok(None);
+    };
+    let digest = SecretDigest::of(cookie);
+    let Some(session) = grants::find_session(conn, site.pool_id(), digest.as_str(), now)? else {
+        return Ok(None);
+    };
+    if session.kind != kind {
+        return Ok(None);
+    }
+    let Ok(sub) = uuid::Uuid::parse_str(&session.user_sub) else {
+        return Ok(None);
+    };
+    let user = match store::users::get(conn, site.pool_id(), &sub) {
+        Ok(user) => user,
+        Err(store::StoreError::NotFound) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if !user.enabled
+        || matches!(
+            user.status,
+            UserStatus::Unconfirmed | UserStatus::ResetRequired
+        )
+    {
+        return Ok(None);
+    }
+    Ok(Some(SignedIn { session, user }))
+}
+
+/// Starts a session; returns the cookie value (the only place the id exists in clear).
+pub fn start(
+    conn: &mut AnyConnection,
+    site: &Site,
+    user: &User,
+    kind: &str,
+    now: i64,
+) -> StoreResult<String> {
+    let id = secrets::random_token(32);
+    grants::create_session(
+        conn,
+        &SessionRow {
+            id_digest: SecretDigest::of(&id).as_str().to_owned(),
+            pool_id: site.pool_id().to_owned(),
+            user_sub: user.sub.to_string(),
+            kind: kind.to_owned(),
+            auth_time: now,
+            created_at: now,
+            expires_at: now + SESSION_SECONDS,
+        },
+    )?;
+    Ok(id)
+}
+
+pub fn end(conn: &mut AnyConnection, cookie: Option<&str>) -> StoreResult<()> {
+    match cookie {
+        Some(cookie) => grants::delete_session(conn, SecretDigest::of(cookie).as_str()),
+        None => Ok(()),
+    }
+}
+
+/// The `_csrf` value of forms on a page whose CSRF cookie is `cookie`.
+pub fn csrf_token(cookie: &str) -> String {
+    SecretDigest::of(&format!("csrf|{cookie}"))
+        .as_str()
+        .to_owned()
+}
+
+pub fn csrf_matches(cookie: Option<&str>, submitted: Option<&str>) -> bool {
+    match (cookie, submitted) {
+        (Some(cookie), Some(submitted)) => csrf_token(cookie)
+            .as_bytes()
+            .ct_eq(submitted.as_bytes())
+            .into(),
+        _ => false,
+    }
+}

@@ -1,0 +1,332 @@
+//! POST /oauth2/token (RFC 6749 §4.1.3, §4.4, §6; hosted-ui-and-oauth.md §7.2): client
+//! authentication, then the grant. Codes redeem once; a replayed code revokes what it issued;
+//! a reused rotated refresh token revokes its whole family.
+
+use super::{KeyRing, Site, defined_custom_scopes, find_client, internal, issue, new_jti};
+use crate::model::{AppClient, OAuthFlow, User};
+use crate::oauth::client_auth::{self, ClientCredentials};
+use crate::oauth::{ErrorCode, OAuthError, Params, pkce, scopes};
+use crate::secrets::{self, SecretDigest};
+use crate::store::grants::{self, Redemption, RefreshRow};
+use crate::store::{self, AnyConnection, StoreError};
+use crate::tokens::claims;
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+}
+
+/// Authenticates the client of a token, revocation or introspection request.
+pub fn authenticate_client(
+    conn: &mut AnyConnection,
+    site: &Site,
+    authorization: Option<&str>,
+    body: &Params,
+) -> Result<(ClientCredentials, AppClient), OAuthError> {
+    let credentials = client_auth::extract(authorization, body)?;
+    let client = find_client(conn, site, credentials.client_id())?;
+    client_auth::authenticate(&credentials, client.as_ref())?;
+    let client = client.ok_or_else(|| credentials.invalid("client authentication failed"))?;
+    Ok((credentials, client))
+}
+
+pub fn grant(
+    conn: &mut AnyConnection,
+    keys: &KeyRing,
+    site: &Site,
+    authorization: Option<&str>,
+    body: &Params,
+    now: i64,
+) -> Result<TokenResponse, OAuthError> {
+    let grant_type = body.require("grant_type")?.to_owned();
+    let (_, client) = authenticate_client(conn, site, authorization, body)?;
+    match grant_type.as_str() {
+        "authorization_code" => authorization_code(conn, keys, site, &client, body, now),
+        "refresh_token" => refresh_token(conn, keys, site, &client, body, now),
+        "client_credentials" => client_credentials(conn, keys, site, &client, body, now),
+        other => Err(OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            format!("grant_type `{other}` is not supported"),
+        )),
+    }
+}
+
+fn require_flow(client: &AppClient, flow: OAuthFlow, what: &str) -> Result<(), OAuthError> {
+    if client.settings.allowed_oauth_flows.contains(&flow) {
+        Ok(())
+    } else {
+        Err(OAuthError::unauthorized_client(format!(
+            "the client is not allowed {what}"
+        )))
+    }
+}
+
+fn signed_in_user(conn: &mut AnyConnection, site: &Site, sub: &str) -> Result<User, OAuthError> {
+    let gone = || OAuthError::invalid_grant("the user no longer exists or is disabled");
+    let sub = uuid::Uuid::parse_str(sub).map_err(|_| gone())?;
+    match store::users::get(conn, site.pool_id(), &sub) {
+        Ok(user) if user.enabled => Ok(user),
+        Ok(_) | Err(StoreError::NotFound) => Err(gone()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn authorization_code(
+    conn: &mut AnyConnection,
+    keys: &KeyRing,
+    site: &Site,
+    client: &AppClient,
+    body: &Params,
+    now: i64,
+) -> Result<TokenResponse, OAuthError> {
+    require_flow(client, OAuthFlow::Code, "the authorization code grant")?;
+    let code = body.require("code")?;
+    let redirect_uri = body.require("redirect_uri")?;
+    let family = new_jti();
+    let digest = SecretDigest::of(code);
+    let row = match grants::redeem_code(conn, site.pool_id(), digest.as_str(), &family, now)? {
+        Redemption::Redeemed(row) => row,
+        Redemption::Replayed { family_id } => {
+            if let Some(family_id) = family_id {
+                grants::revoke_family(conn, &family_id, now)?;
+            }
+            return Err(OAuthError::invalid_grant(
+                "the authorization code has already been used",
+            ));
+        }
+        Redemption::Unknown => {
+            return Err(OAuthError::invalid_grant(
+                "the authorization code is not valid",
+            ));
+        }
+    };
+    if row.client_id != client.id.as_str() {
+        return Err(OAuthError::invalid_grant(
+            "the authorization code was issued to another client",
+        ));
+    }
+    if row.expires_at <= now {
+        return Err(OAuthError::invalid_grant(
+            "the authorization code has expired",
+        ));
+    }
+    if row.redirect_uri != redirect_uri {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri differs from the one authorized",
+        ));
+    }
+    match (&row.code_challenge, body.get("code_verifier")) {
+        (Some(challenge), Some(verifier)) if pkce::verify(challenge, verifier) => {}
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier does not match the code_challenge",
+            ));
+        }
+        (Some(_), None) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier is required: the code was requested with PKCE",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier given, but the code was requested without PKCE",
+            ));
+        }
+        (None, None) => {}
+    }
+    let user = signed_in_user(conn, site, &row.user_sub)?;
+    grants::create_family(
+        conn,
+        &family,
+        site.pool_id(),
+        client.id.as_str(),
+        Some(&row.user_sub),
+        now,
+    )?;
+    let scopes: Vec<String> = row.scopes.split(' ').map(String::from).collect();
+    let tokens = issue::user_tokens(
+        conn,
+        keys,
+        site,
+        client,
+        &user,
+        &scopes,
+        row.auth_time,
+        &family,
+        row.nonce.as_deref(),
+        now,
+    )?;
+    let refresh_token = new_refresh_token(
+        conn,
+        site,
+        client,
+        &user,
+        &row.scopes,
+        row.auth_time,
+        &family,
+        now,
+        None,
+    )?;
+    Ok(TokenResponse {
+        access_token: tokens.access_token,
+        id_token: tokens.id_token,
+        refresh_token: Some(refresh_token),
+        token_type: "Bearer",
+        expires_in: tokens.expires_in,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn new_refresh_token(
+    conn: &mut AnyConnection,
+    site: &Site,
+    client: &AppClient,
+    user: &User,
+    scopes: &str,
+    auth_time: i64,
+    family: &str,
+    now: i64,
+    expires_at: Option<i64>,
+) -> Result<String, OAuthError> {
+    let token = secrets::random_token(48);
+    let lifetime = i64::from(client.settings.refresh_token_validity_days) * 86_400;
+    grants::insert_refresh(
+        conn,
+        &RefreshRow {
+            token_digest: SecretDigest::of(&token).as_str().to_owned(),
+            family_id: family.to_owned(),
+            pool_id: site.pool_id().to_owned(),
+            client_id: client.id.to_string(),
+            user_sub: user.sub.to_string(),
+            scopes: scopes.to_owned(),
+            auth_time,
+            created_at: now,
+            expires_at: expires_at.unwrap_or(now + lifetime),
+            rotated_at: None,
+        },
+    )?;
+    Ok(token)
+}
+
+fn refresh_token(
+    conn: &mut AnyConnection,
+    keys: &KeyRing,
+    site: &Site,
+    client: &AppClient,
+    body: &Params,
+    now: i64,
+) -> Result<TokenResponse, OAuthError> {
+    require_flow(client, OAuthFlow::Code, "to refresh tokens")?;
+    let token = body.require("refresh_token")?;
+    let digest = SecretDigest::of(token);
+    let invalid = || OAuthError::invalid_grant("the refresh token is not valid");
+    let row = grants::find_refresh(conn, site.pool_id(), digest.as_str())?.ok_or_else(invalid)?;
+    if row.client_id != client.id.as_str() {
+        return Err(invalid());
+    }
+    if row.expires_at <= now {
+        return Err(OAuthError::invalid_grant("the refresh token has expired"));
+    }
+    if !grants::family_is_live(conn, site.pool_id(), &row.family_id)? {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token has been revoked",
+        ));
+    }
+    let rotate = client.settings.rotate_refresh_tokens;
+    let reused = row.rotated_at.is_some()
+        || (rotate && !grants::rotate_refresh(conn, digest.as_str(), now)?);
+    if reused {
+        grants::revoke_family(conn, &row.family_id, now)?;
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was already used; its tokens are revoked",
+        ));
+    }
+    let user = signed_in_user(conn, site, &row.user_sub)?;
+    let scopes: Vec<String> = row.scopes.split(' ').map(String::from).collect();
+    let tokens = issue::user_tokens(
+        conn,
+        keys,
+        site,
+        client,
+        &user,
+        &scopes,
+        row.auth_time,
+        &row.family_id,
+        None,
+        now,
+    )?;
+    let refresh_token = if rotate {
+        Some(new_refresh_token(
+            conn,
+            site,
+            client,
+            &user,
+            &row.scopes,
+            row.auth_time,
+            &row.family_id,
+            now,
+            Some(row.expires_at),
+        )?)
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token: tokens.access_token,
+        id_token: tokens.id_token,
+        refresh_token,
+        token_type: "Bearer",
+        expires_in: tokens.expires_in,
+    })
+}
+
+fn client_credentials(
+    conn: &mut AnyConnection,
+    keys: &KeyRing,
+    site: &Site,
+    client: &AppClient,
+    body: &Params,
+    now: i64,
+) -> Result<TokenResponse, OAuthError> {
+    if !client.is_confidential() {
+        return Err(OAuthError::unauthorized_client(
+            "client credentials need a client with a secret",
+        ));
+    }
+    require_flow(
+        client,
+        OAuthFlow::ClientCredentials,
+        "the client credentials grant",
+    )?;
+    let defined = defined_custom_scopes(conn, site)?;
+    let scopes = scopes::for_client(
+        body.get("scope"),
+        &client.settings.allowed_oauth_scopes,
+        &defined,
+    )?;
+    let lifetime = i64::from(client.settings.access_token_validity_minutes) * 60;
+    let claims = claims::client_access_token(
+        &site.urls.issuer,
+        client.id.as_str(),
+        &scopes,
+        now,
+        lifetime,
+        &new_jti(),
+    );
+    let access_token = keys
+        .sign(conn, site.pool_id(), &claims, now)
+        .map_err(internal)?;
+    Ok(TokenResponse {
+        access_token,
+        id_token: None,
+        refresh_token: None,
+        token_type: "Bearer",
+        expires_in: lifetime,
+    })
+}

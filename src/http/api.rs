@@ -1,0 +1,147 @@
+//! API endpoints for clients and resource servers: /oauth2/token, /oauth2/userInfo,
+//! /oauth2/revoke and /oauth2/introspect.
+
+use super::pool::PoolSite;
+use super::respond::{self, form_params, run_flow};
+use crate::app::AppState;
+use crate::flows;
+use crate::oauth::{OAuthError, Params};
+use crate::store::now;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+fn authorization(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from)
+}
+
+pub async fn token(
+    state: web::Data<AppState>,
+    pool: PoolSite,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let form = match form_params(&req, &body) {
+        Ok(form) => form,
+        Err(error) => return respond::oauth_error(&error),
+    };
+    let (site, keys, auth) = (pool.site(), state.keys.clone(), authorization(&req));
+    match run_flow(&state, move |conn| {
+        flows::token::grant(conn, &keys, &site, auth.as_deref(), &form, now())
+    })
+    .await
+    {
+        Ok(tokens) => respond::no_store(HttpResponse::Ok()).json(tokens),
+        Err(error) => respond::oauth_error(&error),
+    }
+}
+
+/// The bearer token of a userInfo request: the Authorization header, or (POST) the form.
+fn bearer_token(req: &HttpRequest, body: &[u8]) -> Result<String, OAuthError> {
+    if let Some(header) = authorization(req) {
+        return header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                OAuthError::invalid_request(
+                    "the Authorization header must be `Bearer <access token>`",
+                )
+            });
+    }
+    if !body.is_empty() {
+        let form = form_params(req, body)?;
+        if let Some(token) = form.get("access_token") {
+            return Ok(token.to_owned());
+        }
+    }
+    Err(OAuthError::invalid_request(
+        "Bad OAuth2 request at UserInfo Endpoint: no access token",
+    ))
+}
+
+pub async fn user_info(
+    state: web::Data<AppState>,
+    pool: PoolSite,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let token = match bearer_token(&req, &body) {
+        Ok(token) => token,
+        Err(error) => {
+            return respond::no_store(HttpResponse::BadRequest())
+                .insert_header(("WWW-Authenticate", respond::bearer_challenge(&error)))
+                .json(serde_json::json!({ "error": error.code.as_str(), "error_description": error.description }));
+        }
+    };
+    let (site, keys) = (pool.site(), state.keys.clone());
+    match run_flow(&state, move |conn| {
+        flows::userinfo::user_info(conn, &keys, &site, &token, now())
+    })
+    .await
+    {
+        Ok(claims) => respond::no_store(HttpResponse::Ok()).json(claims),
+        Err(error) => respond::oauth_error(&error),
+    }
+}
+
+async fn with_form<T, F>(
+    state: web::Data<AppState>,
+    pool: PoolSite,
+    req: HttpRequest,
+    body: web::Bytes,
+    flow: F,
+) -> Result<T, OAuthError>
+where
+    F: FnOnce(
+            &mut crate::store::AnyConnection,
+            &flows::Site,
+            Option<&str>,
+            &Params,
+        ) -> Result<T, OAuthError>
+        + Send
+        + 'static,
+    T: Send + 'static,
+{
+    let form = form_params(&req, &body)?;
+    let (site, auth) = (pool.site(), authorization(&req));
+    run_flow(&state, move |conn| {
+        flow(conn, &site, auth.as_deref(), &form)
+    })
+    .await
+}
+
+pub async fn revoke(
+    state: web::Data<AppState>,
+    pool: PoolSite,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    match with_form(state, pool, req, body, |conn, site, auth, form| {
+        flows::revoke::revoke(conn, site, auth, form, now())
+    })
+    .await
+    {
+        Ok(()) => respond::no_store(HttpResponse::Ok()).finish(),
+        Err(error) => respond::oauth_error(&error),
+    }
+}
+
+pub async fn introspect(
+    state: web::Data<AppState>,
+    pool: PoolSite,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let keys = state.keys.clone();
+    match with_form(state, pool, req, body, move |conn, site, auth, form| {
+        flows::introspect::introspect(conn, &keys, site, auth, form, now())
+    })
+    .await
+    {
+        Ok(answer) => respond::no_store(HttpResponse::Ok()).json(answer),
+        Err(error) => respond::oauth_error(&error),
+    }
+}

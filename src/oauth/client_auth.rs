@@ -1,0 +1,146 @@
+//! Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3):
+//! `client_secret_basic`, `client_secret_post`, or a public client naming itself with `client_id`.
+
+use super::error::OAuthError;
+use super::params::Params;
+use crate::model::AppClient;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientCredentials {
+    Basic { id: String, secret: String },
+    Post { id: String, secret: String },
+    Public { id: String },
+}
+
+impl ClientCredentials {
+    pub fn client_id(&self) -> &str {
+        match self {
+            Self::Basic { id, .. } | Self::Post { id, .. } | Self::Public { id } => id,
+        }
+    }
+
+    fn used_basic(&self) -> bool {
+        matches!(self, Self::Basic { .. })
+    }
+
+    fn secret(&self) -> Option<&str> {
+        match self {
+            Self::Basic { secret, .. } | Self::Post { secret, .. } => Some(secret),
+            Self::Public { .. } => None,
+        }
+    }
+
+    /// `invalid_client`: 401 (answered with `WWW-Authenticate: Basic`) after Basic, else 400.
+    pub fn invalid(&self, description: &str) -> OAuthError {
+        let mut error = OAuthError::invalid_client(description);
+        if !self.used_basic() {
+            error.status = 400;
+        }
+        error
+    }
+}
+
+/// Reads the client's credentials from the Authorization header or the body.
+pub fn extract(
+    authorization: Option<&str>,
+    params: &Params,
+) -> Result<ClientCredentials, OAuthError> {
+    let body_id = params.get("client_id");
+    let body_secret = params.get("client_secret");
+    if let Some(header) = authorization {
+        let encoded = header
+            .strip_prefix("Basic ")
+            .or_else(|| header.strip_prefix("basic "))
+            .ok_or_else(|| {
+                OAuthError::invalid_client("only HTTP Basic client authentication is supported")
+            })?;
+        let decoded = STANDARD
+            .decode(encoded.trim())
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .ok_or_else(|| {
+                OAuthError::invalid_client("the Basic credentials are not valid base64")
+            })?;
+        let (id, secret) = decoded
+            .split_once(':')
+            .ok_or_else(|| OAuthError::invalid_client("the Basic credentials have no `:`"))?;
+        let decode = |s: &str| {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        let (id, secret) = (decode(id), decode(secret));
+        if body_secret.is_some() {
+            return Err(OAuthError::invalid_request(
+                "use one client authentication method, not two",
+            ));
+        }
+        if body_id.is_some_and(|body| body != id) {
+            return Err(OAuthError::invalid_client(
+                "client_id differs from the authenticated client",
+            ));
+        }
+        return Ok(ClientCredentials::Basic { id, secret });
+    }
+    match (body_id, body_secret) {
+        (Some(id), Some(secret)) => Ok(ClientCredentials::Post {
+            id: id.to_owned(),
+            secret: secret.to_owned(),
+        }),
+        (Some(id), None) => Ok(ClientCredentials::Public { id: id.to_owned() }),
+        (None, _) => {
+            let mut error = OAuthError::invalid_client(
+                "the client is not identified: send client_id or HTTP Basic credentials",
+            );
+            error.status = 400;
+            Err(error)
+        }
+    }
+}
+
+/// Checks the credentials against the stored client (None = unknown client).
+pub fn authenticate(
+    credentials: &ClientCredentials,
+    client: Option<&AppClient>,
+) -> Result<(), OAuthError> {
+    let Some(client) = client else {
+        return Err(credentials.invalid("client authentication failed"));
+    };
+    match (&client.secret, credentials.secret()) {
+        (Some(digest), Some(secret)) if digest.matches(secret) => Ok(()),
+        (None, None) => Ok(()),
+        (None, Some(_)) => Err(credentials.invalid("this client has no secret")),
+        _ => Err(credentials.invalid("client authentication failed")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(s: &str) -> Params {
+        Params::parse(s).unwrap()
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        let header = format!("Basic {}", STANDARD.encode("my%20id:s%3Acret"));
+        assert_eq!(
+            extract(Some(&header), &params("")).unwrap(),
+            ClientCredentials::Basic {
+                id: "my id".into(),
+                secret: "s:cret".into()
+            }
+        );
+        assert!(extract(Some(&header), &params("client_secret=x")).is_err());
+        assert!(extract(Some("Bearer x"), &params("")).is_err());
+        assert_eq!(
+            extract(None, &params("client_id=a")).unwrap(),
+            ClientCredentials::Public { id: "a".into() }
+        );
+        assert_eq!(extract(None, &params("")).unwrap_err().status, 400);
+    }
+}

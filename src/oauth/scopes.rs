@@ -1,0 +1,134 @@
+//! Scope resolution (hosted-ui-and-oauth.md §6): what a request may be granted.
+//!
+//! A requested scope the client is not allowed is `invalid_scope`; an allowed custom scope whose
+//! resource-server definition is gone is dropped silently (§6.3); no scope means all of the
+//! client's scopes; `email`, `phone` and `profile` need `openid` (§6.1).
+
+use super::error::OAuthError;
+use crate::model::client::RESERVED_SCOPES;
+use std::collections::HashSet;
+
+fn is_reserved(scope: &str) -> bool {
+    RESERVED_SCOPES.contains(&scope)
+}
+
+fn split(requested: &str) -> Vec<String> {
+    let mut seen = HashSet::new();
+    requested
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .filter(|s| seen.insert(s.to_string()))
+        .map(String::from)
+        .collect()
+}
+
+/// Scopes for a user grant (authorization code or implicit).
+pub fn for_user(
+    requested: Option<&str>,
+    allowed: &[String],
+    defined_custom: &HashSet<String>,
+) -> Result<Vec<String>, OAuthError> {
+    let live = |s: &String| is_reserved(s) || defined_custom.contains(s);
+    let scopes: Vec<String> = match requested {
+        None => allowed.iter().filter(|s| live(s)).cloned().collect(),
+        Some(requested) => {
+            let requested = split(requested);
+            if let Some(bad) = requested.iter().find(|s| !allowed.contains(s)) {
+                return Err(OAuthError::invalid_scope(format!(
+                    "the client is not allowed the scope `{bad}`"
+                )));
+            }
+            requested.into_iter().filter(live).collect()
+        }
+    };
+    let has_openid = scopes.iter().any(|s| s == "openid");
+    if let Some(needs) = scopes
+        .iter()
+        .find(|s| matches!(s.as_str(), "email" | "phone" | "profile"))
+        && !has_openid
+    {
+        return Err(OAuthError::invalid_scope(format!(
+            "the scope `{needs}` can only be requested with `openid`"
+        )));
+    }
+    if scopes.is_empty() {
+        return Err(OAuthError::invalid_scope(
+            "no scope the client may use was requested",
+        ));
+    }
+    Ok(scopes)
+}
+
+/// Scopes for client credentials: custom scopes only (hosted-ui-and-oauth.md §3.3).
+pub fn for_client(
+    requested: Option<&str>,
+    allowed: &[String],
+    defined_custom: &HashSet<String>,
+) -> Result<Vec<String>, OAuthError> {
+    let usable = |s: &String| !is_reserved(s) && defined_custom.contains(s);
+    let scopes: Vec<String> = match requested {
+        None => allowed.iter().filter(|s| usable(s)).cloned().collect(),
+        Some(requested) => {
+            let requested = split(requested);
+            if let Some(bad) = requested.iter().find(|s| is_reserved(s)) {
+                return Err(OAuthError::invalid_scope(format!(
+                    "client credentials cannot use the scope `{bad}`: only custom scopes"
+                )));
+            }
+            if let Some(bad) = requested.iter().find(|s| !allowed.contains(s)) {
+                return Err(OAuthError::invalid_scope(format!(
+                    "the client is not allowed the scope `{bad}`"
+                )));
+            }
+            requested.into_iter().filter(usable).collect()
+        }
+    };
+    if scopes.is_empty() {
+        return Err(OAuthError::invalid_scope(
+            "the client has no custom scope to grant",
+        ));
+    }
+    Ok(scopes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn user_scopes() {
+        let allowed = strings(&["openid", "email", "https://api/read", "https://api/gone"]);
+        let defined: HashSet<String> = ["https://api/read".to_string()].into();
+        assert_eq!(
+            for_user(None, &allowed, &defined).unwrap(),
+            strings(&["openid", "email", "https://api/read"])
+        );
+        assert_eq!(
+            for_user(Some("openid https://api/gone"), &allowed, &defined).unwrap(),
+            strings(&["openid"])
+        );
+        assert!(for_user(Some("openid phone"), &allowed, &defined).is_err());
+        assert!(for_user(Some("email"), &allowed, &defined).is_err());
+    }
+
+    #[test]
+    fn client_scopes() {
+        let allowed = strings(&["openid", "https://api/read", "https://api/write"]);
+        let defined: HashSet<String> = [
+            "https://api/read".to_string(),
+            "https://api/write".to_string(),
+        ]
+        .into();
+        assert_eq!(
+            for_client(None, &allowed, &defined).unwrap(),
+            strings(&["https://api/read", "https://api/write"])
+        );
+        assert!(for_client(Some("openid"), &allowed, &defined).is_err());
+        assert!(for_client(Some("https://api/delete"), &allowed, &defined).is_err());
+        assert!(for_client(None, &strings(&["openid"]), &defined).is_err());
+    }
+}

@@ -1,0 +1,238 @@
+//! Protocol state: browser sessions, authorization codes, token families and refresh tokens.
+//! Single use is enforced here, by conditional UPDATEs, so it holds across processes.
+
+use super::schema::{authorization_codes, refresh_tokens, sessions, token_families};
+use super::{AnyConnection, StoreResult};
+use diesel::prelude::*;
+
+// ---- sessions ----
+
+pub const SESSION_ACTIVE: &str = "active";
+pub const SESSION_NEW_PASSWORD: &str = "new_password";
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+pub struct SessionRow {
+    pub id_digest: String,
+    pub pool_id: String,
+    pub user_sub: String,
+    pub kind: String,
+    pub auth_time: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+pub fn create_session(conn: &mut AnyConnection, session: &SessionRow) -> StoreResult<()> {
+    diesel::insert_into(sessions::table)
+        .values(session)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The unexpired session of `pool_id` with this id digest.
+pub fn find_session(
+    conn: &mut AnyConnection,
+    pool_id: &str,
+    id_digest: &str,
+    now: i64,
+) -> StoreResult<Option<SessionRow>> {
+    Ok(sessions::table
+        .find(id_digest)
+        .filter(sessions::pool_id.eq(pool_id))
+        .filter(sessions::expires_at.gt(now))
+        .select(SessionRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn activate_session(
+    conn: &mut AnyConnection,
+    id_digest: &str,
+    auth_time: i64,
+) -> StoreResult<()> {
+    diesel::update(sessions::table.find(id_digest))
+        .set((
+            sessions::kind.eq(SESSION_ACTIVE),
+            sessions::auth_time.eq(auth_time),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn delete_session(conn: &mut AnyConnection, id_digest: &str) -> StoreResult<()> {
+    diesel::delete(sessions::table.find(id_digest)).execute(conn)?;
+    Ok(())
+}
+
+// ---- token families ----
+
+pub fn create_family(
+    conn: &mut AnyConnection,
+    id: &str,
+    pool_id: &str,
+    client_id: &str,
+    user_sub: Option<&str>,
+    now: i64,
+) -> StoreResult<()> {
+    diesel::insert_into(token_families::table)
+        .values((
+            token_families::id.eq(id),
+            token_families::pool_id.eq(pool_id),
+            token_families::client_id.eq(client_id),
+            token_families::user_sub.eq(user_sub),
+            token_families::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Whether the family is live: it exists, belongs to the pool and is not revoked.
+pub fn family_is_live(conn: &mut AnyConnection, pool_id: &str, id: &str) -> StoreResult<bool> {
+    let revoked: Option<Option<i64>> = token_families::table
+        .find(id)
+        .filter(token_families::pool_id.eq(pool_id))
+        .select(token_families::revoked_at)
+        .first(conn)
+        .optional()?;
+    Ok(matches!(revoked, Some(None)))
+}
+
+pub fn revoke_family(conn: &mut AnyConnection, id: &str, now: i64) -> StoreResult<()> {
+    diesel::update(
+        token_families::table
+            .find(id)
+            .filter(token_families::revoked_at.is_null()),
+    )
+    .set(token_families::revoked_at.eq(now))
+    .execute(conn)?;
+    Ok(())
+}
+
+// ---- authorization codes ----
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = authorization_codes)]
+pub struct CodeRow {
+    pub code_digest: String,
+    pub pool_id: String,
+    pub client_id: String,
+    pub user_sub: String,
+    pub redirect_uri: String,
+    pub scopes: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub auth_time: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub redeemed_at: Option<i64>,
+    pub family_id: Option<String>,
+}
+
+pub fn insert_code(conn: &mut AnyConnection, code: &CodeRow) -> StoreResult<()> {
+    diesel::insert_into(authorization_codes::table)
+        .values(code)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub enum Redemption {
+    /// This call redeemed the code; the row as it was issued.
+    Redeemed(Box<CodeRow>),
+    /// The code had been redeemed before: the family it produced must be revoked.
+    Replayed {
+        family_id: Option<String>,
+    },
+    Unknown,
+}
+
+/// Redeems a code of `pool_id` exactly once: one conditional UPDATE is the gate, so of any
+/// number of concurrent attempts only one succeeds. The new family id is recorded on the code.
+pub fn redeem_code(
+    conn: &mut AnyConnection,
+    pool_id: &str,
+    code_digest: &str,
+    family_id: &str,
+    now: i64,
+) -> StoreResult<Redemption> {
+    let won = diesel::update(
+        authorization_codes::table
+            .find(code_digest)
+            .filter(authorization_codes::pool_id.eq(pool_id))
+            .filter(authorization_codes::redeemed_at.is_null()),
+    )
+    .set((
+        authorization_codes::redeemed_at.eq(now),
+        authorization_codes::family_id.eq(family_id),
+    ))
+    .execute(conn)?;
+    let row: Option<CodeRow> = authorization_codes::table
+        .find(code_digest)
+        .filter(authorization_codes::pool_id.eq(pool_id))
+        .select(CodeRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(match (won, row) {
+        (1, Some(row)) => Redemption::Redeemed(Box::new(row)),
+        (_, Some(row)) => Redemption::Replayed {
+            family_id: row.family_id,
+        },
+        (_, None) => Redemption::Unknown,
+    })
+}
+
+/// Deletes codes that expired more than a day ago (kept that long to recognise replays).
+pub fn purge_codes(conn: &mut AnyConnection, now: i64) -> StoreResult<usize> {
+    Ok(diesel::delete(
+        authorization_codes::table.filter(authorization_codes::expires_at.lt(now - 86_400)),
+    )
+    .execute(conn)?)
+}
+
+// ---- refresh tokens ----
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh_tokens)]
+pub struct RefreshRow {
+    pub token_digest: String,
+    pub family_id: String,
+    pub pool_id: String,
+    pub client_id: String,
+    pub user_sub: String,
+    pub scopes: String,
+    pub auth_time: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub rotated_at: Option<i64>,
+}
+
+pub fn insert_refresh(conn: &mut AnyConnection, token: &RefreshRow) -> StoreResult<()> {
+    diesel::insert_into(refresh_tokens::table)
+        .values(token)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find_refresh(
+    conn: &mut AnyConnection,
+    pool_id: &str,
+    token_digest: &str,
+) -> StoreResult<Option<RefreshRow>> {
+    Ok(refresh_tokens::table
+        .find(token_digest)
+        .filter(refresh_tokens::pool_id.eq(pool_id))
+        .select(RefreshRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Marks a refresh token as used by rotation; false when it already was (a reuse).
+pub fn rotate_refresh(conn: &mut AnyConnection, token_digest: &str, now: i64) -> StoreResult<bool> {
+    let won = diesel::update(
+        refresh_tokens::table
+            .find(token_digest)
+            .filter(refresh_tokens::rotated_at.is_null()),
+    )
+    .set(refresh_tokens::rotated_at.eq(now))
+    .execute(conn)?;
+    Ok(won == 1)
+}

@@ -1,0 +1,72 @@
+//! Failed sign-ins per user and per address, kept in the database so that back-off holds
+//! across processes. After `FREE_FAILURES` failures each further one doubles the lock,
+//! up to `MAX_LOCK_SECONDS`; a success clears the user's counter.
+
+use super::schema::sign_in_failures;
+use super::{AnyConnection, StoreResult};
+use diesel::prelude::*;
+
+pub const FREE_FAILURES: i32 = 5;
+pub const MAX_LOCK_SECONDS: i64 = 15 * 60;
+
+/// Seconds to lock after `failures` consecutive failures when `free` are let through.
+pub fn lock_seconds(failures: i32, free: i32) -> i64 {
+    if failures < free {
+        0
+    } else {
+        let exponent = (failures - free).min(20) as u32;
+        (1i64 << exponent).min(MAX_LOCK_SECONDS)
+    }
+}
+
+/// The latest `locked_until` among `keys` that is still in the future.
+pub fn locked_until(
+    conn: &mut AnyConnection,
+    keys: &[String],
+    now: i64,
+) -> StoreResult<Option<i64>> {
+    let until: Option<i64> = sign_in_failures::table
+        .filter(sign_in_failures::throttle_key.eq_any(keys))
+        .filter(sign_in_failures::locked_until.gt(now))
+        .select(diesel::dsl::max(sign_in_failures::locked_until))
+        .first(conn)?;
+    Ok(until)
+}
+
+pub fn record_failure(conn: &mut AnyConnection, key: &str, free: i32, now: i64) -> StoreResult<()> {
+    conn.transaction(|conn| {
+        let failures: Option<i32> = sign_in_failures::table
+            .find(key)
+            .select(sign_in_failures::failures)
+            .first(conn)
+            .optional()?;
+        match failures {
+            Some(failures) => {
+                let failures = failures.saturating_add(1);
+                diesel::update(sign_in_failures::table.find(key))
+                    .set((
+                        sign_in_failures::failures.eq(failures),
+                        sign_in_failures::last_failure_at.eq(now),
+                        sign_in_failures::locked_until.eq(now + lock_seconds(failures, free)),
+                    ))
+                    .execute(conn)?;
+            }
+            None => {
+                diesel::insert_into(sign_in_failures::table)
+                    .values((
+                        sign_in_failures::throttle_key.eq(key),
+                        sign_in_failures::failures.eq(1),
+                        sign_in_failures::last_failure_at.eq(now),
+                        sign_in_failures::locked_until.eq(now + lock_seconds(1, free)),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+pub fn clear(conn: &mut AnyConnection, key: &str) -> StoreResult<()> {
+    diesel::delete(sign_in_failures::table.find(key)).execute(conn)?;
+    Ok(())
+}
