@@ -485,3 +485,79 @@ fn serves_https_with_the_given_certificate() {
     );
     assert!(running.stop().success());
 }
+
+/// Installs the relying party's locked npm packages once (`.ci/run` does it beforehand).
+fn e2e_packages() -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e");
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        if !dir.join("node_modules/openid-client").exists() {
+            let status = Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+                .arg(&dir)
+                .status()
+                .expect("npm is installed (Node 20): the relying-party test needs it");
+            assert!(status.success(), "npm ci in tests/e2e failed");
+        }
+    });
+    dir
+}
+
+/// openid-client (a certified relying party) against the real binary: discovery, code + PKCE +
+/// nonce with a custom-scheme callback, userInfo, refresh, revocation, replay, the implicit
+/// flow and client credentials with introspection.
+fn certified_relying_party_passes(db: TestDb) {
+    let e2e = e2e_packages();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_example(dir.path());
+    let port = free_port();
+    let mut command = gatehouse(dir.path());
+    command.args([
+        "serve",
+        "--config",
+        config.to_str().unwrap(),
+        "--database-url",
+        &db.url,
+    ]);
+    command.args(["--public-url", &format!("http://127.0.0.1:{port}")]);
+    with_example_env(&mut command);
+    let running = Running::start_on(command, &format!("127.0.0.1:{port}"));
+    let output = Command::new("node")
+        .arg(e2e.join("relying_party.mjs"))
+        .env(
+            "GATEHOUSE_ISSUER",
+            format!("{}/local_Example01", running.base),
+        )
+        .env("E2E_PUBLIC_CLIENT_ID", "examplepublicclient0000000")
+        .env("E2E_CONFIDENTIAL_CLIENT_ID", "exampleclientid0000000000a")
+        .env(
+            "E2E_CONFIDENTIAL_CLIENT_SECRET",
+            example_env("EXAMPLE_CLIENT_SECRET").unwrap(),
+        )
+        .env("E2E_REDIRECT_URI", "myapp://callback")
+        .env("E2E_USERNAME", "alice")
+        .env("E2E_PASSWORD", example_env("ALICE_PASSWORD").unwrap())
+        .env("E2E_CUSTOM_SCOPE", "https://api.example.com/read")
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "relying party failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("27 passed, 0 failed"), "{stdout}");
+    assert!(running.stop().success());
+}
+
+#[test]
+fn sqlite_certified_relying_party_passes() {
+    certified_relying_party_passes(TestDb::sqlite());
+}
+
+#[test]
+fn postgres_certified_relying_party_passes() {
+    if let Some(db) = TestDb::postgres() {
+        certified_relying_party_passes(db);
+    }
+}
