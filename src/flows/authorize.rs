@@ -94,7 +94,8 @@ pub fn start(
         return Ok(request.error(error).into());
     }
     let signed_in = session::current(conn, site, session_cookie, now)?;
-    let fresh = |auth_time: i64| request.max_age.is_none_or(|age| now - auth_time <= age);
+    // max_age=0 always asks again (OIDC Core §3.1.2.1).
+    let fresh = |auth_time: i64| request.max_age.is_none_or(|age| now - auth_time < age);
     match signed_in {
         Some(signed_in) if !request.prompt_login && fresh(signed_in.session.auth_time) => {
             let auth_time = signed_in.session.auth_time;

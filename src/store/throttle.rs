@@ -1,12 +1,13 @@
 //! Failed sign-ins per user and per address, kept in the database so that back-off holds
-//! across processes. After `FREE_FAILURES` failures each further one doubles the lock,
-//! up to `MAX_LOCK_SECONDS`; a success clears the user's counter.
+//! across processes. The `FREE_FAILURES`th failure locks for `FIRST_LOCK_SECONDS`, each further
+//! one doubles the lock, up to `MAX_LOCK_SECONDS`; a success clears the user's counter.
 
 use super::schema::sign_in_failures;
 use super::{AnyConnection, StoreResult};
 use diesel::prelude::*;
 
 pub const FREE_FAILURES: i32 = 5;
+pub const FIRST_LOCK_SECONDS: i64 = 5;
 pub const MAX_LOCK_SECONDS: i64 = 15 * 60;
 
 /// Seconds to lock after `failures` consecutive failures when `free` are let through.
@@ -15,7 +16,7 @@ pub fn lock_seconds(failures: i32, free: i32) -> i64 {
         0
     } else {
         let exponent = (failures - free).min(20) as u32;
-        (1i64 << exponent).min(MAX_LOCK_SECONDS)
+        (FIRST_LOCK_SECONDS << exponent).min(MAX_LOCK_SECONDS)
     }
 }
 

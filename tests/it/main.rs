@@ -4,5 +4,6 @@ mod support;
 
 mod binary;
 mod config;
+mod protocol;
 mod server;
 mod storage;

@@ -1,0 +1,1705 @@
+//! Every parameter and error case of the protocol endpoints, over a real socket, on SQLite and
+//! on PostgreSQL.
+
+use crate::support::{EXAMPLE_CONFIG, TestDb, example_env, spawn_server};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use gatehouse::provision;
+use reqwest::StatusCode;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+const POOL: &str = "local_Example01";
+const WEB: &str = "exampleclientid0000000000a";
+const MOBILE: &str = "examplepublicclient0000000";
+const ROTATING: &str = "rotatingclient000000000000";
+const LIMITED: &str = "limitedclient0000000000000";
+const CALLBACK: &str = "http://localhost:3000/callback";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// The example pool, plus clients and users that exercise rotation, read limits, disabled and
+/// temporary-password users, and an identity provider.
+const EXTRA: &str = r#"
+[[pool.client]]
+id = "rotatingclient000000000000"
+name = "rotating"
+callback_urls = ["http://localhost:3000/callback"]
+logout_urls = ["http://localhost:3000/bye"]
+allowed_oauth_flows = ["code"]
+allowed_oauth_scopes = ["openid", "email", "profile"]
+rotate_refresh_tokens = true
+
+[[pool.client]]
+id = "limitedclient0000000000000"
+name = "limited"
+callback_urls = ["http://localhost:3000/callback"]
+allowed_oauth_flows = ["code", "implicit"]
+allowed_oauth_scopes = ["openid", "email", "profile", "aws.cognito.signin.user.admin"]
+read_attributes = ["email"]
+
+[[pool.user]]
+username = "bob"
+password = "Bob-Passw0rd"
+enabled = false
+
+[[pool.user]]
+username = "carol"
+password = "Temp-Passw0rd"
+status = "FORCE_CHANGE_PASSWORD"
+
+[[pool.identity_provider]]
+name = "Upstream"
+type = "OIDC"
+idp_identifiers = ["example.org"]
+[pool.identity_provider.details]
+client_id = "gatehouse"
+authorize_scopes = "openid email"
+oidc_issuer = "http://localhost:8081"
+"#;
+
+struct Pool {
+    db: TestDb,
+    base: String,
+    http: reqwest::Client,
+}
+
+/// The callback each client registered (the mobile client has only its app scheme).
+fn callback(client: &str) -> &'static str {
+    if client == MOBILE {
+        "myapp://callback"
+    } else {
+        CALLBACK
+    }
+}
+
+fn secret() -> String {
+    example_env("EXAMPLE_CLIENT_SECRET").unwrap()
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap()
+}
+
+fn query(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs.iter().copied())
+        .finish()
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+/// The value of `name` in the query or fragment of a redirect.
+fn param(location: &str, name: &str) -> Option<String> {
+    let part = location
+        .split_once(['?', '#'])
+        .map(|(_, rest)| rest)
+        .unwrap_or_default();
+    url::form_urlencoded::parse(part.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn claims(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+fn csrf(html: &str) -> String {
+    let start = html
+        .find("name=\"_csrf\" value=\"")
+        .expect("form has _csrf")
+        + 20;
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+impl Pool {
+    async fn start(db: TestDb) -> Pool {
+        let text = format!("{EXAMPLE_CONFIG}{EXTRA}");
+        let declaration =
+            gatehouse::config::parse(&text, Path::new("t.toml"), Path::new("."), &example_env)
+                .unwrap();
+        provision::apply(&mut db.store.conn().unwrap(), &declaration).unwrap();
+        let server = spawn_server(db.store.clone());
+        Pool {
+            db,
+            base: format!("{}/{POOL}", server.base),
+            http: server.client,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn authorize(
+        &self,
+        browser: &reqwest::Client,
+        pairs: &[(&str, &str)],
+    ) -> reqwest::Response {
+        browser
+            .get(format!(
+                "{}?{}",
+                self.url("/oauth2/authorize"),
+                query(pairs)
+            ))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs in on the hosted page and returns the final response (a redirect on success).
+    async fn sign_in(
+        &self,
+        browser: &reqwest::Client,
+        pairs: &[(&str, &str)],
+        username: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let login = format!("{}?{}", self.url("/login"), query(pairs));
+        let page = browser.get(&login).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK, "login page for {pairs:?}");
+        let html = page.text().await.unwrap();
+        let form = [
+            ("_csrf", csrf(&html)),
+            ("username", username.into()),
+            ("password", password.into()),
+        ];
+        browser.post(&login).form(&form).send().await.unwrap()
+    }
+
+    /// A fresh code for `client` (PKCE when `pkce`).
+    async fn code(&self, client: &str, scope: &str, pkce: bool) -> String {
+        let mut pairs = vec![
+            ("response_type", "code"),
+            ("client_id", client),
+            ("redirect_uri", callback(client)),
+            ("scope", scope),
+            ("state", "st"),
+        ];
+        if pkce {
+            pairs.extend([
+                ("code_challenge", CHALLENGE),
+                ("code_challenge_method", "S256"),
+            ]);
+        }
+        let response = self
+            .sign_in(&browser(), &pairs, "alice", "Alice-Passw0rd")
+            .await;
+        let location = location(&response);
+        assert_eq!(
+            param(&location, "state").as_deref(),
+            Some("st"),
+            "{location}"
+        );
+        param(&location, "code").unwrap_or_else(|| panic!("a code in {location}"))
+    }
+
+    async fn token(
+        &self,
+        form: &[(&str, &str)],
+        basic: Option<(&str, &str)>,
+    ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+        let mut request = self.http.post(self.url("/oauth2/token")).form(form);
+        if let Some((id, secret)) = basic {
+            request = request.basic_auth(id, Some(secret));
+        }
+        let response = request.send().await.unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        (
+            status,
+            response.json().await.unwrap_or(Value::Null),
+            headers,
+        )
+    }
+
+    async fn exchange(
+        &self,
+        client: &str,
+        code: &str,
+        verifier: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("client_id", client),
+            ("code", code),
+            ("redirect_uri", callback(client)),
+        ];
+        form.extend(verifier.map(|v| ("code_verifier", v)));
+        let (status, body, _) = self.token(&form, None).await;
+        (status, body)
+    }
+
+    async fn user_info(&self, access_token: &str) -> (StatusCode, Value, String) {
+        let response = self
+            .http
+            .get(self.url("/oauth2/userInfo"))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let challenge = response
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (
+            status,
+            response.json().await.unwrap_or(Value::Null),
+            challenge,
+        )
+    }
+}
+
+macro_rules! protocol_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[actix_web::test] async fn $name() { super::$name(super::Pool::start($crate::support::TestDb::sqlite()).await).await; } )*
+        }
+        mod postgres {
+            $( #[actix_web::test] async fn $name() {
+                if let Some(db) = $crate::support::TestDb::postgres() { super::$name(super::Pool::start(db).await).await; }
+            } )*
+        }
+    };
+}
+
+protocol_tests!(
+    discovery_lists_every_endpoint,
+    untrusted_clients_and_redirects_get_a_page_never_a_redirect,
+    authorize_errors_redirect_with_state,
+    pkce_parameters_are_checked,
+    scopes_are_checked_and_defaulted,
+    identity_provider_parameters,
+    prompt_max_age_and_single_sign_on,
+    login_hint_and_locale_reach_the_page,
+    sign_in_errors_do_not_reveal_accounts,
+    temporary_password_must_be_replaced,
+    failed_sign_ins_are_throttled,
+    implicit_flow_returns_tokens_in_the_fragment,
+    code_exchange_checks_everything,
+    replayed_code_revokes_its_tokens,
+    token_endpoint_rejects_bad_requests_and_clients,
+    refresh_keeps_auth_time_and_rotation_detects_reuse,
+    client_credentials_grants_custom_scopes_only,
+    userinfo_filters_by_scope_and_read_attributes,
+    userinfo_rejects_bad_tokens,
+    logout_in_all_its_forms,
+    revoke_and_introspect,
+    parallel_redemptions_of_one_code_succeed_once,
+    parallel_uses_of_a_rotating_refresh_token_succeed_once,
+);
+
+async fn discovery_lists_every_endpoint(pool: Pool) {
+    let doc: Value = pool
+        .http
+        .get(pool.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (key, path) in [
+        ("authorization_endpoint", "/oauth2/authorize"),
+        ("token_endpoint", "/oauth2/token"),
+        ("userinfo_endpoint", "/oauth2/userInfo"),
+        ("revocation_endpoint", "/oauth2/revoke"),
+        ("introspection_endpoint", "/oauth2/introspect"),
+        ("end_session_endpoint", "/logout"),
+    ] {
+        assert_eq!(
+            doc[key],
+            format!("http://localhost:7070/{POOL}{path}"),
+            "{key}"
+        );
+    }
+    assert_eq!(
+        doc["grant_types_supported"],
+        serde_json::json!([
+            "authorization_code",
+            "implicit",
+            "refresh_token",
+            "client_credentials"
+        ])
+    );
+    assert_eq!(
+        doc["token_endpoint_auth_methods_supported"],
+        serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
+    );
+    assert_eq!(
+        doc["subject_types_supported"],
+        serde_json::json!(["public"])
+    );
+}
+
+async fn untrusted_clients_and_redirects_get_a_page_never_a_redirect(pool: Pool) {
+    let b = browser();
+    for pairs in [
+        vec![("response_type", "code"), ("redirect_uri", CALLBACK)],
+        vec![
+            ("response_type", "code"),
+            ("client_id", "nosuchclient00000000000000"),
+            ("redirect_uri", CALLBACK),
+        ],
+        vec![("response_type", "code"), ("client_id", MOBILE)],
+        vec![
+            ("response_type", "code"),
+            ("client_id", MOBILE),
+            ("redirect_uri", "https://evil.example/cb"),
+        ],
+        vec![
+            ("response_type", "code"),
+            ("client_id", MOBILE),
+            ("redirect_uri", "myapp://callback/extra"),
+        ],
+    ] {
+        let response = pool.authorize(&b, &pairs).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{pairs:?}");
+        assert!(response.headers().get("location").is_none());
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("errorMessage-customizable")
+        );
+    }
+    let duplicated = b
+        .get(format!(
+            "{}?client_id={MOBILE}&client_id={WEB}",
+            pool.url("/oauth2/authorize")
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(duplicated.status(), StatusCode::BAD_REQUEST);
+    let login = b
+        .get(format!(
+            "{}?client_id={MOBILE}&redirect_uri=https://evil.example/",
+            pool.url("/login")
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::BAD_REQUEST);
+}
+
+async fn authorize_errors_redirect_with_state(pool: Pool) {
+    let b = browser();
+    let missing = pool
+        .authorize(
+            &b,
+            &[
+                ("client_id", WEB),
+                ("redirect_uri", CALLBACK),
+                ("state", "s1"),
+            ],
+        )
+        .await;
+    assert_eq!(missing.status(), StatusCode::FOUND);
+    let loc = location(&missing);
+    assert!(loc.starts_with("http://localhost:3000/callback?"), "{loc}");
+    assert_eq!(param(&loc, "error").as_deref(), Some("invalid_request"));
+    assert!(param(&loc, "error_description").is_some());
+    assert_eq!(param(&loc, "state").as_deref(), Some("s1"));
+
+    let unsupported = pool
+        .authorize(
+            &b,
+            &[
+                ("response_type", "id_token"),
+                ("client_id", WEB),
+                ("redirect_uri", CALLBACK),
+            ],
+        )
+        .await;
+    assert_eq!(
+        param(&location(&unsupported), "error").as_deref(),
+        Some("unsupported_response_type")
+    );
+
+    // The mobile client may not use the implicit flow: the error goes in the fragment.
+    let implicit = pool
+        .authorize(
+            &b,
+            &[
+                ("response_type", "token"),
+                ("client_id", MOBILE),
+                ("redirect_uri", "myapp://callback"),
+                ("state", "s2"),
+            ],
+        )
+        .await;
+    let loc = location(&implicit);
+    assert!(loc.starts_with("myapp://callback#"), "{loc}");
+    assert_eq!(param(&loc, "error").as_deref(), Some("unauthorized_client"));
+    assert_eq!(param(&loc, "state").as_deref(), Some("s2"));
+
+    let long = "x".repeat(3000);
+    let too_long = pool
+        .authorize(
+            &b,
+            &[
+                ("response_type", "code"),
+                ("client_id", WEB),
+                ("redirect_uri", CALLBACK),
+                ("state", &long),
+            ],
+        )
+        .await;
+    assert_eq!(
+        param(&location(&too_long), "error").as_deref(),
+        Some("invalid_request")
+    );
+}
+
+async fn pkce_parameters_are_checked(pool: Pool) {
+    let b = browser();
+    let base = [
+        ("response_type", "code"),
+        ("client_id", MOBILE),
+        ("redirect_uri", "myapp://callback"),
+    ];
+    for extra in [
+        vec![("code_challenge", CHALLENGE)],
+        vec![
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "plain"),
+        ],
+        vec![("code_challenge_method", "S256")],
+        vec![
+            ("code_challenge", "short"),
+            ("code_challenge_method", "S256"),
+        ],
+    ] {
+        let pairs: Vec<_> = base.iter().copied().chain(extra.iter().copied()).collect();
+        let response = pool.authorize(&b, &pairs).await;
+        assert_eq!(
+            param(&location(&response), "error").as_deref(),
+            Some("invalid_request"),
+            "{extra:?}"
+        );
+    }
+    let ok: Vec<_> = base
+        .iter()
+        .copied()
+        .chain([
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ])
+        .collect();
+    let response = pool.authorize(&b, &ok).await;
+    assert!(
+        location(&response).contains("/login?"),
+        "{}",
+        location(&response)
+    );
+}
+
+async fn scopes_are_checked_and_defaulted(pool: Pool) {
+    let b = browser();
+    let not_allowed = pool
+        .authorize(
+            &b,
+            &[
+                ("response_type", "code"),
+                ("client_id", MOBILE),
+                ("redirect_uri", "myapp://callback"),
+                ("scope", "openid phone"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        param(&location(&not_allowed), "error").as_deref(),
+        Some("invalid_scope")
+    );
+    let without_openid = pool
+        .authorize(
+            &b,
+            &[
+                ("response_type", "code"),
+                ("client_id", MOBILE),
+                ("redirect_uri", "myapp://callback"),
+                ("scope", "email"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        param(&location(&without_openid), "error").as_deref(),
+        Some("invalid_scope")
+    );
+    // No scope: every scope of the client.
+    let response = pool
+        .sign_in(
+            &browser(),
+            &[
+                ("response_type", "code"),
+                ("client_id", WEB),
+                ("redirect_uri", CALLBACK),
+            ],
+            "alice",
+            "Alice-Passw0rd",
+        )
+        .await;
+    let code = param(&location(&response), "code").unwrap();
+    let (status, tokens, _) = pool
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CALLBACK),
+            ],
+            Some((WEB, &secret())),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(
+        claims(tokens["access_token"].as_str().unwrap())["scope"],
+        "openid email phone profile aws.cognito.signin.user.admin https://api.example.com/read"
+    );
+}
+
+async fn identity_provider_parameters(pool: Pool) {
+    let b = browser();
+    let base = [
+        ("response_type", "code"),
+        ("client_id", WEB),
+        ("redirect_uri", CALLBACK),
+    ];
+    let with = |extra: (&'static str, &'static str)| {
+        base.iter().copied().chain([extra]).collect::<Vec<_>>()
+    };
+    let cognito = pool
+        .authorize(&b, &with(("identity_provider", "COGNITO")))
+        .await;
+    assert!(location(&cognito).contains("/login?"));
+    let unknown = pool
+        .authorize(&b, &with(("identity_provider", "Nope")))
+        .await;
+    assert_eq!(
+        param(&location(&unknown), "error").as_deref(),
+        Some("invalid_request")
+    );
+    let unknown_id = pool
+        .authorize(&b, &with(("idp_identifier", "nowhere.example")))
+        .await;
+    assert_eq!(
+        param(&location(&unknown_id), "error").as_deref(),
+        Some("invalid_request")
+    );
+    // A provider of the pool that the client does not support.
+    let unsupported = pool
+        .authorize(&b, &with(("idp_identifier", "example.org")))
+        .await;
+    assert_eq!(
+        param(&location(&unsupported), "error").as_deref(),
+        Some("unauthorized_client")
+    );
+}
+
+async fn prompt_max_age_and_single_sign_on(pool: Pool) {
+    let b = browser();
+    let base = [
+        ("response_type", "code"),
+        ("client_id", WEB),
+        ("redirect_uri", CALLBACK),
+        ("state", "p"),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        base.iter()
+            .copied()
+            .chain(extra.iter().copied())
+            .collect::<Vec<_>>()
+    };
+    let none = pool.authorize(&b, &with(&[("prompt", "none")])).await;
+    let loc = location(&none);
+    assert_eq!(param(&loc, "error").as_deref(), Some("login_required"));
+    assert_eq!(param(&loc, "state").as_deref(), Some("p"));
+
+    let signed_in = pool.sign_in(&b, &base, "alice", "Alice-Passw0rd").await;
+    assert!(param(&location(&signed_in), "code").is_some());
+    let cookie = signed_in
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax")
+            && cookie.contains(&format!("Path=/{POOL}")),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "no Secure on http");
+
+    // Single sign-on: a code without the page, also with prompt=none and a generous max_age.
+    for extra in [
+        &[][..],
+        &[("prompt", "none")][..],
+        &[("max_age", "3600")][..],
+    ] {
+        let sso = pool.authorize(&b, &with(extra)).await;
+        assert!(
+            param(&location(&sso), "code").is_some(),
+            "{extra:?}: {}",
+            location(&sso)
+        );
+    }
+    // prompt=login and max_age=0 ask again.
+    for extra in [&[("prompt", "login")][..], &[("max_age", "0")][..]] {
+        let again = pool.authorize(&b, &with(extra)).await;
+        assert!(location(&again).contains("/login?"), "{extra:?}");
+    }
+    let bad = pool.authorize(&b, &with(&[("prompt", "none login")])).await;
+    assert_eq!(
+        param(&location(&bad), "error").as_deref(),
+        Some("invalid_request")
+    );
+    let bad_age = pool.authorize(&b, &with(&[("max_age", "-1")])).await;
+    assert_eq!(
+        param(&location(&bad_age), "error").as_deref(),
+        Some("invalid_request")
+    );
+
+    // auth_time is the sign-in, not the SSO answer.
+    let first = pool
+        .sign_in(&b, &with(&[("prompt", "login")]), "alice", "Alice-Passw0rd")
+        .await;
+    let code = param(&location(&first), "code").unwrap();
+    let (_, tokens, _) = pool
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CALLBACK),
+            ],
+            Some((WEB, &secret())),
+        )
+        .await;
+    let auth_time = claims(tokens["id_token"].as_str().unwrap())["auth_time"]
+        .as_i64()
+        .unwrap();
+    assert!((gatehouse::store::now() - auth_time).abs() <= 2);
+}
+
+async fn login_hint_and_locale_reach_the_page(pool: Pool) {
+    let page = browser()
+        .get(format!(
+            "{}?{}",
+            pool.url("/login"),
+            query(&[
+                ("response_type", "code"),
+                ("client_id", WEB),
+                ("redirect_uri", CALLBACK),
+                ("login_hint", "alice@example.com"),
+                ("ui_locales", "ko en")
+            ])
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains("value=\"alice@example.com\""));
+    assert!(html.contains("<html lang=\"ko\">"));
+}
+
+async fn sign_in_errors_do_not_reveal_accounts(pool: Pool) {
+    let pairs = [
+        ("response_type", "code"),
+        ("client_id", WEB),
+        ("redirect_uri", CALLBACK),
+    ];
+    let wrong = pool
+        .sign_in(&browser(), &pairs, "alice", "Wrong-Passw0rd")
+        .await;
+    let unknown = pool
+        .sign_in(&browser(), &pairs, "nobody", "Wrong-Passw0rd")
+        .await;
+    for response in [wrong, unknown] {
+        assert_eq!(response.status(), StatusCode::OK);
+        let html = response.text().await.unwrap();
+        assert!(
+            html.contains(
+                "class=\"errorMessage-customizable\" role=\"alert\">Incorrect username or password."
+            ),
+            "{html}"
+        );
+    }
+    let disabled = pool
+        .sign_in(&browser(), &pairs, "bob", "Bob-Passw0rd")
+        .await;
+    assert!(disabled.text().await.unwrap().contains("User is disabled."));
+    // A verified email signs in as the username (alias_attributes = ["email"]).
+    let alias = pool
+        .sign_in(&browser(), &pairs, "ALICE@example.com", "Alice-Passw0rd")
+        .await;
+    assert!(param(&location(&alias), "code").is_some());
+    // Without the CSRF cookie the form is refused.
+    let login = format!("{}?{}", pool.url("/login"), query(&pairs));
+    let forged = browser()
+        .post(&login)
+        .form(&[
+            ("_csrf", "x"),
+            ("username", "alice"),
+            ("password", "Alice-Passw0rd"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::OK);
+    assert!(
+        forged
+            .text()
+            .await
+            .unwrap()
+            .contains("This form has expired")
+    );
+    let not_form = browser()
+        .post(&login)
+        .body("{}")
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_form.status(), StatusCode::BAD_REQUEST);
+}
+
+async fn temporary_password_must_be_replaced(pool: Pool) {
+    let b = browser();
+    let pairs = [
+        ("response_type", "code"),
+        ("client_id", WEB),
+        ("redirect_uri", CALLBACK),
+        ("state", "t"),
+    ];
+    let first = pool.sign_in(&b, &pairs, "carol", "Temp-Passw0rd").await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let html = first.text().await.unwrap();
+    assert!(html.contains("name=\"new_password\""), "{html}");
+    // Without completing it, no single sign-on.
+    let sso = pool.authorize(&b, &pairs).await;
+    assert!(location(&sso).contains("/login?"));
+    let login = format!("{}?{}", pool.url("/login"), query(&pairs));
+    let submit = |new: &'static str, confirm: &'static str, token: String| {
+        let b = b.clone();
+        let login = login.clone();
+        async move {
+            b.post(&login)
+                .form(&[
+                    ("_csrf", token.as_str()),
+                    ("step", "new_password"),
+                    ("username", "carol"),
+                    ("new_password", new),
+                    ("confirm_password", confirm),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let weak = submit("weak", "weak", csrf(&html))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        weak.contains("Password does not conform to policy"),
+        "{weak}"
+    );
+    let mismatch = submit("New-Passw0rd", "New-Passw0rd2", csrf(&html))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(mismatch.contains("do not match"));
+    let done = submit("New-Passw0rd", "New-Passw0rd", csrf(&html)).await;
+    let loc = location(&done);
+    assert!(
+        param(&loc, "code").is_some() && param(&loc, "state").as_deref() == Some("t"),
+        "{loc}"
+    );
+    let again = pool
+        .sign_in(&browser(), &pairs, "carol", "New-Passw0rd")
+        .await;
+    assert!(
+        param(&location(&again), "code").is_some(),
+        "the new password works and the status is CONFIRMED"
+    );
+}
+
+async fn failed_sign_ins_are_throttled(pool: Pool) {
+    let pairs = [
+        ("response_type", "code"),
+        ("client_id", WEB),
+        ("redirect_uri", CALLBACK),
+    ];
+    for _ in 0..5 {
+        let response = pool
+            .sign_in(&browser(), &pairs, "alice", "Wrong-Passw0rd")
+            .await;
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("Incorrect username or password.")
+        );
+    }
+    let locked = pool
+        .sign_in(&browser(), &pairs, "alice", "Alice-Passw0rd")
+        .await;
+    assert!(
+        locked
+            .text()
+            .await
+            .unwrap()
+            .contains("Password attempts exceeded")
+    );
+    // The lock is per user: others still sign in from the same address.
+    let other = pool
+        .sign_in(
+            &browser(),
+            &[
+                ("response_type", "code"),
+                ("client_id", ROTATING),
+                ("redirect_uri", CALLBACK),
+            ],
+            "carol",
+            "Temp-Passw0rd",
+        )
+        .await;
+    assert!(other.text().await.unwrap().contains("new_password"));
+}
+
+async fn implicit_flow_returns_tokens_in_the_fragment(pool: Pool) {
+    let response = pool
+        .sign_in(
+            &browser(),
+            &[
+                ("response_type", "token"),
+                ("client_id", WEB),
+                ("redirect_uri", CALLBACK),
+                ("scope", "openid email"),
+                ("state", "i"),
+                ("nonce", "n-1"),
+            ],
+            "alice",
+            "Alice-Passw0rd",
+        )
+        .await;
+    let loc = location(&response);
+    assert!(loc.starts_with("http://localhost:3000/callback#"), "{loc}");
+    assert_eq!(param(&loc, "token_type").as_deref(), Some("Bearer"));
+    assert_eq!(param(&loc, "expires_in").as_deref(), Some("3600"));
+    assert_eq!(param(&loc, "state").as_deref(), Some("i"));
+    assert!(param(&loc, "refresh_token").is_none());
+    let access = param(&loc, "access_token").unwrap();
+    let id = claims(&param(&loc, "id_token").unwrap());
+    assert_eq!(id["nonce"], "n-1");
+    assert_eq!(
+        id["at_hash"],
+        URL_SAFE_NO_PAD.encode(&Sha256::digest(access.as_bytes())[..16])
+    );
+    assert_eq!(pool.user_info(&access).await.0, StatusCode::OK);
+    // Without openid: no ID token.
+    let response = pool
+        .sign_in(
+            &browser(),
+            &[
+                ("response_type", "token"),
+                ("client_id", WEB),
+                ("redirect_uri", CALLBACK),
+                ("scope", "https://api.example.com/read"),
+            ],
+            "alice",
+            "Alice-Passw0rd",
+        )
+        .await;
+    assert!(param(&location(&response), "id_token").is_none());
+}
+
+async fn code_exchange_checks_everything(pool: Pool) {
+    let code = pool.code(MOBILE, "openid email profile", true).await;
+    let (status, body) = pool.exchange(MOBILE, &code, None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        "missing verifier"
+    );
+    let code = pool.code(MOBILE, "openid email profile", true).await;
+    let (_, body) = pool
+        .exchange(
+            MOBILE,
+            &code,
+            Some("wrong-verifier-wrong-verifier-wrong-verifier-00"),
+        )
+        .await;
+    assert_eq!(body["error"], "invalid_grant");
+    let code = pool.code(MOBILE, "openid email profile", true).await;
+    let (_, body, _) = pool
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", MOBILE),
+                ("code", &code),
+                ("redirect_uri", "myapp://callback/other"),
+                ("code_verifier", VERIFIER),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(body["error"], "invalid_grant", "redirect_uri differs");
+    let code = pool.code(WEB, "openid", false).await;
+    let (_, body) = pool.exchange(MOBILE, &code, None).await;
+    assert_eq!(body["error"], "invalid_grant", "another client's code");
+    let (_, body) = pool.exchange(MOBILE, "not-a-code", None).await;
+    assert_eq!(body["error"], "invalid_grant");
+    let (_, body, _) = pool
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", MOBILE),
+                ("redirect_uri", CALLBACK),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(body["error"], "invalid_request", "missing code");
+
+    // An expired code.
+    let code = pool.code(MOBILE, "openid", true).await;
+    {
+        use diesel::prelude::*;
+        let mut conn = pool.db.store.conn().unwrap();
+        diesel::sql_query("UPDATE authorization_codes SET expires_at = 0")
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    let (_, body) = pool.exchange(MOBILE, &code, Some(VERIFIER)).await;
+    assert_eq!(body["error"], "invalid_grant");
+
+    // The happy path, with every claim.
+    let code = pool.code(MOBILE, "openid email profile", true).await;
+    let (status, tokens) = pool.exchange(MOBILE, &code, Some(VERIFIER)).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["expires_in"], 3600);
+    assert!(tokens["refresh_token"].as_str().unwrap().len() >= 43);
+    let id = claims(tokens["id_token"].as_str().unwrap());
+    let access = claims(tokens["access_token"].as_str().unwrap());
+    assert_eq!(id["aud"], MOBILE);
+    assert_eq!(id["iss"], format!("http://localhost:7070/{POOL}"));
+    assert_eq!(id["token_use"], "id");
+    assert_eq!(id["cognito:username"], "alice");
+    assert_eq!(id["cognito:groups"], serde_json::json!(["admins"]));
+    assert_eq!(id["email_verified"], true);
+    assert_eq!(id["given_name"], "Alice");
+    assert_eq!(id["custom:tier"], "gold");
+    assert_eq!(
+        id["exp"].as_i64().unwrap() - id["iat"].as_i64().unwrap(),
+        3600
+    );
+    assert_eq!(id["origin_jti"], access["origin_jti"]);
+    assert_ne!(id["jti"], access["jti"]);
+    assert_eq!(access["client_id"], MOBILE);
+    assert_eq!(access["token_use"], "access");
+    assert_eq!(access["username"], "alice");
+    assert_eq!(access["version"], 2);
+    assert_eq!(access["scope"], "openid email profile");
+    assert!(access.get("aud").is_none());
+}
+
+async fn replayed_code_revokes_its_tokens(pool: Pool) {
+    let code = pool.code(MOBILE, "openid", true).await;
+    let (_, tokens) = pool.exchange(MOBILE, &code, Some(VERIFIER)).await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(pool.user_info(&access).await.0, StatusCode::OK);
+    let (status, body) = pool.exchange(MOBILE, &code, Some(VERIFIER)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    assert_eq!(pool.user_info(&access).await.0, StatusCode::UNAUTHORIZED);
+    let (_, refreshed, _) = pool
+        .token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", MOBILE),
+                ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(refreshed["error"], "invalid_grant");
+}
+
+async fn token_endpoint_rejects_bad_requests_and_clients(pool: Pool) {
+    let url = pool.url("/oauth2/token");
+    let json = pool
+        .http
+        .post(&url)
+        .json(&serde_json::json!({"grant_type": "client_credentials"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        json.json::<Value>().await.unwrap()["error"],
+        "invalid_request"
+    );
+    let (_, body, _) = pool.token(&[("client_id", MOBILE)], None).await;
+    assert_eq!(body["error"], "invalid_request");
+    let (_, body, _) = pool
+        .token(&[("grant_type", "password"), ("client_id", MOBILE)], None)
+        .await;
+    assert_eq!(body["error"], "unsupported_grant_type");
+    let twice = pool
+        .http
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials&grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        twice.json::<Value>().await.unwrap()["error"],
+        "invalid_request"
+    );
+
+    let (status, body, headers) = pool
+        .token(
+            &[("grant_type", "client_credentials")],
+            Some((WEB, "wrong")),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+    );
+    assert!(
+        headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic")
+    );
+    let (status, body, _) = pool
+        .token(
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", WEB),
+                ("client_secret", "wrong"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_client"))
+    );
+    let (_, body, _) = pool
+        .token(
+            &[("grant_type", "client_credentials"), ("client_id", WEB)],
+            None,
+        )
+        .await;
+    assert_eq!(
+        body["error"], "invalid_client",
+        "a confidential client must authenticate"
+    );
+    let (_, body, _) = pool
+        .token(
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", "nosuchclient00000000000000"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(body["error"], "invalid_client");
+    let (_, body, _) = pool
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", MOBILE),
+                ("client_secret", "x"),
+                ("code", "c"),
+                ("redirect_uri", CALLBACK),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(
+        body["error"], "invalid_client",
+        "a public client has no secret"
+    );
+    // client_secret_post works like Basic.
+    let secret = secret();
+    let (status, _, _) = pool
+        .token(
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", WEB),
+                ("client_secret", &secret),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let big = "a".repeat(100 * 1024);
+    let too_big = pool
+        .http
+        .post(&url)
+        .form(&[("grant_type", big.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(too_big.status().is_client_error());
+}
+
+async fn refresh_keeps_auth_time_and_rotation_detects_reuse(pool: Pool) {
+    // Without rotation: new ID and access tokens, the same auth_time, no new refresh token.
+    let code = pool.code(MOBILE, "openid email", true).await;
+    let (_, tokens) = pool.exchange(MOBILE, &code, Some(VERIFIER)).await;
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let (status, refreshed, _) = pool
+        .token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", MOBILE),
+                ("refresh_token", refresh),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    assert!(refreshed.get("refresh_token").is_none());
+    let (before, after) = (
+        claims(tokens["id_token"].as_str().unwrap()),
+        claims(refreshed["id_token"].as_str().unwrap()),
+    );
+    assert_eq!(before["auth_time"], after["auth_time"]);
+    assert_eq!(before["origin_jti"], after["origin_jti"]);
+    let (_, again, _) = pool
+        .token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", MOBILE),
+                ("refresh_token", refresh),
+            ],
+            None,
+        )
+        .await;
+    assert!(
+        again.get("access_token").is_some(),
+        "without rotation a refresh token is reusable"
+    );
+    let (_, wrong, _) = pool
+        .token(
+            &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+            Some((WEB, &secret())),
+        )
+        .await;
+    assert_eq!(
+        wrong["error"], "invalid_grant",
+        "another client's refresh token"
+    );
+    let (_, missing, _) = pool
+        .token(
+            &[("grant_type", "refresh_token"), ("client_id", MOBILE)],
+            None,
+        )
+        .await;
+    assert_eq!(missing["error"], "invalid_request");
+
+    // With rotation: a new refresh token each time; reusing an old one revokes the family.
+    let code = pool.code(ROTATING, "openid", false).await;
+    let (_, tokens) = pool.exchange(ROTATING, &code, None).await;
+    let first = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let (_, second, _) = pool
+        .token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", ROTATING),
+                ("refresh_token", &first),
+            ],
+            None,
+        )
+        .await;
+    let second_refresh = second["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(second_refresh, first);
+    let (_, reuse, _) = pool
+        .token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", ROTATING),
+                ("refresh_token", &first),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(reuse["error"], "invalid_grant");
+    let (_, after_reuse, _) = pool
+        .token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", ROTATING),
+                ("refresh_token", &second_refresh),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(
+        after_reuse["error"], "invalid_grant",
+        "the whole family is revoked"
+    );
+    assert_eq!(
+        pool.user_info(second["access_token"].as_str().unwrap())
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+async fn client_credentials_grants_custom_scopes_only(pool: Pool) {
+    let secret = secret();
+    let (status, body, _) = pool
+        .token(
+            &[("grant_type", "client_credentials")],
+            Some((WEB, &secret)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.get("refresh_token").is_none() && body.get("id_token").is_none());
+    let access = claims(body["access_token"].as_str().unwrap());
+    assert_eq!(access["scope"], "https://api.example.com/read");
+    assert_eq!(access["sub"], WEB);
+    assert_eq!(access["client_id"], WEB);
+    let (_, body, _) = pool
+        .token(
+            &[("grant_type", "client_credentials"), ("scope", "openid")],
+            Some((WEB, &secret)),
+        )
+        .await;
+    assert_eq!(body["error"], "invalid_scope");
+    let (_, body, _) = pool
+        .token(
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "https://api.example.com/write"),
+            ],
+            Some((WEB, &secret)),
+        )
+        .await;
+    assert_eq!(
+        body["error"], "invalid_scope",
+        "not allowed for this client"
+    );
+    let (_, body, _) = pool
+        .token(
+            &[("grant_type", "client_credentials"), ("client_id", MOBILE)],
+            None,
+        )
+        .await;
+    assert_eq!(body["error"], "unauthorized_client");
+    // A client-credentials token is not a user's: userInfo refuses it.
+    let (_, token, _) = pool
+        .token(
+            &[("grant_type", "client_credentials")],
+            Some((WEB, &secret)),
+        )
+        .await;
+    assert_eq!(
+        pool.user_info(token["access_token"].as_str().unwrap())
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+async fn userinfo_filters_by_scope_and_read_attributes(pool: Pool) {
+    let code = pool.code(MOBILE, "openid email", true).await;
+    let (_, tokens) = pool.exchange(MOBILE, &code, Some(VERIFIER)).await;
+    let (status, info, _) = pool
+        .user_info(tokens["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(info["email"], "alice@example.com");
+    assert_eq!(info["email_verified"], true);
+    assert_eq!(info["username"], "alice");
+    assert!(info.get("given_name").is_none() && info.get("custom:tier").is_none());
+    // POST with the token in the form works too.
+    let posted = pool
+        .http
+        .post(pool.url("/oauth2/userInfo"))
+        .form(&[("access_token", tokens["access_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), StatusCode::OK);
+    // A client that may read only `email` gets only `email`, whatever the scope.
+    let code = pool
+        .code(LIMITED, "openid aws.cognito.signin.user.admin", false)
+        .await;
+    let (_, tokens) = pool.exchange(LIMITED, &code, None).await;
+    let (_, info, _) = pool
+        .user_info(tokens["access_token"].as_str().unwrap())
+        .await;
+    let mut keys: Vec<&str> = info
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    assert_eq!(keys, vec!["email", "sub", "username"]);
+    let id = claims(tokens["id_token"].as_str().unwrap());
+    assert!(id.get("given_name").is_none() && id.get("email").is_some());
+}
+
+async fn userinfo_rejects_bad_tokens(pool: Pool) {
+    let missing = pool
+        .http
+        .get(pool.url("/oauth2/userInfo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        missing.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_request")
+    );
+    for token in ["garbage", "a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."] {
+        let (status, _, challenge) = pool.user_info(token).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{token}");
+        assert!(
+            challenge.starts_with("Bearer error=\"invalid_token\""),
+            "{challenge}"
+        );
+    }
+    // A token signed by the pool's key but expired, and one for another issuer.
+    let (expired, other_issuer) = {
+        let mut conn = pool.db.store.conn().unwrap();
+        let key = gatehouse::store::keys::active(&mut conn, POOL)
+            .unwrap()
+            .unwrap()
+            .private_key();
+        let signer = gatehouse::tokens::Signer::new();
+        let now = gatehouse::store::now();
+        let base = serde_json::json!({"sub": "x", "iss": format!("http://localhost:7070/{POOL}"), "token_use": "access", "client_id": WEB, "scope": "openid", "iat": now - 7200, "exp": now - 3600, "jti": "j"});
+        let mut other = base.clone();
+        other["iss"] = "http://localhost:7070/local_Other0001".into();
+        other["exp"] = (now + 3600).into();
+        (
+            signer.sign(&key, &base).unwrap(),
+            signer.sign(&key, &other).unwrap(),
+        )
+    };
+    assert_eq!(pool.user_info(&expired).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        pool.user_info(&other_issuer).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // An ID token is not an access token.
+    let code = pool.code(MOBILE, "openid", true).await;
+    let (_, tokens) = pool.exchange(MOBILE, &code, Some(VERIFIER)).await;
+    assert_eq!(
+        pool.user_info(tokens["id_token"].as_str().unwrap()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // A tampered access token.
+    let access = tokens["access_token"].as_str().unwrap();
+    let mut parts: Vec<String> = access.split('.').map(String::from).collect();
+    let mut payload = claims(access);
+    payload["username"] = "mallory".into();
+    parts[1] = URL_SAFE_NO_PAD.encode(payload.to_string());
+    assert_eq!(
+        pool.user_info(&parts.join(".")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+async fn logout_in_all_its_forms(pool: Pool) {
+    let b = browser();
+    let base = [
+        ("response_type", "code"),
+        ("client_id", WEB),
+        ("redirect_uri", CALLBACK),
+    ];
+    let signed_in = pool.sign_in(&b, &base, "alice", "Alice-Passw0rd").await;
+    let code = param(&location(&signed_in), "code").unwrap();
+    let (_, tokens, _) = pool
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CALLBACK),
+            ],
+            Some((WEB, &secret())),
+        )
+        .await;
+    let id_token = tokens["id_token"].as_str().unwrap().to_owned();
+    let logout = |pairs: Vec<(&'static str, String)>| {
+        let b = b.clone();
+        let url = format!(
+            "{}?{}",
+            pool.url("/logout"),
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish()
+        );
+        async move { b.get(url).send().await.unwrap() }
+    };
+    // Unregistered sign-out URL: an error page, and the session survives.
+    let bad = logout(vec![
+        ("client_id", WEB.into()),
+        ("logout_uri", "https://evil.example/".into()),
+    ])
+    .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        param(
+            &location(
+                &pool
+                    .authorize(&b, &[base.as_slice(), &[("prompt", "none")]].concat())
+                    .await
+            ),
+            "code"
+        )
+        .is_some()
+    );
+    // Cognito form 1.
+    let out = logout(vec![
+        ("client_id", WEB.into()),
+        ("logout_uri", "http://localhost:3000/".into()),
+    ])
+    .await;
+    assert_eq!(location(&out), "http://localhost:3000/");
+    let after = pool
+        .authorize(&b, &[base.as_slice(), &[("prompt", "none")]].concat())
+        .await;
+    assert_eq!(
+        param(&location(&after), "error").as_deref(),
+        Some("login_required")
+    );
+    // Cognito form 2: sign out, then the sign-in page.
+    let again = pool.sign_in(&b, &base, "alice", "Alice-Passw0rd").await;
+    assert!(param(&location(&again), "code").is_some());
+    let form2 = logout(vec![
+        ("client_id", WEB.into()),
+        ("redirect_uri", CALLBACK.into()),
+        ("response_type", "code".into()),
+        ("state", "z".into()),
+    ])
+    .await;
+    assert!(
+        location(&form2).contains(&format!("/{POOL}/login?")),
+        "{}",
+        location(&form2)
+    );
+    // OIDC RP-initiated logout with the ID token as hint.
+    let rp = logout(vec![
+        ("id_token_hint", id_token.clone()),
+        ("post_logout_redirect_uri", "http://localhost:3000/".into()),
+        ("state", "bye".into()),
+    ])
+    .await;
+    assert_eq!(location(&rp), "http://localhost:3000/?state=bye");
+    let wrong_client = logout(vec![
+        ("id_token_hint", id_token),
+        ("client_id", MOBILE.into()),
+        ("post_logout_redirect_uri", "http://localhost:3000/".into()),
+    ])
+    .await;
+    assert_eq!(wrong_client.status(), StatusCode::BAD_REQUEST);
+    let plain = logout(vec![]).await;
+    assert_eq!(plain.status(), StatusCode::OK);
+    assert!(plain.text().await.unwrap().contains("You are signed out"));
+}
+
+async fn revoke_and_introspect(pool: Pool) {
+    let secret = secret();
+    let code = pool.code(WEB, "openid email", false).await;
+    let (_, tokens, _) = pool
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CALLBACK),
+            ],
+            Some((WEB, &secret)),
+        )
+        .await;
+    let (access, refresh) = (
+        tokens["access_token"].as_str().unwrap(),
+        tokens["refresh_token"].as_str().unwrap(),
+    );
+    let introspect = |token: String, basic: Option<(&'static str, String)>| {
+        let mut request = pool
+            .http
+            .post(pool.url("/oauth2/introspect"))
+            .form(&[("token", token)]);
+        if let Some((id, secret)) = basic {
+            request = request.basic_auth(id, Some(secret));
+        }
+        async move {
+            let r = request.send().await.unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, answer) = introspect(access.into(), Some((WEB, secret.clone()))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (
+            answer["active"].as_bool(),
+            answer["client_id"].as_str(),
+            answer["username"].as_str()
+        ),
+        (Some(true), Some(WEB), Some("alice"))
+    );
+    let (_, answer) = introspect(refresh.into(), Some((WEB, secret.clone()))).await;
+    assert_eq!(
+        (answer["active"].as_bool(), answer["token_type"].as_str()),
+        (Some(true), Some("refresh_token"))
+    );
+    let (_, answer) = introspect("garbage".into(), Some((WEB, secret.clone()))).await;
+    assert_eq!(answer, serde_json::json!({"active": false}));
+    let (status, answer) = pool
+        .http
+        .post(pool.url("/oauth2/introspect"))
+        .form(&[("token", access), ("client_id", MOBILE)])
+        .send()
+        .await
+        .map(|r| (r.status(), r))
+        .unwrap();
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        answer.json::<Value>().await.unwrap()["error"],
+        "invalid_client",
+        "public clients cannot introspect"
+    );
+
+    // Revoking with another client changes nothing; unknown tokens are not an error.
+    let revoke = |form: Vec<(&'static str, String)>, basic: Option<(&'static str, String)>| {
+        let mut request = pool.http.post(pool.url("/oauth2/revoke")).form(&form);
+        if let Some((id, secret)) = basic {
+            request = request.basic_auth(id, Some(secret));
+        }
+        async move { request.send().await.unwrap().status() }
+    };
+    assert_eq!(
+        revoke(
+            vec![("token", refresh.into()), ("client_id", MOBILE.into())],
+            None
+        )
+        .await,
+        StatusCode::OK
+    );
+    assert_eq!(pool.user_info(access).await.0, StatusCode::OK);
+    assert_eq!(
+        revoke(
+            vec![("token", "unknown".into())],
+            Some((WEB, secret.clone()))
+        )
+        .await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        revoke(vec![("client_id", MOBILE.into())], None).await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        revoke(vec![("token", refresh.into())], Some((WEB, "wrong".into()))).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        revoke(vec![("token", refresh.into())], Some((WEB, secret.clone()))).await,
+        StatusCode::OK
+    );
+    assert_eq!(pool.user_info(access).await.0, StatusCode::UNAUTHORIZED);
+    let (_, answer) = introspect(access.into(), Some((WEB, secret.clone()))).await;
+    assert_eq!(answer["active"], false);
+    let (_, answer) = introspect(refresh.into(), Some((WEB, secret))).await;
+    assert_eq!(answer["active"], false);
+}
+
+async fn parallel_redemptions_of_one_code_succeed_once(pool: Pool) {
+    let code = pool.code(MOBILE, "openid", true).await;
+    let attempts = (0..50).map(|_| pool.exchange(MOBILE, &code, Some(VERIFIER)));
+    let results = futures_util::future::join_all(attempts).await;
+    let wins = results
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::OK)
+        .count();
+    assert_eq!(
+        wins,
+        1,
+        "{:?}",
+        results.iter().map(|r| r.0).collect::<Vec<_>>()
+    );
+    assert!(
+        results
+            .iter()
+            .filter(|(s, _)| *s != StatusCode::OK)
+            .all(|(_, body)| body["error"] == "invalid_grant")
+    );
+}
+
+async fn parallel_uses_of_a_rotating_refresh_token_succeed_once(pool: Pool) {
+    let code = pool.code(ROTATING, "openid", false).await;
+    let (_, tokens) = pool.exchange(ROTATING, &code, None).await;
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("client_id", ROTATING),
+        ("refresh_token", refresh.as_str()),
+    ];
+    let attempts = (0..50).map(|_| pool.token(&form, None));
+    let results = futures_util::future::join_all(attempts).await;
+    let wins: Vec<&Value> = results
+        .iter()
+        .filter(|r| r.0 == StatusCode::OK)
+        .map(|r| &r.1)
+        .collect();
+    assert_eq!(
+        wins.len(),
+        1,
+        "{:?}",
+        results.iter().map(|r| r.0).collect::<Vec<_>>()
+    );
+    // The family is revoked: the winner's new refresh token no longer works.
+    let new_refresh = wins[0]["refresh_token"].as_str().unwrap();
+    let (_, after, _) = pool
+        .token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", ROTATING),
+                ("refresh_token", new_refresh),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(after["error"], "invalid_grant");
+}
