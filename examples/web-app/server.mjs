@@ -13,7 +13,8 @@
 //   REDIRECT_URI   http://localhost:3000/callback   (a callback_url of the client)
 //   LOGOUT_URI     http://localhost:3000/           (a logout_url of the client)
 //   SCOPE          openid email profile
-//   HOST, PORT     127.0.0.1, the port of REDIRECT_URI
+//   LISTEN_HOST    127.0.0.1
+//   PORT           the port of REDIRECT_URI
 
 import { createServer } from 'node:http';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
@@ -27,7 +28,7 @@ const CLIENT_SECRET = env.CLIENT_SECRET || undefined;
 const REDIRECT_URI = new URL(env.REDIRECT_URI ?? 'http://localhost:3000/callback');
 const LOGOUT_URI = env.LOGOUT_URI ?? 'http://localhost:3000/';
 const SCOPE = env.SCOPE ?? 'openid email profile';
-const HOST = env.HOST ?? '127.0.0.1';
+const HOST = env.LISTEN_HOST ?? '127.0.0.1';
 const PORT = Number(env.PORT ?? (REDIRECT_URI.port || 3000));
 
 const COOKIE = 'webapp_sid';
@@ -124,7 +125,8 @@ function escape(value) {
 }
 
 function json(value) {
-  return `<pre>${escape(JSON.stringify(value, null, 2))}</pre>`;
+  const text = JSON.stringify(value, null, 2).replace(/[&<>]/g, (c) => `&#${c.charCodeAt(0)};`);
+  return `<pre>${text}</pre>`;
 }
 
 function page(res, status, title, body) {
@@ -176,7 +178,7 @@ ${json(accessClaims)}`);
 function problem(res, status, title, err) {
   const detail = err?.error
     ? `${err.error}${err.error_description ? `: ${err.error_description}` : ''}`
-    : err?.message ?? String(err);
+    : [err?.message ?? String(err), err?.cause?.message].filter(Boolean).join(': ');
   page(res, status, title, `<p>${escape(detail)}</p><p><a href="/">Back</a></p>`);
 }
 

@@ -1,0 +1,367 @@
+//! Throughput of the protocol endpoints with the server on one core, in release:
+//! `cargo bench --bench protocol`.
+//!
+//! The release binary runs pinned to CPU 0 (`taskset -c 0`) on a SQLite database; this load
+//! generator pins itself to CPU 1 and drives it over loopback with keep-alive connections.
+//! Raw RS256 signing and verification with the same pool key are measured here too, so each
+//! endpoint's rate can be read against what the cryptography alone allows.
+
+use gatehouse::store::{self, Store};
+use gatehouse::tokens::Signer;
+use reqwest::Client;
+use serde_json::Value;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+const POOL: &str = "local_Example01";
+const WEB: &str = "exampleclientid0000000000a";
+const ROTATING: &str = "rotatingclient000000000000";
+const SECRET: &str = "example-client-secret-0123456789abcdefghijklmnop";
+const CALLBACK: &str = "http://localhost:3000/callback";
+const CONCURRENCY: usize = 16;
+const SECONDS: u64 = 5;
+
+const EXTRA: &str = r#"
+[[pool.client]]
+id = "rotatingclient000000000000"
+name = "rotating"
+callback_urls = ["http://localhost:3000/callback"]
+allowed_oauth_flows = ["code"]
+allowed_oauth_scopes = ["openid", "email", "profile"]
+rotate_refresh_tokens = true
+"#;
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+fn pin_self_to(cpu: usize) {
+    let _ = Command::new("taskset")
+        .args([
+            "-a",
+            "-cp",
+            &cpu.to_string(),
+            &std::process::id().to_string(),
+        ])
+        .stdout(Stdio::null())
+        .status();
+}
+
+/// Runs `op` from CONCURRENCY tasks for SECONDS; returns successful operations per second.
+async fn rate<F, Fut>(name: &str, op: F) -> f64
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let op = Arc::new(op);
+    let done = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + Duration::from_secs(SECONDS);
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..CONCURRENCY)
+        .map(|worker| {
+            let (op, done, failed) = (op.clone(), done.clone(), failed.clone());
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    if op(worker).await {
+                        done.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let per_second = done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
+    let failures = failed.load(Ordering::Relaxed);
+    println!(
+        "{name:<52} {per_second:>9.0} /s{}",
+        if failures > 0 {
+            format!("  ({failures} failed)")
+        } else {
+            String::new()
+        }
+    );
+    per_second
+}
+
+/// Requests at a fixed rate (open loop) for SECONDS; prints latency percentiles.
+async fn latency_at(name: &str, per_second: f64, client: Client, url: String) {
+    let interval = Duration::from_secs_f64(1.0 / per_second);
+    let mut ticker = tokio::time::interval(interval);
+    let count = (per_second * SECONDS as f64) as usize;
+    let mut handles = Vec::with_capacity(count);
+    for _ in 0..count {
+        ticker.tick().await;
+        let (client, url) = (client.clone(), url.clone());
+        handles.push(tokio::spawn(async move {
+            let start = Instant::now();
+            let response = client
+                .post(url)
+                .basic_auth(WEB, Some(SECRET))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await;
+            let ok = matches!(&response, Ok(r) if r.status().is_success());
+            if let Ok(r) = response {
+                let _ = r.bytes().await;
+            }
+            (start.elapsed(), ok)
+        }));
+    }
+    let mut latencies = Vec::with_capacity(count);
+    for handle in handles {
+        let (elapsed, ok) = handle.await.unwrap();
+        assert!(ok);
+        latencies.push(elapsed);
+    }
+    latencies.sort();
+    let at = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    println!(
+        "{name:<52} at {per_second:>6.0}/s: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        at(0.50).as_secs_f64() * 1e3,
+        at(0.99).as_secs_f64() * 1e3,
+        at(1.0).as_secs_f64() * 1e3
+    );
+}
+
+/// A 2xx whose body was read completely.
+async fn succeeded(response: reqwest::Result<reqwest::Response>) -> bool {
+    match response {
+        Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+        _ => false,
+    }
+}
+
+fn form_csrf(html: &str) -> String {
+    let start = html.find("name=\"_csrf\" value=\"").unwrap() + 20;
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+fn param(location: &str, name: &str) -> Option<String> {
+    let query = location.split_once('?')?.1;
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn main() {
+    gatehouse::tokens::signer::install_crypto_providers();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gatehouse.toml");
+    std::fs::write(
+        &config,
+        format!("{}{EXTRA}", include_str!("../examples/gatehouse.toml")),
+    )
+    .unwrap();
+    let database = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}/{POOL}");
+    let child = Command::new("taskset")
+        .args([
+            "-c",
+            "0",
+            env!("CARGO_BIN_EXE_gatehouse"),
+            "serve",
+            "--config",
+        ])
+        .arg(&config)
+        .args([
+            "--database-url",
+            &database,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args(["--public-url", &format!("http://127.0.0.1:{port}")])
+        .env("EXAMPLE_CLIENT_SECRET", SECRET)
+        .env("ALICE_PASSWORD", "Alice-Passw0rd")
+        .env("GATEHOUSE_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("taskset and the gatehouse binary");
+    let _server = Server(child);
+    pin_self_to(1);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let http = Client::builder().redirect(reqwest::redirect::Policy::none()).pool_max_idle_per_host(64).build().unwrap();
+        for _ in 0..200 {
+            if http.get(format!("http://127.0.0.1:{port}/health")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        println!("server: release build, 1 core (taskset -c 0), SQLite; load: {CONCURRENCY} connections from CPU 1, {SECONDS} s per figure\n");
+
+        // The pool's own key, signing and verifying on this core.
+        let key = {
+            let store = Store::connect(&database).unwrap();
+            let mut conn = store.conn().unwrap();
+            store::keys::active(&mut conn, POOL).unwrap().unwrap()
+        };
+        let (private, jwk) = (key.private_key(), key.jwk().unwrap());
+        let signer = Signer::new();
+        let claims = serde_json::json!({"sub": WEB, "iss": base, "client_id": WEB, "token_use": "access", "scope": "https://api.example.com/read", "exp": 4_000_000_000u64, "iat": 1, "jti": "x", "version": 2});
+        let start = Instant::now();
+        let mut n = 0;
+        while start.elapsed() < Duration::from_secs(2) {
+            signer.sign(&private, &claims).unwrap();
+            n += 1;
+        }
+        let sign_rate = n as f64 / start.elapsed().as_secs_f64();
+        let token = signer.sign(&private, &claims).unwrap();
+        let decoding = jsonwebtoken::DecodingKey::from_rsa_components(&jwk.n, &jwk.e).unwrap();
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        validation.validate_aud = false;
+        let start = Instant::now();
+        let mut n = 0;
+        while start.elapsed() < Duration::from_secs(2) {
+            jsonwebtoken::decode::<Value>(&token, &decoding, &validation).unwrap();
+            n += 1;
+        }
+        let verify_rate = n as f64 / start.elapsed().as_secs_f64();
+        let start = Instant::now();
+        let mut n = 0;
+        let hash = gatehouse::secrets::hash_password("Alice-Passw0rd").unwrap();
+        while start.elapsed() < Duration::from_secs(2) {
+            gatehouse::secrets::verify_password("Alice-Passw0rd", &hash);
+            n += 1;
+        }
+        let argon_rate = n as f64 / start.elapsed().as_secs_f64();
+        println!("{:<52} {sign_rate:>9.0} /s", "raw RS256 sign, pool key (aws-lc, key parsed once)");
+        println!("{:<52} {verify_rate:>9.0} /s", "raw RS256 verify, pool key (jsonwebtoken)");
+        println!("{:<52} {argon_rate:>9.1} /s", "raw argon2id verify (19 MiB, t=2, p=1)");
+        println!();
+
+        let token_url = format!("{base}/oauth2/token");
+        let cc = {
+            let (http, url) = (http.clone(), token_url.clone());
+            rate("client_credentials grant", move |_| {
+                let (http, url) = (http.clone(), url.clone());
+                async move {
+                    let r = http.post(url).basic_auth(WEB, Some(SECRET)).form(&[("grant_type", "client_credentials")]).send().await;
+                    succeeded(r).await
+                }
+            })
+            .await
+        };
+
+        // A signed-in browser: codes come from single sign-on, without the password each time.
+        let browser = Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
+        let authorize = format!("{base}/oauth2/authorize?response_type=code&client_id={WEB}&redirect_uri={CALLBACK}&scope=openid+email+profile");
+        let login = format!("{base}/login?response_type=code&client_id={WEB}&redirect_uri={CALLBACK}&scope=openid+email+profile");
+        let page = browser.get(&login).send().await.unwrap().text().await.unwrap();
+        let signed_in = browser.post(&login).form(&[("_csrf", form_csrf(&page)), ("username", "alice".into()), ("password", "Alice-Passw0rd".into())]).send().await.unwrap();
+        assert_eq!(signed_in.status(), 302);
+        let codes = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        {
+            let (browser, authorize, codes) = (browser.clone(), authorize.clone(), codes.clone());
+            rate("authorize with a session (SSO, code issued)", move |_| {
+                let (browser, authorize, codes) = (browser.clone(), authorize.clone(), codes.clone());
+                async move {
+                    let Ok(r) = browser.get(authorize).send().await else { return false };
+                    let location = r.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or_default().to_owned();
+                    match param(&location, "code") {
+                        Some(code) => { codes.lock().unwrap().push(code); true }
+                        None => false,
+                    }
+                }
+            })
+            .await;
+        }
+        let exchange = {
+            let (http, url, codes) = (http.clone(), token_url.clone(), codes.clone());
+            rate("authorization_code exchange (ID + access + refresh)", move |_| {
+                let (http, url) = (http.clone(), url.clone());
+                let code = codes.lock().unwrap().pop();
+                async move {
+                    let Some(code) = code else { return false };
+                    let r = http.post(url).basic_auth(WEB, Some(SECRET))
+                        .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CALLBACK)]).send().await;
+                    succeeded(r).await
+                }
+            })
+            .await
+        };
+
+        // One rotating refresh chain per connection.
+        let rotating_login = format!("{base}/oauth2/authorize?response_type=code&client_id={ROTATING}&redirect_uri={CALLBACK}&scope=openid+email");
+        let mut chains = Vec::new();
+        let mut access_token = String::new();
+        for _ in 0..CONCURRENCY {
+            let r = browser.get(&rotating_login).send().await.unwrap();
+            let code = param(r.headers()["location"].to_str().unwrap(), "code").unwrap();
+            let tokens: Value = http.post(&token_url).form(&[("grant_type", "authorization_code"), ("client_id", ROTATING), ("code", &code), ("redirect_uri", CALLBACK)])
+                .send().await.unwrap().json().await.unwrap();
+            access_token = tokens["access_token"].as_str().unwrap().to_owned();
+            chains.push(std::sync::Mutex::new(tokens["refresh_token"].as_str().unwrap().to_owned()));
+        }
+        let chains = Arc::new(chains);
+        let refresh = {
+            let (http, url, chains) = (http.clone(), token_url.clone(), chains.clone());
+            rate("refresh_token grant with rotation (ID + access + refresh)", move |worker| {
+                let (http, url, chains) = (http.clone(), url.clone(), chains.clone());
+                async move {
+                    let current = chains[worker].lock().unwrap().clone();
+                    let Ok(r) = http.post(url).form(&[("grant_type", "refresh_token"), ("client_id", ROTATING), ("refresh_token", &current)]).send().await else { return false };
+                    let Ok(body) = r.json::<Value>().await else { return false };
+                    match body["refresh_token"].as_str() {
+                        Some(next) => { *chains[worker].lock().unwrap() = next.to_owned(); true }
+                        None => false,
+                    }
+                }
+            })
+            .await
+        };
+        let userinfo = {
+            let (http, url, token) = (http.clone(), format!("{base}/oauth2/userInfo"), access_token.clone());
+            rate("userInfo", move |_| {
+                let (http, url, token) = (http.clone(), url.clone(), token.clone());
+                async move {
+                    let r = http.get(url).bearer_auth(token).send().await;
+                    succeeded(r).await
+                }
+            })
+            .await
+        };
+        let sign_in = {
+            let (login, _) = (login.clone(), ());
+            rate("password sign-in (POST /login, argon2id + code)", move |_| {
+                let login = login.clone();
+                async move {
+                    let browser = Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
+                    let Ok(page) = browser.get(&login).send().await else { return false };
+                    let Ok(html) = page.text().await else { return false };
+                    let r = browser.post(&login).form(&[("_csrf", form_csrf(&html)), ("username", "alice".into()), ("password", "Alice-Passw0rd".into())]).send().await;
+                    matches!(r, Ok(r) if r.status() == 302)
+                }
+            })
+            .await
+        };
+        println!();
+        println!("client_credentials / raw sign: {:.0} %", cc / sign_rate * 100.0);
+        println!("code exchange: {exchange:.0}/s, refresh with rotation: {refresh:.0}/s, userInfo: {userinfo:.0}/s");
+        println!("password sign-in / raw argon2id: {:.0} %", sign_in / argon_rate * 100.0);
+        latency_at("client_credentials latency", (cc / 2.0).max(1.0), http.clone(), token_url.clone()).await;
+    });
+}
