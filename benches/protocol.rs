@@ -56,7 +56,29 @@ fn pin_self_to(cpu: usize) {
         .status();
 }
 
-/// Runs `op` from CONCURRENCY tasks for SECONDS; returns successful operations per second.
+/// CPU seconds the server process has used (utime + stime from /proc).
+fn server_cpu_seconds() -> f64 {
+    let pid = SERVER_PID.load(Ordering::Relaxed);
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks: f64 = fields
+        .get(11)
+        .and_then(|u| u.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        + fields
+            .get(12)
+            .and_then(|s| s.parse::<f64>().ok())
+            .unwrap_or(0.0);
+    ticks / 100.0
+}
+
+static SERVER_PID: AtomicUsize = AtomicUsize::new(0);
+
+/// Runs `op` from CONCURRENCY tasks for SECONDS; returns successful operations per second, and
+/// prints them per second of wall time and per second of server CPU.
 async fn rate<F, Fut>(name: &str, op: F) -> f64
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
@@ -67,6 +89,7 @@ where
     let failed = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + Duration::from_secs(SECONDS);
     let start = Instant::now();
+    let cpu_start = server_cpu_seconds();
     let tasks: Vec<_> = (0..CONCURRENCY)
         .map(|worker| {
             let (op, done, failed) = (op.clone(), done.clone(), failed.clone());
@@ -84,10 +107,12 @@ where
     for task in tasks {
         task.await.unwrap();
     }
-    let per_second = done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
+    let count = done.load(Ordering::Relaxed) as f64;
+    let per_second = count / start.elapsed().as_secs_f64();
+    let per_cpu_second = count / (server_cpu_seconds() - cpu_start).max(0.01);
     let failures = failed.load(Ordering::Relaxed);
     println!(
-        "{name:<52} {per_second:>9.0} /s{}",
+        "{name:<52} {per_second:>9.0} /s  {per_cpu_second:>9.0} per server CPU-second{}",
         if failures > 0 {
             format!("  ({failures} failed)")
         } else {
@@ -195,6 +220,7 @@ fn main() {
         .stdout(Stdio::null())
         .spawn()
         .expect("taskset and the gatehouse binary");
+    SERVER_PID.store(child.id() as usize, Ordering::Relaxed);
     let _server = Server(child);
     pin_self_to(1);
 

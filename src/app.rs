@@ -1,6 +1,6 @@
 //! The application: shared state, the actix `App`, and binding (plain or TLS).
 
-use crate::flows::KeyRing;
+use crate::flows::Services;
 use crate::http;
 use crate::settings::{Settings, TlsFiles};
 use crate::store::Store;
@@ -14,7 +14,7 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
-    pub keys: KeyRing,
+    pub services: Services,
     pub settings: Arc<Settings>,
 }
 
@@ -22,7 +22,7 @@ impl AppState {
     pub fn new(store: Store, settings: Settings) -> Self {
         Self {
             store,
-            keys: KeyRing::new(),
+            services: Services::default(),
             settings: Arc::new(settings),
         }
     }

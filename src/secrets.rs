@@ -22,20 +22,51 @@ fn argon2() -> Argon2<'static> {
 #[error("password hashing failed: {0}")]
 pub struct HashError(String);
 
+/// Limits argon2 runs in flight to the number of cores: each holds 19 MiB, and more runs than
+/// cores only thrash the caches and make every sign-in slower.
+struct HashSlots {
+    free: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+static HASH_SLOTS: std::sync::LazyLock<HashSlots> = std::sync::LazyLock::new(|| HashSlots {
+    free: std::sync::Mutex::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
+    freed: std::sync::Condvar::new(),
+});
+
+fn with_hash_slot<T>(work: impl FnOnce() -> T) -> T {
+    let slots = &*HASH_SLOTS;
+    {
+        let mut free = slots.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *free == 0 {
+            free = slots.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+        }
+        *free -= 1;
+    }
+    let result = work();
+    *slots.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+    slots.freed.notify_one();
+    result
+}
+
 /// Hashes a password into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`).
 pub fn hash_password(password: &str) -> Result<String, HashError> {
-    argon2()
-        .hash_password(password.as_bytes())
-        .map(|hash| hash.to_string())
-        .map_err(|e| HashError(e.to_string()))
+    with_hash_slot(|| {
+        argon2()
+            .hash_password(password.as_bytes())
+            .map(|hash| hash.to_string())
+            .map_err(|e| HashError(e.to_string()))
+    })
 }
 
 /// Checks a password against a stored PHC string. A malformed hash never matches.
 pub fn verify_password(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(parsed) => argon2()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
+        Ok(parsed) => with_hash_slot(|| {
+            argon2()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        }),
         Err(_) => false,
     }
 }

@@ -2,7 +2,7 @@
 //! from the browser's session (single sign-on, within `prompt` and `max_age`) or send the browser
 //! to the sign-in page with every parameter kept.
 
-use super::{KeyRing, Site, defined_custom_scopes, find_client, issue, session};
+use super::{Services, Site, defined_custom_scopes, find_client, issue, session};
 use crate::model::AppClient;
 use crate::model::client::COGNITO_PROVIDER;
 use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError, Providers};
@@ -30,6 +30,7 @@ impl From<AuthorizeError> for AuthorizeOutcome {
 /// Parses and validates an authorization request against the pool and its client.
 pub fn resolve(
     conn: &mut AnyConnection,
+    services: &Services,
     site: &Site,
     query: &str,
 ) -> Result<Result<(AppClient, AuthorizationRequest), AuthorizeError>, OAuthError> {
@@ -46,12 +47,12 @@ pub fn resolve(
         Ok(id) => id,
         Err(e) => return Ok(Err(e)),
     };
-    let Some(client) = find_client(conn, site, client_id)? else {
+    let Some(client) = find_client(conn, services, site, client_id)? else {
         return Ok(Err(AuthorizeError::Page(
             "The client_id is not a client of this user pool.".into(),
         )));
     };
-    let defined = defined_custom_scopes(conn, site)?;
+    let defined = defined_custom_scopes(conn, services, site)?;
     let known: Vec<(String, Vec<String>)> =
         store::directory::list_identity_providers(conn, site.pool_id())?
             .into_iter()
@@ -65,13 +66,13 @@ pub fn resolve(
 
 pub fn start(
     conn: &mut AnyConnection,
-    keys: &KeyRing,
+    services: &Services,
     site: &Site,
     query: &str,
     session_cookie: Option<&str>,
     now: i64,
 ) -> Result<AuthorizeOutcome, OAuthError> {
-    let (client, request) = match resolve(conn, site, query)? {
+    let (client, request) = match resolve(conn, services, site, query)? {
         Ok(resolved) => resolved,
         Err(error) => return Ok(error.into()),
     };
@@ -101,7 +102,7 @@ pub fn start(
             let auth_time = signed_in.session.auth_time;
             let location = issue::location(
                 conn,
-                keys,
+                services,
                 site,
                 &client,
                 &request,

@@ -3,7 +3,7 @@
 
 use super::token::authenticate_client;
 use super::userinfo::verify_access_token;
-use super::{KeyRing, Site};
+use super::{Services, Site};
 use crate::oauth::{OAuthError, Params};
 use crate::secrets::SecretDigest;
 use crate::store::grants;
@@ -12,19 +12,19 @@ use serde_json::{Map, Value, json};
 
 pub fn introspect(
     conn: &mut AnyConnection,
-    keys: &KeyRing,
+    services: &Services,
     site: &Site,
     authorization: Option<&str>,
     body: &Params,
     now: i64,
 ) -> Result<Map<String, Value>, OAuthError> {
     let token = body.require("token")?.to_owned();
-    let (credentials, client) = authenticate_client(conn, site, authorization, body)?;
+    let (credentials, client) = authenticate_client(conn, services, site, authorization, body)?;
     if !client.is_confidential() {
         return Err(credentials.invalid("introspection is for confidential clients"));
     }
     let mut answer = Map::new();
-    if let Some(claims) = verify_access_token(conn, keys, site, &token, now)? {
+    if let Some(claims) = verify_access_token(conn, services, site, &token, now)? {
         answer.insert("active".into(), true.into());
         answer.insert("token_type".into(), "access_token".into());
         answer.insert("scope".into(), claims.scope.clone().into());

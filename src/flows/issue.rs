@@ -1,7 +1,7 @@
 //! The end of a successful authorization: a code (query) or tokens (fragment) for the
 //! redirect URI (RFC 6749 §4.1.2, §4.2.2; OIDC Core §3.2.2.5).
 
-use super::{CODE_SECONDS, KeyRing, Site, internal, new_jti};
+use super::{CODE_SECONDS, Services, Site, internal, new_jti};
 use crate::model::{AppClient, User};
 use crate::oauth::OAuthError;
 use crate::oauth::authorize::{AuthorizationRequest, ResponseType};
@@ -15,7 +15,7 @@ use crate::tokens::claims::{self, UserTokenContext};
 #[allow(clippy::too_many_arguments)]
 pub fn complete(
     conn: &mut AnyConnection,
-    keys: &KeyRing,
+    services: &Services,
     site: &Site,
     client: &AppClient,
     request: &AuthorizationRequest,
@@ -61,7 +61,7 @@ pub fn complete(
             )?;
             let tokens = user_tokens(
                 conn,
-                keys,
+                services,
                 site,
                 client,
                 user,
@@ -88,7 +88,7 @@ pub fn complete(
 #[allow(clippy::too_many_arguments)]
 pub fn location(
     conn: &mut AnyConnection,
-    keys: &KeyRing,
+    services: &Services,
     site: &Site,
     client: &AppClient,
     request: &AuthorizationRequest,
@@ -96,7 +96,7 @@ pub fn location(
     auth_time: i64,
     now: i64,
 ) -> String {
-    complete(conn, keys, site, client, request, user, auth_time, now).unwrap_or_else(|error| {
+    complete(conn, services, site, client, request, user, auth_time, now).unwrap_or_else(|error| {
         crate::oauth::authorize::ErrorRedirect {
             redirect_uri: request.redirect_uri.clone(),
             fragment: request.response_type == ResponseType::Token,
@@ -117,7 +117,7 @@ pub struct UserTokens {
 #[allow(clippy::too_many_arguments)]
 pub fn user_tokens(
     conn: &mut AnyConnection,
-    keys: &KeyRing,
+    services: &Services,
     site: &Site,
     client: &AppClient,
     user: &User,
@@ -141,14 +141,17 @@ pub fn user_tokens(
     };
     let access_lifetime = i64::from(client.settings.access_token_validity_minutes) * 60;
     let access_claims = claims::access_token(&ctx, access_lifetime, &new_jti());
-    let access_token = keys
+    let access_token = services
+        .keys
         .sign(conn, site.pool_id(), &access_claims, now)
         .map_err(internal)?;
     let id_token = if scopes.iter().any(|s| s == "openid") {
         let id_lifetime = i64::from(client.settings.id_token_validity_minutes) * 60;
         let id_claims = claims::id_token(&ctx, id_lifetime, &new_jti(), nonce, Some(&access_token));
         Some(
-            keys.sign(conn, site.pool_id(), &id_claims, now)
+            services
+                .keys
+                .sign(conn, site.pool_id(), &id_claims, now)
                 .map_err(internal)?,
         )
     } else {

@@ -5,7 +5,7 @@
 //! are throttled per user and per address through the database.
 
 use super::authorize::{AuthorizeOutcome, resolve};
-use super::{KeyRing, Site, issue, session};
+use super::{Services, Site, issue, session};
 use crate::model::UserStatus;
 use crate::oauth::{OAuthError, Params};
 use crate::secrets;
@@ -61,10 +61,11 @@ fn lang(ui_locales: Option<&str>) -> String {
 /// GET /login: validate the authorization parameters and show the form.
 pub fn show(
     conn: &mut AnyConnection,
+    services: &Services,
     site: &Site,
     query: &str,
 ) -> Result<LoginOutcome, OAuthError> {
-    let (client, request) = match resolve(conn, site, query)? {
+    let (client, request) = match resolve(conn, services, site, query)? {
         Ok(resolved) => resolved,
         Err(error) => return Ok(outcome_of(error.into())),
     };
@@ -105,11 +106,11 @@ pub struct Submission<'a> {
 /// POST /login.
 pub fn submit(
     conn: &mut AnyConnection,
-    keys: &KeyRing,
+    services: &Services,
     site: &Site,
     input: Submission,
 ) -> Result<LoginOutcome, OAuthError> {
-    let (client, request) = match resolve(conn, site, input.query)? {
+    let (client, request) = match resolve(conn, services, site, input.query)? {
         Ok(resolved) => resolved,
         Err(error) => return Ok(outcome_of(error.into())),
     };
@@ -141,7 +142,7 @@ pub fn submit(
         });
     }
     if new_password_step {
-        return new_password(conn, keys, site, &client, &request, input, view);
+        return new_password(conn, services, site, &client, &request, input, view);
     }
 
     let username = view.username.clone();
@@ -222,7 +223,7 @@ pub fn submit(
             session::end(conn, input.session_cookie)?;
             let cookie = session::start(conn, site, &user, SESSION_ACTIVE, input.now)?;
             let location = issue::location(
-                conn, keys, site, &client, &request, &user, input.now, input.now,
+                conn, services, site, &client, &request, &user, input.now, input.now,
             );
             Ok(LoginOutcome::Redirect {
                 location,
@@ -243,7 +244,7 @@ fn rules(site: &Site) -> Vec<String> {
 
 fn new_password(
     conn: &mut AnyConnection,
-    keys: &KeyRing,
+    services: &Services,
     site: &Site,
     client: &crate::model::AppClient,
     request: &crate::oauth::authorize::AuthorizationRequest,
@@ -294,7 +295,7 @@ fn new_password(
     store::users::update(conn, &site.pool, &user)?;
     grants::activate_session(conn, &pending.session.id_digest, input.now)?;
     let location = issue::location(
-        conn, keys, site, client, request, &user, input.now, input.now,
+        conn, services, site, client, request, &user, input.now, input.now,
     );
     Ok(LoginOutcome::Redirect {
         location,

@@ -3,7 +3,7 @@
 //! only ever sent to a sign-out URL registered on the client.
 
 use super::authorize::resolve;
-use super::{KeyRing, Site, find_client, session};
+use super::{Services, Site, find_client, session};
 use crate::oauth::params::redirect_with;
 use crate::oauth::{OAuthError, Params};
 use crate::store::AnyConnection;
@@ -30,7 +30,7 @@ struct HintClaims {
 /// a hint is usually an expired token).
 fn hinted_client(
     conn: &mut AnyConnection,
-    keys: &KeyRing,
+    services: &Services,
     site: &Site,
     hint: &str,
     now: i64,
@@ -41,7 +41,10 @@ fn hinted_client(
     let Some(kid) = header.kid else {
         return Ok(None);
     };
-    let Some(key) = keys.verification_key(conn, site.pool_id(), &kid, now)? else {
+    let Some(key) = services
+        .keys
+        .verification_key(conn, site.pool_id(), &kid, now)?
+    else {
         return Ok(None);
     };
     let mut validation = Validation::new(Algorithm::RS256);
@@ -56,7 +59,7 @@ fn hinted_client(
 
 pub fn logout(
     conn: &mut AnyConnection,
-    keys: &KeyRing,
+    services: &Services,
     site: &Site,
     query: &str,
     session_cookie: Option<&str>,
@@ -73,7 +76,7 @@ pub fn logout(
     };
     // Cognito form 2: sign out, then sign in again with the authorization parameters.
     if params.get("redirect_uri").is_some() || params.get("response_type").is_some() {
-        return Ok(match resolve(conn, site, query)? {
+        return Ok(match resolve(conn, services, site, query)? {
             Ok(_) => {
                 session::end(conn, session_cookie)?;
                 LogoutOutcome::SignIn(query.to_owned())
@@ -87,7 +90,7 @@ pub fn logout(
         });
     }
     let hinted = match params.get("id_token_hint") {
-        Some(hint) => match hinted_client(conn, keys, site, hint, now)? {
+        Some(hint) => match hinted_client(conn, services, site, hint, now)? {
             Some(aud) => Some(aud),
             None => {
                 return Ok(LogoutOutcome::Page(
@@ -118,7 +121,7 @@ pub fn logout(
             "A sign-out redirect needs the client_id.".into(),
         ));
     };
-    let Some(client) = find_client(conn, site, &client_id)? else {
+    let Some(client) = find_client(conn, services, site, &client_id)? else {
         return Ok(LogoutOutcome::Page(
             "The client_id is not a client of this user pool.".into(),
         ));

@@ -3,6 +3,7 @@
 //! Handlers in `http` call exactly one flow.
 
 pub mod authorize;
+pub mod cache;
 pub mod introspect;
 pub mod issue;
 pub mod keyring;
@@ -18,8 +19,17 @@ use crate::oauth::OAuthError;
 use crate::oauth::discovery::PoolUrls;
 use crate::store::{self, AnyConnection, StoreError};
 use std::collections::HashSet;
+use std::sync::Arc;
 
+pub use cache::DirectoryCache;
 pub use keyring::KeyRing;
+
+/// What flows share across requests: the pools' services and the directory cache.
+#[derive(Clone, Default)]
+pub struct Services {
+    pub keys: KeyRing,
+    pub directory: DirectoryCache,
+}
 
 /// Authorization codes live at most five minutes (RFC 6749 §4.1.2 recommends ten at most).
 pub const CODE_SECONDS: i64 = 300;
@@ -60,30 +70,25 @@ impl From<StoreError> for OAuthError {
     }
 }
 
-/// A client of the site's pool, or `None`.
+/// A client of the site's pool, or `None` (through the directory cache).
 pub fn find_client(
     conn: &mut AnyConnection,
+    services: &Services,
     site: &Site,
     client_id: &str,
 ) -> Result<Option<AppClient>, StoreError> {
-    match store::clients::get(conn, site.pool_id(), client_id) {
-        Ok(client) => Ok(Some(client)),
-        Err(StoreError::NotFound) => Ok(None),
-        Err(e) => Err(e),
-    }
+    services
+        .directory
+        .client(conn, site, client_id, store::now())
 }
 
 /// The pool's custom scopes that a resource server currently defines.
 pub fn defined_custom_scopes(
     conn: &mut AnyConnection,
+    services: &Services,
     site: &Site,
-) -> Result<HashSet<String>, StoreError> {
-    Ok(
-        store::directory::list_resource_servers(conn, site.pool_id())?
-            .iter()
-            .flat_map(|server| server.qualified_scopes())
-            .collect(),
-    )
+) -> Result<Arc<HashSet<String>>, StoreError> {
+    services.directory.custom_scopes(conn, site, store::now())
 }
 
 /// A random identifier for a token (`jti`) or a family (`origin_jti`).

@@ -2,8 +2,8 @@
 //! revokes its family, so the access and ID tokens issued from the same sign-in stop working at
 //! userInfo and introspection. Unknown tokens are not an error (RFC 7009 §2.2).
 
-use super::Site;
 use super::token::authenticate_client;
+use super::{Services, Site};
 use crate::oauth::{OAuthError, Params};
 use crate::secrets::SecretDigest;
 use crate::store::AnyConnection;
@@ -11,13 +11,14 @@ use crate::store::grants;
 
 pub fn revoke(
     conn: &mut AnyConnection,
+    services: &Services,
     site: &Site,
     authorization: Option<&str>,
     body: &Params,
     now: i64,
 ) -> Result<(), OAuthError> {
     let token = body.require("token")?.to_owned();
-    let (_, client) = authenticate_client(conn, site, authorization, body)?;
+    let (_, client) = authenticate_client(conn, services, site, authorization, body)?;
     if !client.settings.enable_token_revocation {
         return Err(OAuthError::unauthorized_client(
             "token revocation is disabled for this client",

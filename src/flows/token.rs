@@ -2,7 +2,7 @@
 //! authentication, then the grant. Codes redeem once; a replayed code revokes what it issued;
 //! a reused rotated refresh token revokes its whole family.
 
-use super::{KeyRing, Site, defined_custom_scopes, find_client, internal, issue, new_jti};
+use super::{Services, Site, defined_custom_scopes, find_client, internal, issue, new_jti};
 use crate::model::{AppClient, OAuthFlow, User};
 use crate::oauth::client_auth::{self, ClientCredentials};
 use crate::oauth::{ErrorCode, OAuthError, Params, pkce, scopes};
@@ -26,12 +26,13 @@ pub struct TokenResponse {
 /// Authenticates the client of a token, revocation or introspection request.
 pub fn authenticate_client(
     conn: &mut AnyConnection,
+    services: &Services,
     site: &Site,
     authorization: Option<&str>,
     body: &Params,
 ) -> Result<(ClientCredentials, AppClient), OAuthError> {
     let credentials = client_auth::extract(authorization, body)?;
-    let client = find_client(conn, site, credentials.client_id())?;
+    let client = find_client(conn, services, site, credentials.client_id())?;
     client_auth::authenticate(&credentials, client.as_ref())?;
     let client = client.ok_or_else(|| credentials.invalid("client authentication failed"))?;
     Ok((credentials, client))
@@ -39,18 +40,18 @@ pub fn authenticate_client(
 
 pub fn grant(
     conn: &mut AnyConnection,
-    keys: &KeyRing,
+    services: &Services,
     site: &Site,
     authorization: Option<&str>,
     body: &Params,
     now: i64,
 ) -> Result<TokenResponse, OAuthError> {
     let grant_type = body.require("grant_type")?.to_owned();
-    let (_, client) = authenticate_client(conn, site, authorization, body)?;
+    let (_, client) = authenticate_client(conn, services, site, authorization, body)?;
     match grant_type.as_str() {
-        "authorization_code" => authorization_code(conn, keys, site, &client, body, now),
-        "refresh_token" => refresh_token(conn, keys, site, &client, body, now),
-        "client_credentials" => client_credentials(conn, keys, site, &client, body, now),
+        "authorization_code" => authorization_code(conn, services, site, &client, body, now),
+        "refresh_token" => refresh_token(conn, services, site, &client, body, now),
+        "client_credentials" => client_credentials(conn, services, site, &client, body, now),
         other => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             format!("grant_type `{other}` is not supported"),
@@ -80,7 +81,7 @@ fn signed_in_user(conn: &mut AnyConnection, site: &Site, sub: &str) -> Result<Us
 
 fn authorization_code(
     conn: &mut AnyConnection,
-    keys: &KeyRing,
+    services: &Services,
     site: &Site,
     client: &AppClient,
     body: &Params,
@@ -153,7 +154,7 @@ fn authorization_code(
     let scopes: Vec<String> = row.scopes.split(' ').map(String::from).collect();
     let tokens = issue::user_tokens(
         conn,
-        keys,
+        services,
         site,
         client,
         &user,
@@ -217,7 +218,7 @@ fn new_refresh_token(
 
 fn refresh_token(
     conn: &mut AnyConnection,
-    keys: &KeyRing,
+    services: &Services,
     site: &Site,
     client: &AppClient,
     body: &Params,
@@ -252,7 +253,7 @@ fn refresh_token(
     let scopes: Vec<String> = row.scopes.split(' ').map(String::from).collect();
     let tokens = issue::user_tokens(
         conn,
-        keys,
+        services,
         site,
         client,
         &user,
@@ -288,7 +289,7 @@ fn refresh_token(
 
 fn client_credentials(
     conn: &mut AnyConnection,
-    keys: &KeyRing,
+    services: &Services,
     site: &Site,
     client: &AppClient,
     body: &Params,
@@ -304,7 +305,7 @@ fn client_credentials(
         OAuthFlow::ClientCredentials,
         "the client credentials grant",
     )?;
-    let defined = defined_custom_scopes(conn, site)?;
+    let defined = defined_custom_scopes(conn, services, site)?;
     let scopes = scopes::for_client(
         body.get("scope"),
         &client.settings.allowed_oauth_scopes,
@@ -319,7 +320,8 @@ fn client_credentials(
         lifetime,
         &new_jti(),
     );
-    let access_token = keys
+    let access_token = services
+        .keys
         .sign(conn, site.pool_id(), &claims, now)
         .map_err(internal)?;
     Ok(TokenResponse {

@@ -1,7 +1,7 @@
 //! GET/POST /oauth2/userInfo (OIDC Core §5.3; hosted-ui-and-oauth.md §7.3) and the access-token
 //! check it shares with introspection.
 
-use super::{KeyRing, Site, find_client};
+use super::{Services, Site, find_client};
 use crate::model::User;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::store::grants;
@@ -40,7 +40,7 @@ impl AccessClaims {
 /// its family has not been revoked. Any failure is `None`.
 pub fn verify_access_token(
     conn: &mut AnyConnection,
-    keys: &KeyRing,
+    services: &Services,
     site: &Site,
     token: &str,
     now: i64,
@@ -54,7 +54,10 @@ pub fn verify_access_token(
     let Some(kid) = header.kid else {
         return Ok(None);
     };
-    let Some(key) = keys.verification_key(conn, site.pool_id(), &kid, now)? else {
+    let Some(key) = services
+        .keys
+        .verification_key(conn, site.pool_id(), &kid, now)?
+    else {
         return Ok(None);
     };
     let mut validation = Validation::new(Algorithm::RS256);
@@ -82,12 +85,12 @@ const INVALID: &str =
 
 pub fn user_info(
     conn: &mut AnyConnection,
-    keys: &KeyRing,
+    services: &Services,
     site: &Site,
     token: &str,
     now: i64,
 ) -> Result<Map<String, Value>, OAuthError> {
-    let claims = verify_access_token(conn, keys, site, token, now)?
+    let claims = verify_access_token(conn, services, site, token, now)?
         .ok_or_else(|| OAuthError::invalid_token(INVALID))?;
     // Client-credentials tokens have no family and no user.
     if claims.origin_jti.is_none() {
@@ -115,7 +118,7 @@ pub fn user_info(
         })?
         .filter(|u| u.enabled)
         .ok_or_else(|| OAuthError::invalid_token(INVALID))?;
-    let client = find_client(conn, site, &claims.client_id)?
+    let client = find_client(conn, services, site, &claims.client_id)?
         .ok_or_else(|| OAuthError::invalid_token(INVALID))?;
     let mut info = claims::user_claims(&user, &scopes, client.settings.read_attributes.as_deref());
     info.insert("sub".into(), user.sub.to_string().into());

@@ -26,9 +26,9 @@ pub async fn token(
         Ok(form) => form,
         Err(error) => return respond::oauth_error(&error),
     };
-    let (site, keys, auth) = (pool.site(), state.keys.clone(), authorization(&req));
+    let (site, services, auth) = (pool.site(), state.services.clone(), authorization(&req));
     match run_flow(&state, move |conn| {
-        flows::token::grant(conn, &keys, &site, auth.as_deref(), &form, now())
+        flows::token::grant(conn, &services, &site, auth.as_deref(), &form, now())
     })
     .await
     {
@@ -76,9 +76,9 @@ pub async fn user_info(
                 .json(serde_json::json!({ "error": error.code.as_str(), "error_description": error.description }));
         }
     };
-    let (site, keys) = (pool.site(), state.keys.clone());
+    let (site, services) = (pool.site(), state.services.clone());
     match run_flow(&state, move |conn| {
-        flows::userinfo::user_info(conn, &keys, &site, &token, now())
+        flows::userinfo::user_info(conn, &services, &site, &token, now())
     })
     .await
     {
@@ -97,6 +97,7 @@ async fn with_form<T, F>(
 where
     F: FnOnce(
             &mut crate::store::AnyConnection,
+            &flows::Services,
             &flows::Site,
             Option<&str>,
             &Params,
@@ -106,9 +107,9 @@ where
     T: Send + 'static,
 {
     let form = form_params(&req, &body)?;
-    let (site, auth) = (pool.site(), authorization(&req));
+    let (site, auth, services) = (pool.site(), authorization(&req), state.services.clone());
     run_flow(&state, move |conn| {
-        flow(conn, &site, auth.as_deref(), &form)
+        flow(conn, &services, &site, auth.as_deref(), &form)
     })
     .await
 }
@@ -119,9 +120,15 @@ pub async fn revoke(
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    match with_form(state, pool, req, body, |conn, site, auth, form| {
-        flows::revoke::revoke(conn, site, auth, form, now())
-    })
+    match with_form(
+        state,
+        pool,
+        req,
+        body,
+        |conn, services, site, auth, form| {
+            flows::revoke::revoke(conn, services, site, auth, form, now())
+        },
+    )
     .await
     {
         Ok(()) => respond::no_store(HttpResponse::Ok()).finish(),
@@ -135,10 +142,15 @@ pub async fn introspect(
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let keys = state.keys.clone();
-    match with_form(state, pool, req, body, move |conn, site, auth, form| {
-        flows::introspect::introspect(conn, &keys, site, auth, form, now())
-    })
+    match with_form(
+        state,
+        pool,
+        req,
+        body,
+        |conn, services, site, auth, form| {
+            flows::introspect::introspect(conn, services, site, auth, form, now())
+        },
+    )
     .await
     {
         Ok(answer) => respond::no_store(HttpResponse::Ok()).json(answer),

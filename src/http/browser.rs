@@ -50,14 +50,21 @@ pub async fn authorize(
     req: HttpRequest,
 ) -> HttpResponse {
     let site = pool.site();
-    let (query, cookie, keys, flow_site) = (
+    let (query, cookie, services, flow_site) = (
         req.query_string().to_owned(),
         cookie_value(&req, SESSION_COOKIE),
-        state.keys.clone(),
+        state.services.clone(),
         site.clone(),
     );
     let outcome = run_flow(&state, move |conn| {
-        flows::authorize::start(conn, &keys, &flow_site, &query, cookie.as_deref(), now())
+        flows::authorize::start(
+            conn,
+            &services,
+            &flow_site,
+            &query,
+            cookie.as_deref(),
+            now(),
+        )
     })
     .await;
     match outcome {
@@ -127,8 +134,15 @@ pub async fn login_page(
     req: HttpRequest,
 ) -> HttpResponse {
     let site = pool.site();
-    let (query, flow_site) = (req.query_string().to_owned(), site.clone());
-    let outcome = run_flow(&state, move |conn| login::show(conn, &flow_site, &query)).await;
+    let (query, flow_site, services) = (
+        req.query_string().to_owned(),
+        site.clone(),
+        state.services.clone(),
+    );
+    let outcome = run_flow(&state, move |conn| {
+        login::show(conn, &services, &flow_site, &query)
+    })
+    .await;
     login_response(
         &state,
         &site,
@@ -155,9 +169,9 @@ pub async fn login_submit(
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
-    let (query, keys, flow_site, csrf) = (
+    let (query, services, flow_site, csrf) = (
         req.query_string().to_owned(),
-        state.keys.clone(),
+        state.services.clone(),
         site.clone(),
         csrf_cookie.clone(),
     );
@@ -170,7 +184,7 @@ pub async fn login_submit(
             address: &address,
             now: now(),
         };
-        login::submit(conn, &keys, &flow_site, input)
+        login::submit(conn, &services, &flow_site, input)
     })
     .await;
     login_response(&state, &site, &req, outcome, csrf_cookie)
@@ -179,14 +193,21 @@ pub async fn login_submit(
 pub async fn logout(state: web::Data<AppState>, pool: PoolSite, req: HttpRequest) -> HttpResponse {
     let site = pool.site();
     let path = respond::cookie_path(&site, &req);
-    let (query, cookie, keys, flow_site) = (
+    let (query, cookie, services, flow_site) = (
         req.query_string().to_owned(),
         cookie_value(&req, SESSION_COOKIE),
-        state.keys.clone(),
+        state.services.clone(),
         site.clone(),
     );
     let outcome = run_flow(&state, move |conn| {
-        flows::logout::logout(conn, &keys, &flow_site, &query, cookie.as_deref(), now())
+        flows::logout::logout(
+            conn,
+            &services,
+            &flow_site,
+            &query,
+            cookie.as_deref(),
+            now(),
+        )
     })
     .await;
     let clear = respond::expired_session_cookie(&state, &path);

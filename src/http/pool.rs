@@ -27,17 +27,29 @@ impl FromRequest for PoolSite {
         let host = req.connection_info().host().to_owned();
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            let found = state
-                .store
-                .run(move |conn| match by_path {
-                    Some(id) => match store::pools::get(conn, &id) {
-                        Ok(pool) => Ok(Some(pool)),
-                        Err(StoreError::NotFound) => Ok(None),
-                        Err(e) => Err(e),
-                    },
-                    None => find_by_host(conn, &host),
-                })
-                .await?;
+            let key = match &by_path {
+                Some(id) => format!("id:{id}"),
+                None => format!("host:{}", host.to_ascii_lowercase()),
+            };
+            let directory = state.services.directory.clone();
+            let found = match directory.cached_pool(&key, store::now()) {
+                Some(cached) => cached,
+                None => {
+                    state
+                        .store
+                        .run(move |conn| {
+                            directory.pool(conn, &key, store::now(), |conn| match by_path {
+                                Some(id) => match store::pools::get(conn, &id) {
+                                    Ok(pool) => Ok(Some(pool)),
+                                    Err(StoreError::NotFound) => Ok(None),
+                                    Err(e) => Err(e),
+                                },
+                                None => find_by_host(conn, &host),
+                            })
+                        })
+                        .await?
+                }
+            };
             let pool = found.ok_or_else(|| ApiError::not_found("no such user pool"))?;
             let urls = PoolUrls::new(
                 &state.settings.public_url,

@@ -158,9 +158,12 @@ impl Store {
     pub fn connect(url: &str) -> StoreResult<Self> {
         let url = DatabaseUrl::parse(url)?;
         let max_size = match &url {
-            // One writer at a time anyway; a few readers keep WAL busy enough.
             DatabaseUrl::Sqlite(path) if path == ":memory:" => 1,
-            DatabaseUrl::Sqlite(_) => 4,
+            // SQLite takes one writer at a time and makes the others wait by sleeping (1 ms,
+            // then longer); connections beyond the cores only add such waits.
+            DatabaseUrl::Sqlite(_) => {
+                std::thread::available_parallelism().map_or(2, |n| n.get() as u32)
+            }
             DatabaseUrl::Postgres(_) => 10,
         };
         let manager = AnyManager { url: url.clone() };
@@ -172,6 +175,9 @@ impl Store {
             // No background connecting: a connect still running in r2d2's thread while the
             // process exits crashes libpq's cleanup. Connections open on demand.
             .min_idle(Some(0))
+            // A broken connection fails its query and is then dropped (`has_broken`); testing
+            // every checkout would cost a round trip per request.
+            .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(10))
             .build_unchecked(manager);
         Ok(Self { pool, url })

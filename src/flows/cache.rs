@@ -1,0 +1,130 @@
+//! A short-lived in-memory view of what every request reads and rarely changes: pools (by id and
+//! by domain), app clients and each pool's defined custom scopes. Entries live `TTL_SECONDS`, so
+//! a change made by another process (a config apply, a key rotation) shows within seconds,
+//! while a busy server answers most requests without a database round trip for them.
+
+use super::Site;
+use crate::model::{AppClient, UserPool};
+use crate::store::{self, AnyConnection, StoreError};
+use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
+use std::sync::{Arc, Mutex};
+
+pub const TTL_SECONDS: i64 = 5;
+/// Entries kept per map before it is cleared (bounds memory under hostile lookups).
+const MAX_ENTRIES: usize = 10_000;
+
+struct Timed<K, V> {
+    entries: Mutex<HashMap<K, (V, i64)>>,
+}
+
+impl<K: Eq + Hash + Clone, V: Clone> Timed<K, V> {
+    fn new() -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get_or_load<E>(
+        &self,
+        key: &K,
+        now: i64,
+        load: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, E> {
+        if let Some((value, at)) = self
+            .entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            && now - at < TTL_SECONDS
+        {
+            return Ok(value.clone());
+        }
+        let value = load()?;
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= MAX_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(key.clone(), (value.clone(), now));
+        Ok(value)
+    }
+
+    fn peek(&self, key: &K, now: i64) -> Option<V> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(key)
+            .filter(|(_, at)| now - at < TTL_SECONDS)
+            .map(|(v, _)| v.clone())
+    }
+}
+
+#[derive(Clone)]
+pub struct DirectoryCache {
+    pools: Arc<Timed<String, Option<UserPool>>>,
+    clients: Arc<Timed<(String, String), Option<AppClient>>>,
+    scopes: Arc<Timed<String, Arc<HashSet<String>>>>,
+}
+
+impl Default for DirectoryCache {
+    fn default() -> Self {
+        Self {
+            pools: Arc::new(Timed::new()),
+            clients: Arc::new(Timed::new()),
+            scopes: Arc::new(Timed::new()),
+        }
+    }
+}
+
+fn not_found_is_none<T>(result: Result<T, StoreError>) -> Result<Option<T>, StoreError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+impl DirectoryCache {
+    /// A pool by id (`id:…`) or by domain (`host:…`), if already cached and fresh.
+    pub fn cached_pool(&self, key: &str, now: i64) -> Option<Option<UserPool>> {
+        self.pools.peek(&key.to_owned(), now)
+    }
+
+    pub fn pool(
+        &self,
+        conn: &mut AnyConnection,
+        key: &str,
+        now: i64,
+        load: impl FnOnce(&mut AnyConnection) -> Result<Option<UserPool>, StoreError>,
+    ) -> Result<Option<UserPool>, StoreError> {
+        self.pools.get_or_load(&key.to_owned(), now, || load(conn))
+    }
+
+    pub fn client(
+        &self,
+        conn: &mut AnyConnection,
+        site: &Site,
+        client_id: &str,
+        now: i64,
+    ) -> Result<Option<AppClient>, StoreError> {
+        let key = (site.pool_id().to_owned(), client_id.to_owned());
+        self.clients.get_or_load(&key, now, || {
+            not_found_is_none(store::clients::get(conn, site.pool_id(), client_id))
+        })
+    }
+
+    pub fn custom_scopes(
+        &self,
+        conn: &mut AnyConnection,
+        site: &Site,
+        now: i64,
+    ) -> Result<Arc<HashSet<String>>, StoreError> {
+        self.scopes
+            .get_or_load(&site.pool_id().to_owned(), now, || {
+                let scopes = store::directory::list_resource_servers(conn, site.pool_id())?
+                    .iter()
+                    .flat_map(|server| server.qualified_scopes())
+                    .collect();
+                Ok(Arc::new(scopes))
+            })
+    }
+}
