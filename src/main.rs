@@ -206,12 +206,33 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                 settings.public_url
             );
         }
-        if let Some(demo) = demo {
-            print_demo(&settings.public_url, &demo);
+        match (&demo, &declaration) {
+            (Some(demo), _) => print_demo(&settings.public_url, demo),
+            (None, Some(declaration)) => print_declared(&settings.public_url, declaration),
+            (None, None) => {}
         }
         tracing::info!(startup_ms = started.elapsed().as_millis() as u64, "ready");
         server.await.map_err(|e| e.to_string())
     })
+}
+
+/// Every declared pool's issuer and clients, so ids derived from names can be found.
+fn print_declared(public_url: &str, declaration: &config::Declaration) {
+    for declared in &declaration.pools {
+        println!(
+            "\nPool {} ({})\n  Issuer:    {public_url}/{}",
+            declared.pool.id, declared.pool.name, declared.pool.id
+        );
+        for client in &declared.clients {
+            let kind = if client.is_confidential() {
+                "confidential"
+            } else {
+                "public"
+            };
+            println!("  Client:    {} ({}, {kind})", client.id, client.name);
+        }
+    }
+    println!();
 }
 
 fn print_demo(public_url: &str, demo: &Demo) {

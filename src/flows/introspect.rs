@@ -1,5 +1,6 @@
-//! POST /oauth2/introspect (RFC 7662) for confidential clients of the pool: access tokens
-//! (signature, expiry, family) and refresh tokens (expiry, rotation, family).
+//! POST /oauth2/introspect (RFC 7662) for confidential clients of the pool: access tokens of the
+//! pool (signature, expiry, family: resource servers check tokens issued to other clients) and
+//! the client's own refresh tokens (expiry, rotation, family).
 
 use super::token::authenticate_client;
 use super::userinfo::verify_access_token;
@@ -42,6 +43,7 @@ pub fn introspect(
     }
     let digest = SecretDigest::of(&token);
     if let Some(row) = grants::find_refresh(conn, site.pool_id(), digest.as_str())?
+        && row.client_id == client.id.as_str()
         && row.expires_at > now
         && row.rotated_at.is_none()
         && grants::family_is_live(conn, site.pool_id(), &row.family_id)?

@@ -9,9 +9,20 @@ use base64::engine::general_purpose::STANDARD;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientCredentials {
-    Basic { id: String, secret: String },
-    Post { id: String, secret: String },
-    Public { id: String },
+    /// `secret` is form-decoded as RFC 6749 §2.3.1 asks; `raw` keeps the secret as sent when
+    /// that differs, for clients (like `curl -u`) that do not encode it.
+    Basic {
+        id: String,
+        secret: String,
+        raw: Option<String>,
+    },
+    Post {
+        id: String,
+        secret: String,
+    },
+    Public {
+        id: String,
+    },
 }
 
 impl ClientCredentials {
@@ -72,6 +83,7 @@ pub fn extract(
                 .map(|(_, v)| v.into_owned())
                 .unwrap_or_default()
         };
+        let raw = Some(secret.to_owned()).filter(|raw| *raw != decode(raw));
         let (id, secret) = (decode(id), decode(secret));
         if body_secret.is_some() {
             return Err(OAuthError::invalid_request(
@@ -83,7 +95,7 @@ pub fn extract(
                 "client_id differs from the authenticated client",
             ));
         }
-        return Ok(ClientCredentials::Basic { id, secret });
+        return Ok(ClientCredentials::Basic { id, secret, raw });
     }
     match (body_id, body_secret) {
         (Some(id), Some(secret)) => Ok(ClientCredentials::Post {
@@ -109,8 +121,16 @@ pub fn authenticate(
     let Some(client) = client else {
         return Err(credentials.invalid("client authentication failed"));
     };
+    let raw = match credentials {
+        ClientCredentials::Basic { raw, .. } => raw.as_deref(),
+        _ => None,
+    };
     match (&client.secret, credentials.secret()) {
-        (Some(digest), Some(secret)) if digest.matches(secret) => Ok(()),
+        (Some(digest), Some(secret))
+            if digest.matches(secret) || raw.is_some_and(|r| digest.matches(r)) =>
+        {
+            Ok(())
+        }
         (None, None) => Ok(()),
         (None, Some(_)) => Err(credentials.invalid("this client has no secret")),
         _ => Err(credentials.invalid("client authentication failed")),
@@ -132,7 +152,8 @@ mod tests {
             extract(Some(&header), &params("")).unwrap(),
             ClientCredentials::Basic {
                 id: "my id".into(),
-                secret: "s:cret".into()
+                secret: "s:cret".into(),
+                raw: Some("s%3Acret".into())
             }
         );
         assert!(extract(Some(&header), &params("client_secret=x")).is_err());
@@ -142,5 +163,35 @@ mod tests {
             ClientCredentials::Public { id: "a".into() }
         );
         assert_eq!(extract(None, &params("")).unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn a_secret_sent_without_form_encoding_still_authenticates() {
+        use crate::model::{ClientId, ClientSettings, PoolId};
+        use crate::secrets::SecretDigest;
+        let client = AppClient {
+            id: ClientId::parse("exampleclientid0000000000a").unwrap(),
+            pool_id: PoolId::parse("local_Example01").unwrap(),
+            name: "web".into(),
+            secret: Some(SecretDigest::of("a+b%2")),
+            settings: ClientSettings::default(),
+        };
+        let raw = format!(
+            "Basic {}",
+            STANDARD.encode("exampleclientid0000000000a:a+b%2")
+        );
+        let credentials = extract(Some(&raw), &params("")).unwrap();
+        assert!(authenticate(&credentials, Some(&client)).is_ok());
+        let encoded = format!(
+            "Basic {}",
+            STANDARD.encode("exampleclientid0000000000a:a%2Bb%252")
+        );
+        let credentials = extract(Some(&encoded), &params("")).unwrap();
+        assert!(authenticate(&credentials, Some(&client)).is_ok());
+        let wrong = format!(
+            "Basic {}",
+            STANDARD.encode("exampleclientid0000000000a:a b%2")
+        );
+        assert!(authenticate(&extract(Some(&wrong), &params("")).unwrap(), Some(&client)).is_err());
     }
 }

@@ -3,7 +3,7 @@
 //! one doubles the lock, up to `MAX_LOCK_SECONDS`; a success clears the user's counter.
 
 use super::schema::sign_in_failures;
-use super::{AnyConnection, StoreResult};
+use super::{AnyConnection, StoreError, StoreResult};
 use diesel::prelude::*;
 
 pub const FREE_FAILURES: i32 = 5;
@@ -34,7 +34,24 @@ pub fn locked_until(
     Ok(until)
 }
 
+/// Counts a failure. Two first failures of one key at once race to insert; the loser counts
+/// again, now as an update.
 pub fn record_failure(conn: &mut AnyConnection, key: &str, free: i32, now: i64) -> StoreResult<()> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match record_failure_once(conn, key, free, now) {
+        Err(StoreError::Database(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _))) => {
+            record_failure_once(conn, key, free, now)
+        }
+        other => other,
+    }
+}
+
+fn record_failure_once(
+    conn: &mut AnyConnection,
+    key: &str,
+    free: i32,
+    now: i64,
+) -> StoreResult<()> {
     conn.transaction(|conn| {
         let failures: Option<i32> = sign_in_failures::table
             .find(key)
