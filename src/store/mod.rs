@@ -151,6 +151,9 @@ impl ManageConnection for AnyManager {
 pub struct Store {
     pool: r2d2::Pool<AnyManager>,
     url: DatabaseUrl,
+    /// One permit per pooled connection: work waits here, asynchronously, instead of parking
+    /// blocking threads on the pool's lock.
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Store {
@@ -180,7 +183,8 @@ impl Store {
             .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(10))
             .build_unchecked(manager);
-        Ok(Self { pool, url })
+        let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(max_size as usize));
+        Ok(Self { pool, url, permits })
     }
 
     pub fn backend(&self) -> &'static str {
@@ -201,6 +205,11 @@ impl Store {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         actix_web::web::block(move || {
             let mut conn = pool
                 .get()
