@@ -198,14 +198,11 @@ fn main() {
         .unwrap()
         .port();
     let base = format!("http://127.0.0.1:{port}/{POOL}");
+    // GATEHOUSE_BENCH_BIN runs another build (e.g. one with symbols, for a profiler).
+    let server_binary = std::env::var("GATEHOUSE_BENCH_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_gatehouse").to_owned());
     let child = Command::new("taskset")
-        .args([
-            "-c",
-            "0",
-            env!("CARGO_BIN_EXE_gatehouse"),
-            "serve",
-            "--config",
-        ])
+        .args(["-c", "0", &server_binary, "serve", "--config"])
         .arg(&config)
         .args([
             "--database-url",
