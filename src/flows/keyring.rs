@@ -3,8 +3,9 @@
 
 use crate::store::{self, AnyConnection, StoreError};
 use crate::tokens::signer::{PrivateKey, SignError, Signer};
-use jsonwebtoken::DecodingKey;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -103,5 +104,40 @@ impl KeyRing {
             .unwrap_or_else(|e| e.into_inner())
             .insert(cache_key, key.clone());
         Ok(Some(key))
+    }
+
+    /// The claims of a JWT this pool signed (RS256, a published `kid`, our issuer), or `None`.
+    /// `check_exp` is off only for hints such as `id_token_hint`, which are often expired.
+    pub fn verify<T: DeserializeOwned>(
+        &self,
+        conn: &mut AnyConnection,
+        pool_id: &str,
+        issuer: &str,
+        token: &str,
+        check_exp: bool,
+        now: i64,
+    ) -> Result<Option<T>, StoreError> {
+        let Ok(header) = jsonwebtoken::decode_header(token) else {
+            return Ok(None);
+        };
+        let Some(kid) = header.kid.filter(|_| header.alg == Algorithm::RS256) else {
+            return Ok(None);
+        };
+        let Some(key) = self.verification_key(conn, pool_id, &kid, now)? else {
+            return Ok(None);
+        };
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_issuer(&[issuer]);
+        validation.validate_aud = false;
+        validation.validate_exp = check_exp;
+        validation.leeway = 5;
+        validation.set_required_spec_claims(if check_exp {
+            &["exp", "iss"][..]
+        } else {
+            &["iss"][..]
+        });
+        Ok(jsonwebtoken::decode::<T>(token, &key, &validation)
+            .ok()
+            .map(|data| data.claims))
     }
 }

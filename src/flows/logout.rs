@@ -7,7 +7,6 @@ use super::{Services, Site, find_client, session};
 use crate::oauth::params::redirect_with;
 use crate::oauth::{OAuthError, Params};
 use crate::store::AnyConnection;
-use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
 
 pub enum LogoutOutcome {
@@ -35,26 +34,11 @@ fn hinted_client(
     hint: &str,
     now: i64,
 ) -> Result<Option<String>, OAuthError> {
-    let Ok(header) = jsonwebtoken::decode_header(hint) else {
-        return Ok(None);
-    };
-    let Some(kid) = header.kid else {
-        return Ok(None);
-    };
-    let Some(key) = services
-        .keys
-        .verification_key(conn, site.pool_id(), &kid, now)?
-    else {
-        return Ok(None);
-    };
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.set_issuer(&[&site.urls.issuer]);
-    validation.validate_aud = false;
-    validation.validate_exp = false;
-    validation.set_required_spec_claims(&["iss"]);
-    Ok(jsonwebtoken::decode::<HintClaims>(hint, &key, &validation)
-        .ok()
-        .map(|d| d.claims.aud))
+    let claims: Option<HintClaims> =
+        services
+            .keys
+            .verify(conn, site.pool_id(), &site.urls.issuer, hint, false, now)?;
+    Ok(claims.map(|c| c.aud))
 }
 
 pub fn logout(

@@ -7,7 +7,6 @@ use crate::oauth::{ErrorCode, OAuthError};
 use crate::store::grants;
 use crate::store::{self, AnyConnection, StoreError};
 use crate::tokens::claims;
-use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -45,30 +44,13 @@ pub fn verify_access_token(
     token: &str,
     now: i64,
 ) -> Result<Option<AccessClaims>, StoreError> {
-    let Ok(header) = jsonwebtoken::decode_header(token) else {
+    let claims: Option<AccessClaims> =
+        services
+            .keys
+            .verify(conn, site.pool_id(), &site.urls.issuer, token, true, now)?;
+    let Some(claims) = claims else {
         return Ok(None);
     };
-    if header.alg != Algorithm::RS256 {
-        return Ok(None);
-    }
-    let Some(kid) = header.kid else {
-        return Ok(None);
-    };
-    let Some(key) = services
-        .keys
-        .verification_key(conn, site.pool_id(), &kid, now)?
-    else {
-        return Ok(None);
-    };
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.set_issuer(&[&site.urls.issuer]);
-    validation.validate_aud = false;
-    validation.leeway = 5;
-    validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-    let Ok(data) = jsonwebtoken::decode::<AccessClaims>(token, &key, &validation) else {
-        return Ok(None);
-    };
-    let claims = data.claims;
     if claims.token_use != "access" || claims.exp <= now {
         return Ok(None);
     }
