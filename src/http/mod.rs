@@ -34,6 +34,29 @@ fn pool_routes(cfg: &mut web::ServiceConfig) {
     .route("/oauth2/userInfo", web::post().to(api::user_info))
     .route("/oauth2/revoke", web::post().to(api::revoke))
     .route("/oauth2/introspect", web::post().to(api::introspect));
+    // Any other method on these paths: 405 rather than "no such endpoint".
+    for path in [
+        "/.well-known/openid-configuration",
+        "/.well-known/jwks.json",
+        "/oauth2/authorize",
+        "/login",
+        "/logout",
+        "/oauth2/token",
+        "/oauth2/userInfo",
+        "/oauth2/revoke",
+        "/oauth2/introspect",
+    ] {
+        cfg.route(path, web::route().to(method_not_allowed));
+    }
+}
+
+async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(serde_json::json!({
+            "error": "invalid_request",
+            "error_description": format!("{} is not allowed here", req.method()),
+        }))
 }
 
 /// The whole route table.

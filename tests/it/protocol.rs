@@ -1166,6 +1166,12 @@ async fn token_endpoint_rejects_bad_requests_and_clients(pool: Pool) {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
+    let get = pool.http.get(&url).send().await.unwrap();
+    assert_eq!(get.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        get.json::<Value>().await.unwrap()["error"],
+        "invalid_request"
+    );
     let big = "a".repeat(100 * 1024);
     let too_big = pool
         .http
