@@ -2,7 +2,7 @@
 //! /oauth2/revoke and /oauth2/introspect.
 
 use super::pool::PoolSite;
-use super::respond::{self, form_params, run_flow};
+use super::respond::{self, form_params, run_flow, run_read_flow};
 use crate::app::AppState;
 use crate::flows;
 use crate::oauth::{OAuthError, Params};
@@ -27,11 +27,17 @@ pub async fn token(
         Err(error) => return respond::oauth_error(&error),
     };
     let (site, services, auth) = (pool.site(), state.services.clone(), authorization(&req));
-    match run_flow(&state, move |conn| {
+    // Client credentials only read (cached) client data and sign; the other grants write.
+    let reads_only = form.get("grant_type") == Some("client_credentials");
+    let grant = move |conn: &mut crate::store::AnyConnection| {
         flows::token::grant(conn, &services, &site, auth.as_deref(), &form, now())
-    })
-    .await
-    {
+    };
+    let result = if reads_only {
+        run_read_flow(&state, grant).await
+    } else {
+        run_flow(&state, grant).await
+    };
+    match result {
         Ok(tokens) => respond::no_store(HttpResponse::Ok()).json(tokens),
         Err(error) => respond::oauth_error(&error),
     }
@@ -77,7 +83,7 @@ pub async fn user_info(
         }
     };
     let (site, services) = (pool.site(), state.services.clone());
-    match run_flow(&state, move |conn| {
+    match run_read_flow(&state, move |conn| {
         flows::userinfo::user_info(conn, &services, &site, &token, now())
     })
     .await

@@ -22,6 +22,18 @@ where
     }
 }
 
+/// Like `run_flow`, for flows that only read (see `Store::run_read`).
+pub async fn run_read_flow<T, F>(state: &AppState, flow: F) -> Result<T, OAuthError>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<T, OAuthError> + Send + 'static,
+    T: Send + 'static,
+{
+    match state.store.run_read(move |conn| Ok(flow(conn))).await {
+        Ok(result) => result,
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// `{error, error_description}` with the error's status; `invalid_client` after HTTP Basic
 /// carries `WWW-Authenticate: Basic`, bearer-token errors carry `WWW-Authenticate: Bearer`.
 pub fn oauth_error(error: &OAuthError) -> HttpResponse {

@@ -220,6 +220,28 @@ impl Store {
         .map_err(|e| StoreError::Unavailable(e.to_string()))?
     }
 
+    /// Runs short, read-only work. On SQLite it runs right here, on the async worker: reads in
+    /// WAL mode never wait for writers, and a hand-off to the blocking pool (two context
+    /// switches) costs more than the reads. On PostgreSQL, whose reads wait on the network, it
+    /// goes to the blocking pool like `run`. Never use it for writes or password hashing.
+    pub async fn run_read<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        F: FnOnce(&mut AnyConnection) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        if !matches!(self.url, DatabaseUrl::Sqlite(_)) {
+            return self.run(work).await;
+        }
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        // A permit is held, so a connection is free and `get` does not block.
+        let mut conn = self.conn()?;
+        work(&mut conn)
+    }
+
     /// Applies every pending migration of this backend; returns how many ran.
     pub fn migrate(&self) -> StoreResult<usize> {
         let mut conn = self.conn()?;
