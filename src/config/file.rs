@@ -120,6 +120,7 @@ pub struct ClientFile {
     pub access_token_validity_minutes: Option<u32>,
     pub id_token_validity_minutes: Option<u32>,
     pub refresh_token_validity_days: Option<u32>,
+    pub refresh_token_validity_minutes: Option<u32>,
     pub enable_token_revocation: Option<bool>,
     pub rotate_refresh_tokens: Option<bool>,
 }

@@ -6,7 +6,7 @@ use super::{Declaration, DeclaredPool, DeclaredUser, Issue};
 use crate::model::attributes::{self, Attributes};
 use crate::model::client::{
     self, ACCESS_TOKEN_MINUTES, COGNITO_PROVIDER, ID_TOKEN_MINUTES, REFRESH_TOKEN_DAYS,
-    RESERVED_SCOPES,
+    REFRESH_TOKEN_MINUTES, RESERVED_SCOPES,
 };
 use crate::model::directory::ALL_CLIENTS;
 use crate::model::pool::{
@@ -660,6 +660,20 @@ fn app_client(
         REFRESH_TOKEN_DAYS,
         defaults.refresh_token_validity_days,
     );
+    let refresh_minutes = raw.refresh_token_validity_minutes.map(|minutes| {
+        range(
+            "refresh_token_validity_minutes",
+            Some(minutes),
+            REFRESH_TOKEN_MINUTES,
+            minutes,
+        )
+    });
+    if refresh_minutes.is_some() && raw.refresh_token_validity_days.is_some() {
+        c.fail(
+            format!("{path}.refresh_token_validity_minutes"),
+            "give refresh_token_validity_days or refresh_token_validity_minutes, not both",
+        );
+    }
     Some(AppClient {
         id,
         pool_id: pool.clone(),
@@ -677,6 +691,7 @@ fn app_client(
             access_token_validity_minutes: access,
             id_token_validity_minutes: id_token,
             refresh_token_validity_days: refresh,
+            refresh_token_validity_minutes: refresh_minutes,
             enable_token_revocation: raw
                 .enable_token_revocation
                 .unwrap_or(defaults.enable_token_revocation),

@@ -197,7 +197,7 @@ fn new_refresh_token(
     expires_at: Option<i64>,
 ) -> Result<String, OAuthError> {
     let token = secrets::random_token(48);
-    let lifetime = i64::from(client.settings.refresh_token_validity_days) * 86_400;
+    let lifetime = client.settings.refresh_token_seconds();
     grants::insert_refresh(
         conn,
         &RefreshRow {

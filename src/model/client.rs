@@ -34,6 +34,16 @@ impl AppClient {
     }
 }
 
+impl ClientSettings {
+    /// How long a refresh token lives, in seconds.
+    pub fn refresh_token_seconds(&self) -> i64 {
+        match self.refresh_token_validity_minutes {
+            Some(minutes) => i64::from(minutes) * 60,
+            None => i64::from(self.refresh_token_validity_days) * 86_400,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OAuthFlow {
@@ -70,6 +80,8 @@ pub struct ClientSettings {
     pub access_token_validity_minutes: u32,
     pub id_token_validity_minutes: u32,
     pub refresh_token_validity_days: u32,
+    /// Overrides the days when set: Cognito allows refresh tokens from 60 minutes.
+    pub refresh_token_validity_minutes: Option<u32>,
     pub enable_token_revocation: bool,
     pub rotate_refresh_tokens: bool,
 }
@@ -88,6 +100,7 @@ impl Default for ClientSettings {
             access_token_validity_minutes: 60,
             id_token_validity_minutes: 60,
             refresh_token_validity_days: 30,
+            refresh_token_validity_minutes: None,
             enable_token_revocation: true,
             rotate_refresh_tokens: false,
         }
@@ -98,6 +111,7 @@ impl Default for ClientSettings {
 pub const ACCESS_TOKEN_MINUTES: std::ops::RangeInclusive<u32> = 5..=1440;
 pub const ID_TOKEN_MINUTES: std::ops::RangeInclusive<u32> = 5..=1440;
 pub const REFRESH_TOKEN_DAYS: std::ops::RangeInclusive<u32> = 1..=3650;
+pub const REFRESH_TOKEN_MINUTES: std::ops::RangeInclusive<u32> = 60..=5_256_000;
 
 /// Schemes a custom-scheme callback may never use: they run code or read local files.
 const FORBIDDEN_SCHEMES: &[&str] = &["javascript", "data", "file", "vbscript", "about", "blob"];

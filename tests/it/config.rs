@@ -220,6 +220,43 @@ fn values_out_of_range_are_rejected() {
 }
 
 #[test]
+fn refresh_tokens_may_live_from_an_hour() {
+    let minutes = example_with(
+        "refresh_token_validity_days = 30",
+        "refresh_token_validity_minutes = 90",
+    );
+    let declaration = parse(&minutes).unwrap();
+    assert_eq!(
+        declaration.pools[0].clients[0]
+            .settings
+            .refresh_token_seconds(),
+        90 * 60
+    );
+    assert_eq!(
+        declaration.pools[0].clients[1]
+            .settings
+            .refresh_token_seconds(),
+        30 * 86_400
+    );
+    expect_error(
+        &example_with(
+            "refresh_token_validity_days = 30",
+            "refresh_token_validity_minutes = 59",
+        ),
+        "pool[0].client[0].refresh_token_validity_minutes",
+        "between 60 and 5256000",
+    );
+    expect_error(
+        &example_with(
+            "refresh_token_validity_days = 30",
+            "refresh_token_validity_days = 30\nrefresh_token_validity_minutes = 120",
+        ),
+        "pool[0].client[0].refresh_token_validity_minutes",
+        "not both",
+    );
+}
+
+#[test]
 fn users_are_checked_against_the_pool() {
     let weak = |name: &str| {
         (name == "ALICE_PASSWORD")
