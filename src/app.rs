@@ -41,6 +41,7 @@ pub enum ServeError {
 pub fn bind(state: AppState) -> Result<(Server, Vec<SocketAddr>), ServeError> {
     let listen = state.settings.listen.clone();
     let tls = state.settings.tls.clone();
+    let store = state.store.clone();
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
@@ -62,7 +63,25 @@ pub fn bind(state: AppState) -> Result<(Server, Vec<SocketAddr>), ServeError> {
             .map_err(|e| ServeError::Bind(listen.clone(), e))?,
     };
     let addrs = server.addrs();
+    actix_web::rt::spawn(housekeeping(store));
     Ok((server.run(), addrs))
+}
+
+/// Purges expired sessions, codes, refresh tokens, families and throttle counters: at start and
+/// then hourly. Every instance may do it; the deletes are idempotent.
+async fn housekeeping(store: Store) {
+    let mut ticker = actix_web::rt::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        ticker.tick().await;
+        match store
+            .run(|conn| crate::store::grants::purge_expired(conn, crate::store::now()))
+            .await
+        {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "expired protocol state purged"),
+            Err(e) => tracing::warn!("housekeeping failed: {e}"),
+        }
+    }
 }
 
 fn tls_config(files: &TlsFiles) -> Result<rustls::ServerConfig, ServeError> {

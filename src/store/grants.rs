@@ -154,7 +154,8 @@ pub fn redeem_code(
     family_id: &str,
     now: i64,
 ) -> StoreResult<Redemption> {
-    let won = diesel::update(
+    // The happy path is one statement: the conditional UPDATE returns the row it won.
+    let won: Option<CodeRow> = diesel::update(
         authorization_codes::table
             .find(code_digest)
             .filter(authorization_codes::pool_id.eq(pool_id))
@@ -164,28 +165,22 @@ pub fn redeem_code(
         authorization_codes::redeemed_at.eq(now),
         authorization_codes::family_id.eq(family_id),
     ))
-    .execute(conn)?;
-    let row: Option<CodeRow> = authorization_codes::table
+    .returning(authorization_codes::all_columns)
+    .get_result::<CodeRow>(conn)
+    .optional()?;
+    if let Some(row) = won {
+        return Ok(Redemption::Redeemed(Box::new(row)));
+    }
+    let replayed: Option<Option<String>> = authorization_codes::table
         .find(code_digest)
         .filter(authorization_codes::pool_id.eq(pool_id))
-        .select(CodeRow::as_select())
+        .select(authorization_codes::family_id)
         .first(conn)
         .optional()?;
-    Ok(match (won, row) {
-        (1, Some(row)) => Redemption::Redeemed(Box::new(row)),
-        (_, Some(row)) => Redemption::Replayed {
-            family_id: row.family_id,
-        },
-        (_, None) => Redemption::Unknown,
+    Ok(match replayed {
+        Some(family_id) => Redemption::Replayed { family_id },
+        None => Redemption::Unknown,
     })
-}
-
-/// Deletes codes that expired more than a day ago (kept that long to recognise replays).
-pub fn purge_codes(conn: &mut AnyConnection, now: i64) -> StoreResult<usize> {
-    Ok(diesel::delete(
-        authorization_codes::table.filter(authorization_codes::expires_at.lt(now - 86_400)),
-    )
-    .execute(conn)?)
 }
 
 // ---- refresh tokens ----
@@ -235,4 +230,32 @@ pub fn rotate_refresh(conn: &mut AnyConnection, token_digest: &str, now: i64) ->
     .set(refresh_tokens::rotated_at.eq(now))
     .execute(conn)?;
     Ok(won == 1)
+}
+
+/// Deletes protocol state nobody can use any more: sessions past their end, codes and refresh
+/// tokens expired for over a day (kept that long so a late replay is still recognised), and
+/// families with no refresh token left that ended (revoked, or last used) over a day ago.
+pub fn purge_expired(conn: &mut AnyConnection, now: i64) -> StoreResult<usize> {
+    let day_ago = now - 86_400;
+    let mut purged =
+        diesel::delete(sessions::table.filter(sessions::expires_at.le(now))).execute(conn)?;
+    purged += diesel::delete(
+        authorization_codes::table.filter(authorization_codes::expires_at.lt(day_ago)),
+    )
+    .execute(conn)?;
+    purged += diesel::delete(refresh_tokens::table.filter(refresh_tokens::expires_at.lt(day_ago)))
+        .execute(conn)?;
+    let families_in_use = refresh_tokens::table.select(refresh_tokens::family_id);
+    purged += diesel::delete(
+        token_families::table
+            .filter(token_families::created_at.lt(day_ago))
+            .filter(token_families::id.ne_all(families_in_use)),
+    )
+    .execute(conn)?;
+    purged += diesel::delete(
+        super::schema::sign_in_failures::table
+            .filter(super::schema::sign_in_failures::locked_until.lt(day_ago)),
+    )
+    .execute(conn)?;
+    Ok(purged)
 }

@@ -20,6 +20,7 @@ on_both_backends!(
     config_applied_twice_gives_the_same_state,
     config_never_deletes_what_it_does_not_mention,
     demo_is_created_once,
+    expired_protocol_state_is_purged,
 );
 
 fn pool(id: &str, domain: Option<&str>) -> UserPool {
@@ -572,4 +573,91 @@ fn demo_is_created_once(db: &TestDb) {
             .unwrap()
             .is_some()
     );
+}
+
+fn expired_protocol_state_is_purged(db: &TestDb) {
+    use gatehouse::store::grants::{self, CodeRow, RefreshRow, SessionRow};
+    let mut conn = db.store.conn().unwrap();
+    let p = pool("local_PoolAAAA1", None);
+    store::pools::save(&mut conn, &p).unwrap();
+    let u = user(&p, "erin", &[]);
+    store::users::create(&mut conn, &p, &u).unwrap();
+    let (now, old) = (store::now(), store::now() - 3 * 86_400);
+    let sub = u.sub.to_string();
+    for (digest, expires) in [("s-old", now - 1), ("s-live", now + 3600)] {
+        let session = SessionRow {
+            id_digest: digest.into(),
+            pool_id: p.id.to_string(),
+            user_sub: sub.clone(),
+            kind: "active".into(),
+            auth_time: old,
+            created_at: old,
+            expires_at: expires,
+        };
+        grants::create_session(&mut conn, &session).unwrap();
+    }
+    for (digest, expires) in [("c-old", old), ("c-live", now + 300)] {
+        let code = CodeRow {
+            code_digest: digest.into(),
+            pool_id: p.id.to_string(),
+            client_id: "c".into(),
+            user_sub: sub.clone(),
+            redirect_uri: "https://x".into(),
+            scopes: "openid".into(),
+            nonce: None,
+            code_challenge: None,
+            auth_time: old,
+            created_at: old,
+            expires_at: expires,
+            redeemed_at: None,
+            family_id: None,
+        };
+        grants::insert_code(&mut conn, &code).unwrap();
+    }
+    grants::create_family(&mut conn, "f-old", p.id.as_str(), "c", Some(&sub), old).unwrap();
+    grants::create_family(&mut conn, "f-live", p.id.as_str(), "c", Some(&sub), old).unwrap();
+    for (digest, family, expires) in [("r-old", "f-old", old), ("r-live", "f-live", now + 86_400)] {
+        let refresh = RefreshRow {
+            token_digest: digest.into(),
+            family_id: family.into(),
+            pool_id: p.id.to_string(),
+            client_id: "c".into(),
+            user_sub: sub.clone(),
+            scopes: "openid".into(),
+            auth_time: old,
+            created_at: old,
+            expires_at: expires,
+            rotated_at: None,
+        };
+        grants::insert_refresh(&mut conn, &refresh).unwrap();
+    }
+    store::throttle::record_failure(&mut conn, "user:x", 5, old).unwrap();
+    // Session, code, refresh token, then the family it left empty, and the throttle row.
+    assert_eq!(grants::purge_expired(&mut conn, now).unwrap(), 5);
+    assert!(
+        grants::find_session(&mut conn, p.id.as_str(), "s-live", now)
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        grants::find_refresh(&mut conn, p.id.as_str(), "r-live")
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        grants::find_refresh(&mut conn, p.id.as_str(), "r-old")
+            .unwrap()
+            .is_none()
+    );
+    assert!(grants::family_is_live(&mut conn, p.id.as_str(), "f-live").unwrap());
+    assert!(!grants::family_is_live(&mut conn, p.id.as_str(), "f-old").unwrap());
+    assert!(matches!(
+        grants::redeem_code(&mut conn, p.id.as_str(), "c-live", "f-new", now).unwrap(),
+        grants::Redemption::Redeemed(_)
+    ));
+    assert!(matches!(
+        grants::redeem_code(&mut conn, p.id.as_str(), "c-old", "f-new", now).unwrap(),
+        grants::Redemption::Unknown
+    ));
+    assert_eq!(grants::purge_expired(&mut conn, now).unwrap(), 0);
 }
