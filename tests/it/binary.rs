@@ -561,3 +561,132 @@ fn postgres_certified_relying_party_passes() {
         certified_relying_party_passes(db);
     }
 }
+
+/// The runnable example app (examples/web-app) signs a user in against the real binary, so the
+/// example cannot drift from the server.
+#[test]
+fn example_web_app_signs_a_user_in() {
+    let app_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/web-app");
+    if !app_dir.join("node_modules/openid-client").exists() {
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&app_dir)
+            .status()
+            .expect("npm is installed (Node 20)");
+        assert!(status.success(), "npm ci in examples/web-app failed");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (port, app_port) = (free_port(), free_port());
+    let app = format!("http://127.0.0.1:{app_port}");
+    let config = dir.path().join("app.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[[pool]]
+id = "local_WebAppEx1"
+name = "webapp"
+[[pool.client]]
+id = "webappexampleclient0000000"
+name = "web app"
+callback_urls = ["{app}/callback"]
+logout_urls = ["{app}/"]
+allowed_oauth_flows = ["code"]
+allowed_oauth_scopes = ["openid", "email", "profile"]
+[[pool.user]]
+username = "erin"
+password = "Erin-Passw0rd"
+attributes = {{ email = "erin@example.com", email_verified = "true" }}
+"#
+        ),
+    )
+    .unwrap();
+    let mut command = gatehouse(dir.path());
+    command.args(["serve", "--config", config.to_str().unwrap()]);
+    command.args([
+        "--database-url",
+        &format!("sqlite://{}", dir.path().join("w.db").display()),
+    ]);
+    command.args(["--public-url", &format!("http://127.0.0.1:{port}")]);
+    let running = Running::start_on(command, &format!("127.0.0.1:{port}"));
+    /// Stops the app even when an assertion fails first.
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let node = Command::new("node")
+        .arg(app_dir.join("server.mjs"))
+        .env("ISSUER", format!("{}/local_WebAppEx1", running.base))
+        .env("CLIENT_ID", "webappexampleclient0000000")
+        .env("REDIRECT_URI", format!("{app}/callback"))
+        .env("LOGOUT_URI", format!("{app}/"))
+        .env("PORT", app_port.to_string())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("node runs the example");
+    let _node = Stop(node);
+    gatehouse::tokens::signer::install_crypto_providers();
+    let browser = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while browser.get(format!("{app}/")).send().is_err() {
+        assert!(Instant::now() < deadline, "the example app listens");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Follow GET redirects from the app's sign-in link to the hosted page.
+    let mut url = format!("{app}/login");
+    let page = loop {
+        let response = browser.get(&url).send().unwrap();
+        match response.headers().get("location") {
+            Some(location) => {
+                url = reqwest::Url::parse(&url)
+                    .unwrap()
+                    .join(location.to_str().unwrap())
+                    .unwrap()
+                    .to_string()
+            }
+            None => break response.text().unwrap(),
+        }
+    };
+    assert!(url.contains("/local_WebAppEx1/login?"), "{url}");
+    let csrf = page
+        .split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let signed_in = browser
+        .post(&url)
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("username", "erin"),
+            ("password", "Erin-Passw0rd"),
+        ])
+        .send()
+        .unwrap();
+    let mut url = signed_in.headers()["location"].to_str().unwrap().to_owned();
+    assert!(url.starts_with(&format!("{app}/callback?code=")), "{url}");
+    let home = loop {
+        let response = browser.get(&url).send().unwrap();
+        match response.headers().get("location") {
+            Some(location) => {
+                url = reqwest::Url::parse(&url)
+                    .unwrap()
+                    .join(location.to_str().unwrap())
+                    .unwrap()
+                    .to_string()
+            }
+            None => break response.text().unwrap(),
+        }
+    };
+    assert!(home.contains("Signed in as erin"), "{home}");
+    assert!(home.contains("erin@example.com"));
+    assert!(running.stop().success());
+}
