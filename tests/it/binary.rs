@@ -486,28 +486,45 @@ fn serves_https_with_the_given_certificate() {
     assert!(running.stop().success());
 }
 
-/// Installs the relying party's locked npm packages once (`.ci/run` does it beforehand).
-fn e2e_packages() -> std::path::PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e");
-    static INSTALL: std::sync::Once = std::sync::Once::new();
-    INSTALL.call_once(|| {
-        if !dir.join("node_modules/openid-client").exists() {
-            let status = Command::new("npm")
-                .args(["ci", "--no-audit", "--no-fund", "--prefix"])
-                .arg(&dir)
-                .status()
-                .expect("npm is installed (Node 20): the relying-party test needs it");
-            assert!(status.success(), "npm ci in tests/e2e failed");
-        }
-    });
+/// A directory of the repository with its locked npm packages installed (`.ci/run` installs
+/// them beforehand; locally the first test to need them does). Both node tests share one lock.
+fn npm_packages(relative: &str) -> std::path::PathBuf {
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    if !dir.join("node_modules/openid-client").exists() {
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .status()
+            .expect("npm is installed (Node 20): the node tests need it");
+        assert!(status.success(), "npm ci in {relative} failed");
+    }
     dir
+}
+
+/// Follows GET redirects from `url`; returns the last URL and its body.
+fn follow(browser: &reqwest::blocking::Client, mut url: String) -> (String, String) {
+    for _ in 0..10 {
+        let response = browser.get(&url).send().unwrap();
+        match response.headers().get("location") {
+            Some(location) => {
+                let next = reqwest::Url::parse(&url)
+                    .unwrap()
+                    .join(location.to_str().unwrap());
+                url = next.unwrap().to_string();
+            }
+            None => return (url, response.text().unwrap()),
+        }
+    }
+    panic!("more than 10 redirects from {url}");
 }
 
 /// openid-client (a certified relying party) against the real binary: discovery, code + PKCE +
 /// nonce with a custom-scheme callback, userInfo, refresh, revocation, replay, the implicit
 /// flow and client credentials with introspection.
 fn certified_relying_party_passes(db: TestDb) {
-    let e2e = e2e_packages();
+    let e2e = npm_packages("tests/e2e");
     let dir = tempfile::tempdir().unwrap();
     let config = write_example(dir.path());
     let port = free_port();
@@ -566,15 +583,7 @@ fn postgres_certified_relying_party_passes() {
 /// example cannot drift from the server.
 #[test]
 fn example_web_app_signs_a_user_in() {
-    let app_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/web-app");
-    if !app_dir.join("node_modules/openid-client").exists() {
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&app_dir)
-            .status()
-            .expect("npm is installed (Node 20)");
-        assert!(status.success(), "npm ci in examples/web-app failed");
-    }
+    let app_dir = npm_packages("examples/web-app");
     let dir = tempfile::tempdir().unwrap();
     let (port, app_port) = (free_port(), free_port());
     let app = format!("http://127.0.0.1:{app_port}");
@@ -638,21 +647,8 @@ attributes = {{ email = "erin@example.com", email_verified = "true" }}
         assert!(Instant::now() < deadline, "the example app listens");
         std::thread::sleep(Duration::from_millis(100));
     }
-    // Follow GET redirects from the app's sign-in link to the hosted page.
-    let mut url = format!("{app}/login");
-    let page = loop {
-        let response = browser.get(&url).send().unwrap();
-        match response.headers().get("location") {
-            Some(location) => {
-                url = reqwest::Url::parse(&url)
-                    .unwrap()
-                    .join(location.to_str().unwrap())
-                    .unwrap()
-                    .to_string()
-            }
-            None => break response.text().unwrap(),
-        }
-    };
+    // From the app's sign-in link to the hosted page.
+    let (url, page) = follow(&browser, format!("{app}/login"));
     assert!(url.contains("/local_WebAppEx1/login?"), "{url}");
     let csrf = page
         .split("name=\"_csrf\" value=\"")
@@ -671,21 +667,12 @@ attributes = {{ email = "erin@example.com", email_verified = "true" }}
         ])
         .send()
         .unwrap();
-    let mut url = signed_in.headers()["location"].to_str().unwrap().to_owned();
-    assert!(url.starts_with(&format!("{app}/callback?code=")), "{url}");
-    let home = loop {
-        let response = browser.get(&url).send().unwrap();
-        match response.headers().get("location") {
-            Some(location) => {
-                url = reqwest::Url::parse(&url)
-                    .unwrap()
-                    .join(location.to_str().unwrap())
-                    .unwrap()
-                    .to_string()
-            }
-            None => break response.text().unwrap(),
-        }
-    };
+    let callback = signed_in.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        callback.starts_with(&format!("{app}/callback?code=")),
+        "{callback}"
+    );
+    let (_, home) = follow(&browser, callback);
     assert!(home.contains("Signed in as erin"), "{home}");
     assert!(home.contains("erin@example.com"));
     assert!(running.stop().success());
