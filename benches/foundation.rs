@@ -124,7 +124,7 @@ fn main() {
     }
     let settings = Settings::new("127.0.0.1:0".into(), "http://localhost:7070", url, None).unwrap();
     actix_web::rt::System::new().block_on(async move {
-        let (server, addrs) = app::bind(AppState::new(store, settings)).unwrap();
+        let (server, addrs) = app::bind(AppState::new(store, settings).unwrap()).unwrap();
         let handle = server.handle();
         actix_web::rt::spawn(server);
         let client = reqwest::Client::new();

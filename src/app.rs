@@ -4,6 +4,7 @@ use crate::flows::Services;
 use crate::http;
 use crate::settings::{Settings, TlsFiles};
 use crate::store::Store;
+use crate::ui::i18n::Catalogue;
 use actix_web::dev::Server;
 use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
@@ -19,12 +20,19 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Store, settings: Settings) -> Self {
-        Self {
+    /// The state for `settings`: its mailer and its page translations. Fails on a bad
+    /// translation directory or mail setting.
+    pub fn new(store: Store, settings: Settings) -> Result<Self, String> {
+        let catalogue = match &settings.locales_dir {
+            Some(dir) => Catalogue::with_dir(dir)?,
+            None => Catalogue::built_in(),
+        };
+        let mailer = settings.mail.mailer().map_err(|e| e.to_string())?;
+        Ok(Self {
             store,
-            services: Services::default(),
+            services: Services::new(mailer, catalogue),
             settings: Arc::new(settings),
-        }
+        })
     }
 }
 

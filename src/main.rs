@@ -2,6 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use gatehouse::app::{self, AppState};
+use gatehouse::mail::MailSettings;
 use gatehouse::provision::{self, Demo};
 use gatehouse::settings::{Settings, TlsFiles};
 use gatehouse::store::{self, Store};
@@ -81,6 +82,12 @@ struct ServeArgs {
     /// PEM private key for --tls-cert.
     #[arg(long, env = "GATEHOUSE_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Where emails go when the file has no [mail.smtp]: one JSON line per message.
+    #[arg(long, env = "GATEHOUSE_OUTBOX", value_name = "FILE")]
+    outbox: Option<PathBuf>,
+    /// Directory of `<language>.toml` page translations that add to or override the built-in ones.
+    #[arg(long, env = "GATEHOUSE_LOCALES_DIR", value_name = "DIR")]
+    locales_dir: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -151,7 +158,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .tls_cert
         .zip(args.tls_key)
         .map(|(cert, key)| TlsFiles { cert, key });
-    let settings = Settings::new(
+    let mut settings = Settings::new(
         args.listen,
         &args.public_url,
         args.database.database_url,
@@ -165,6 +172,16 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .map(config::load)
         .transpose()
         .map_err(|e| e.to_string())?;
+    settings.locales_dir = args.locales_dir;
+    settings.mail = match (
+        declaration.as_ref().and_then(|d| d.mail.clone()),
+        args.outbox,
+    ) {
+        (Some(MailSettings::Smtp(smtp)), _) => MailSettings::Smtp(smtp),
+        (_, Some(outbox)) => MailSettings::Outbox(outbox),
+        (Some(from_file), None) => from_file,
+        (None, None) => MailSettings::default(),
+    };
     let store = open_store(&settings.database_url)?;
     let demo = {
         let mut conn = store.conn().map_err(|e| e.to_string())?;
@@ -192,7 +209,10 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             }
         }
     };
-    let state = AppState::new(store, settings.clone());
+    let state = AppState::new(store, settings.clone())?;
+    if let MailSettings::Outbox(path) = &settings.mail {
+        tracing::info!(outbox = %path.display(), "emails are written to the outbox file");
+    }
     actix_web::rt::System::new().block_on(async move {
         let (server, addrs) = app::bind(state).map_err(|e| e.to_string())?;
         let scheme = if settings.tls.is_some() {

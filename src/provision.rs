@@ -130,6 +130,10 @@ fn apply_user(
     for group in &declared.groups {
         store::users::add_to_group(conn, pool.id.as_str(), group, &user.sub)?;
     }
+    if declared.reset_mfa && store::mfa::reset(conn, pool.id.as_str(), &user.sub.to_string())? > 0 {
+        tracing::info!(pool = %pool.id, username = %user.username, "TOTP authenticator reset");
+        return Ok(Saved::Updated);
+    }
     Ok(saved)
 }
 
@@ -239,6 +243,7 @@ pub fn ensure_demo(conn: &mut AnyConnection) -> StoreResult<(Demo, Option<ApplyR
         groups: Vec::new(),
         status: crate::model::UserStatus::Confirmed,
         enabled: true,
+        reset_mfa: false,
     };
     let declaration = Declaration {
         pools: vec![DeclaredPool {
@@ -250,6 +255,7 @@ pub fn ensure_demo(conn: &mut AnyConnection) -> StoreResult<(Demo, Option<ApplyR
             identity_providers: Vec::new(),
             ui_customizations: Vec::new(),
         }],
+        mail: None,
     };
     let report = apply(conn, &declaration)?;
     Ok((demo, Some(report)))

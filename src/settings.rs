@@ -1,6 +1,7 @@
 //! Process settings: where to listen, the public URL, the database and TLS. Built by the CLI
 //! from flags and their environment fallbacks, then passed down; there are no globals.
 
+use crate::mail::MailSettings;
 use std::path::PathBuf;
 use url::Url;
 
@@ -11,6 +12,10 @@ pub struct Settings {
     pub public_url: String,
     pub database_url: String,
     pub tls: Option<TlsFiles>,
+    /// How email goes out: the outbox file by default, SMTP from the file's `[mail]`.
+    pub mail: MailSettings,
+    /// Extra or overriding page translations (`<language>.toml` files).
+    pub locales_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -46,6 +51,8 @@ impl Settings {
             public_url: public_url.trim_end_matches('/').to_owned(),
             database_url,
             tls,
+            mail: MailSettings::default(),
+            locales_dir: None,
         })
     }
 

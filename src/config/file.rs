@@ -9,6 +9,50 @@ use std::collections::BTreeMap;
 pub struct FileConfig {
     #[serde(default)]
     pub pool: Vec<PoolFile>,
+    /// How the server sends email; without it, messages go to the outbox file.
+    pub mail: Option<MailFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailFile {
+    /// The outbox file (JSON lines) used when no `[mail.smtp]` is given.
+    pub outbox: Option<String>,
+    pub smtp: Option<SmtpFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpFile {
+    pub host: String,
+    pub port: Option<u16>,
+    /// `starttls` (default), `tls` or `none`.
+    pub security: Option<String>,
+    pub username: Option<String>,
+    /// May be `env:VAR_NAME`.
+    pub password: Option<String>,
+    pub timeout_seconds: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessagesFile {
+    pub email_from: Option<String>,
+    pub reply_to: Option<String>,
+    pub verification_subject: Option<String>,
+    pub verification_message: Option<String>,
+    pub reset_subject: Option<String>,
+    pub reset_message: Option<String>,
+}
+
+/// The look of the hosted pages: on `[pool.ui]` for every client (Cognito's `ALL`), or on a
+/// `[[pool.client]]` for that client alone.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiFile {
+    pub css: Option<String>,
+    pub css_file: Option<String>,
+    pub logo_file: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -48,6 +92,8 @@ pub struct PoolFile {
     pub identity_provider: Vec<IdentityProviderFile>,
     #[serde(default)]
     pub ui_customization: Vec<UiCustomizationFile>,
+    pub ui: Option<UiFile>,
+    pub messages: Option<MessagesFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -123,6 +169,9 @@ pub struct ClientFile {
     pub refresh_token_validity_minutes: Option<u32>,
     pub enable_token_revocation: Option<bool>,
     pub rotate_refresh_tokens: Option<bool>,
+    pub css: Option<String>,
+    pub css_file: Option<String>,
+    pub logo_file: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -148,6 +197,9 @@ pub struct UserFile {
     pub status: Option<String>,
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// Forget the user's TOTP authenticator at this start (they set one up again).
+    #[serde(default)]
+    pub reset_mfa: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -20,6 +20,8 @@ pub use validate::derived_id;
 #[derive(Debug, Clone)]
 pub struct Declaration {
     pub pools: Vec<DeclaredPool>,
+    /// `[mail]`, when the file has one.
+    pub mail: Option<crate::mail::MailSettings>,
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +44,8 @@ pub struct DeclaredUser {
     pub groups: Vec<String>,
     pub status: UserStatus,
     pub enabled: bool,
+    /// Forget the user's TOTP authenticator when applied.
+    pub reset_mfa: bool,
 }
 
 /// One problem in a file, at a key path.

@@ -3,6 +3,9 @@
 
 use super::file::*;
 use super::{Declaration, DeclaredPool, DeclaredUser, Issue};
+use crate::mail::MailSettings;
+use crate::mail::outbox::DEFAULT_PATH as DEFAULT_OUTBOX;
+use crate::mail::smtp::{SmtpSecurity, SmtpSettings};
 use crate::model::attributes::{self, Attributes};
 use crate::model::client::{
     self, ACCESS_TOKEN_MINUTES, COGNITO_PROVIDER, ID_TOKEN_MINUTES, REFRESH_TOKEN_DAYS,
@@ -13,6 +16,7 @@ use crate::model::pool::{
     ALIAS_ATTRIBUTES, AUTO_VERIFIABLE, CustomAttribute, CustomAttributeType, MfaConfiguration,
     USERNAME_ATTRIBUTES,
 };
+use crate::model::pool::{MAX_EMAIL_MESSAGE_CHARS, MAX_EMAIL_SUBJECT_CHARS, MessageTemplates};
 use crate::model::{
     AppClient, ClientId, ClientSettings, Group, IdentityProvider, OAuthFlow, PasswordPolicy,
     PoolId, PoolSettings, ProviderType, ResourceScope, ResourceServer, UiCustomization, UserPool,
@@ -25,15 +29,13 @@ use std::fmt::Display;
 use std::path::Path;
 
 /// Cognito's limits that the file must respect (spec: user-pools.md §19).
-const MAX_CSS_BYTES: usize = 3 * 1024;
-const MAX_LOGO_BYTES: usize = 100 * 1024;
 const MAX_PROVIDER_NAME: usize = 40;
 const MAX_SCOPES_PER_SERVER: usize = 60;
 const MAX_CUSTOM_ATTRIBUTES: usize = 25;
 /// Provider-details keys that hold secrets and may be written `env:VAR`.
 const SECRET_DETAILS: &[&str] = &["client_secret", "private_key"];
 
-struct Checker<'a> {
+pub(super) struct Checker<'a> {
     issues: Vec<Issue>,
     env: &'a dyn Fn(&str) -> Option<String>,
 }
@@ -78,7 +80,7 @@ const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234
 const LOWER_ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 
 pub(super) fn validate(
-    raw: FileConfig,
+    mut raw: FileConfig,
     base: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Declaration, Vec<Issue>> {
@@ -90,7 +92,7 @@ pub(super) fn validate(
     let mut client_ids = HashSet::new();
     let mut domains = HashSet::new();
     let mut pools = Vec::new();
-    for (i, pool) in raw.pool.into_iter().enumerate() {
+    for (i, pool) in std::mem::take(&mut raw.pool).into_iter().enumerate() {
         let path = format!("pool[{i}]");
         let declared = validate_pool(&mut checker, &path, pool, base);
         if !pool_ids.insert(declared.pool.id.clone()) {
@@ -117,8 +119,9 @@ pub(super) fn validate(
         }
         pools.push(declared);
     }
+    let mail = raw.mail.map(|m| mail(&mut checker, m, base));
     if checker.issues.is_empty() {
-        Ok(Declaration { pools })
+        Ok(Declaration { pools, mail })
     } else {
         Err(checker.issues)
     }
@@ -195,19 +198,28 @@ fn validate_pool(c: &mut Checker, path: &str, raw: PoolFile, base: &Path) -> Dec
             Some(provider)
         })
         .collect();
+    let mut client_looks = Vec::new();
     let clients: Vec<AppClient> = raw
         .client
         .into_iter()
         .enumerate()
-        .filter_map(|(i, client)| {
-            app_client(
+        .filter_map(|(i, mut client)| {
+            let look = UiFile {
+                css: client.css.take(),
+                css_file: client.css_file.take(),
+                logo_file: client.logo_file.take(),
+            };
+            let client_path = format!("{path}.client[{i}]");
+            let client = app_client(
                 c,
-                &format!("{path}.client[{i}]"),
+                &client_path,
                 &id,
                 client,
                 &custom_scopes,
                 &provider_names,
-            )
+            )?;
+            client_looks.push((client_path, client.id.to_string(), look));
+            Some(client)
         })
         .collect();
     let groups = groups(c, path, &id, raw.group);
@@ -230,21 +242,46 @@ fn validate_pool(c: &mut Checker, path: &str, raw: PoolFile, base: &Path) -> Dec
         })
         .collect();
     let client_ids: HashSet<&str> = clients.iter().map(|cl| cl.id.as_str()).collect();
-    let ui_customizations = raw
+    let mut ui_customizations: Vec<UiCustomization> = raw
         .ui_customization
         .into_iter()
         .enumerate()
         .filter_map(|(i, ui)| {
-            ui_customization(
-                c,
-                &format!("{path}.ui_customization[{i}]"),
-                &id,
-                ui,
-                &client_ids,
-                base,
-            )
+            let path = format!("{path}.ui_customization[{i}]");
+            if ui.client_id != ALL_CLIENTS && !client_ids.contains(ui.client_id.as_str()) {
+                c.fail(
+                    format!("{path}.client_id"),
+                    format!(
+                        "`{}` is neither ALL nor a client declared in this pool",
+                        ui.client_id
+                    ),
+                );
+            }
+            let look = UiFile {
+                css: ui.css,
+                css_file: ui.css_file,
+                logo_file: ui.logo_file,
+            };
+            ui_customization(c, &path, &id, ui.client_id, look, base)
         })
         .collect();
+    let declared_looks = raw
+        .ui
+        .map(|look| (format!("{path}.ui"), ALL_CLIENTS.to_owned(), look))
+        .into_iter()
+        .chain(client_looks);
+    for (look_path, client_id, look) in declared_looks {
+        if look.css.is_none() && look.css_file.is_none() && look.logo_file.is_none() {
+            continue;
+        }
+        if ui_customizations.iter().any(|u| u.client_id == client_id) {
+            c.fail(
+                &look_path,
+                format!("`{client_id}` is also customized in a [[pool.ui_customization]]"),
+            );
+        }
+        ui_customizations.extend(ui_customization(c, &look_path, &id, client_id, look, base));
+    }
     DeclaredPool {
         pool,
         resource_servers,
@@ -436,7 +473,131 @@ fn pool_settings(c: &mut Checker, path: &str, raw: &PoolFile) -> PoolSettings {
         mfa_configuration,
         required_attributes: raw.required_attributes.clone(),
         custom_attributes,
+        messages: messages(c, path, raw.messages.as_ref()),
     }
+}
+
+/// `[pool.messages]`: Cognito's rules (user-pools.md §16.2): messages carry `{####}` and are at
+/// most 20,000 characters, subjects at most 140, addresses must parse.
+fn messages(c: &mut Checker, path: &str, raw: Option<&MessagesFile>) -> MessageTemplates {
+    let mut templates = MessageTemplates::default();
+    let Some(raw) = raw else {
+        return templates;
+    };
+    let path = format!("{path}.messages");
+    let address = |c: &mut Checker, key: &str, value: &str| {
+        if value.parse::<lettre::message::Mailbox>().is_err() {
+            c.fail(
+                format!("{path}.{key}"),
+                format!("`{value}` is not an email address"),
+            );
+        }
+        value.to_owned()
+    };
+    if let Some(from) = &raw.email_from {
+        templates.email_from = address(c, "email_from", from);
+    }
+    if let Some(reply_to) = &raw.reply_to {
+        templates.reply_to = Some(address(c, "reply_to", reply_to));
+    }
+    let subjects = [
+        (
+            "verification_subject",
+            &raw.verification_subject,
+            &mut templates.verification_subject,
+        ),
+        (
+            "reset_subject",
+            &raw.reset_subject,
+            &mut templates.reset_subject,
+        ),
+    ];
+    for (key, given, slot) in subjects {
+        if let Some(value) = given {
+            if value.chars().count() > MAX_EMAIL_SUBJECT_CHARS {
+                c.fail(
+                    format!("{path}.{key}"),
+                    "a subject is at most 140 characters",
+                );
+            }
+            *slot = value.clone();
+        }
+    }
+    let bodies = [
+        (
+            "verification_message",
+            &raw.verification_message,
+            &mut templates.verification_message,
+        ),
+        (
+            "reset_message",
+            &raw.reset_message,
+            &mut templates.reset_message,
+        ),
+    ];
+    for (key, given, slot) in bodies {
+        if let Some(value) = given {
+            if !value.contains("{####}") {
+                c.fail(
+                    format!("{path}.{key}"),
+                    "must contain the code placeholder {####}",
+                );
+            }
+            if value.chars().count() > MAX_EMAIL_MESSAGE_CHARS {
+                c.fail(
+                    format!("{path}.{key}"),
+                    "a message is at most 20,000 characters",
+                );
+            }
+            *slot = value.clone();
+        }
+    }
+    templates
+}
+
+/// `[mail]`: the outbox file, or an SMTP server.
+pub(super) fn mail(c: &mut Checker, raw: MailFile, base: &Path) -> MailSettings {
+    let Some(smtp) = raw.smtp else {
+        return MailSettings::Outbox(base.join(raw.outbox.as_deref().unwrap_or(DEFAULT_OUTBOX)));
+    };
+    if raw.outbox.is_some() {
+        c.fail("mail.outbox", "give an outbox or [mail.smtp], not both");
+    }
+    let security = match smtp.security.as_deref() {
+        None | Some("starttls") => SmtpSecurity::StartTls,
+        Some("tls") => SmtpSecurity::Tls,
+        Some("none") => SmtpSecurity::None,
+        Some(other) => {
+            c.fail(
+                "mail.smtp.security",
+                format!("`{other}` is not starttls, tls or none"),
+            );
+            SmtpSecurity::StartTls
+        }
+    };
+    if smtp.host.is_empty() {
+        c.fail("mail.smtp.host", "must not be empty");
+    }
+    if smtp.username.is_some() != smtp.password.is_some() {
+        c.fail("mail.smtp", "give both username and password, or neither");
+    }
+    let password = smtp
+        .password
+        .as_deref()
+        .and_then(|p| c.secret("mail.smtp.password", p));
+    let port = smtp.port.unwrap_or(match security {
+        SmtpSecurity::Tls => 465,
+        SmtpSecurity::StartTls => 587,
+        SmtpSecurity::None => 25,
+    });
+    MailSettings::Smtp(SmtpSettings {
+        host: smtp.host,
+        port,
+        security,
+        username: smtp.username,
+        password,
+        timeout_seconds: smtp.timeout_seconds.unwrap_or(10).clamp(1, 120),
+    })
 }
 
 fn is_token(value: &str) -> bool {
@@ -805,6 +966,7 @@ fn user_declaration(
         groups: raw.groups,
         status,
         enabled: raw.enabled,
+        reset_mfa: raw.reset_mfa,
     })
 }
 
@@ -925,56 +1087,53 @@ fn identity_provider(
     })
 }
 
+/// A client's (or `ALL`'s) stylesheet and logo, checked as Cognito checks them: the CSS by
+/// `ui::css` (classes, properties, values, 3 KB), the logo by its bytes (PNG or JPEG, 100 KB).
 fn ui_customization(
     c: &mut Checker,
     path: &str,
     pool: &PoolId,
-    raw: UiCustomizationFile,
-    clients: &HashSet<&str>,
+    client_id: String,
+    raw: UiFile,
     base: &Path,
 ) -> Option<UiCustomization> {
-    if raw.client_id != ALL_CLIENTS && !clients.contains(raw.client_id.as_str()) {
-        c.fail(
-            format!("{path}.client_id"),
-            format!(
-                "`{}` is neither ALL nor a client declared in this pool",
-                raw.client_id
-            ),
-        );
-    }
-    let css = match (raw.css, raw.css_file) {
+    let (css, css_path) = match (raw.css, raw.css_file) {
         (Some(_), Some(_)) => {
             c.fail(format!("{path}.css_file"), "give css or css_file, not both");
+            (None, String::new())
+        }
+        (Some(css), None) => (Some(css), format!("{path}.css")),
+        (None, Some(file)) => {
+            let css_path = format!("{path}.css_file");
+            let text = read_file(c, css_path.clone(), base, &file).and_then(|bytes| {
+                String::from_utf8(bytes)
+                    .map_err(|_| c.fail(&css_path, "is not UTF-8"))
+                    .ok()
+            });
+            (text, css_path)
+        }
+        (None, None) => (None, String::new()),
+    };
+    let css = css.and_then(|css| match crate::ui::css::validate(&css) {
+        Ok(normalized) => Some(normalized),
+        Err(errors) => {
+            for error in errors {
+                c.fail(&css_path, error);
+            }
             None
         }
-        (Some(css), None) => Some(css),
-        (None, Some(file)) => {
-            read_file(c, format!("{path}.css_file"), base, &file).and_then(|bytes| {
-                String::from_utf8(bytes)
-                    .map_err(|_| c.fail(format!("{path}.css_file"), "is not UTF-8"))
-                    .ok()
-            })
-        }
-        (None, None) => None,
-    };
-    if css.as_ref().is_some_and(|css| css.len() > MAX_CSS_BYTES) {
-        c.fail(
-            format!("{path}.css"),
-            "a stylesheet is at most 3 KB (Cognito's limit)",
-        );
-    }
-    let logo = raw
-        .logo_file
-        .and_then(|file| read_file(c, format!("{path}.logo_file"), base, &file));
-    if logo
-        .as_ref()
-        .is_some_and(|logo| logo.len() > MAX_LOGO_BYTES)
-    {
-        c.fail(format!("{path}.logo_file"), "a logo is at most 100 KB");
-    }
+    });
+    let logo = raw.logo_file.and_then(|file| {
+        let logo_path = format!("{path}.logo_file");
+        let bytes = read_file(c, logo_path.clone(), base, &file)?;
+        crate::ui::logo::check(&bytes)
+            .map_err(|e| c.fail(&logo_path, e))
+            .ok()?;
+        Some(bytes)
+    });
     Some(UiCustomization {
         pool_id: pool.clone(),
-        client_id: raw.client_id,
+        client_id,
         css,
         logo,
     })

@@ -1,106 +1,48 @@
-//! GET/POST /login (hosted-ui-and-oauth.md §7.4): the sign-in form, the password check, and the
-//! new-password step for users created with a temporary password (user-pools.md §7.2).
+//! GET/POST /login (hosted-ui-and-oauth.md §7.4): the sign-in form, the password check, the
+//! new-password step for users created with a temporary password (user-pools.md §7.2) and the
+//! TOTP steps (security.md §1.5). The posted `step` field says which form was sent.
 //!
 //! A wrong password and an unknown user get the same message and cost the same time; failures
 //! are throttled per user and per address through the database.
 
-use super::authorize::{AuthorizeOutcome, resolve};
+use super::hosted::{Browser, Context, Field, HostedOutcome, Screen, after_first_factor, context};
 use super::{Services, Site, issue, session};
-use crate::model::UserStatus;
-use crate::oauth::{OAuthError, Params};
+use crate::model::attributes::Attributes;
+use crate::model::{User, UserStatus};
+use crate::oauth::OAuthError;
 use crate::secrets;
-use crate::store::grants::{self, SESSION_ACTIVE, SESSION_NEW_PASSWORD};
-use crate::store::{self, AnyConnection, throttle};
+use crate::store::grants::{self, SESSION_MFA, SESSION_MFA_SETUP, SESSION_NEW_PASSWORD};
+use crate::store::{self, AnyConnection, mfa, throttle};
+use crate::totp;
+use crate::ui::i18n::Text;
 
-pub const WRONG_CREDENTIALS: &str = "Incorrect username or password.";
-pub const TOO_MANY_ATTEMPTS: &str =
-    "Password attempts exceeded. Please wait a moment and try again.";
-pub const EXPIRED_FORM: &str = "This form has expired. Please try again.";
 /// Failures an address may make before it is slowed down (a NAT hides many users).
 const FREE_FAILURES_PER_ADDRESS: i32 = 50;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    SignIn,
-    NewPassword,
-}
-
-/// What the sign-in page shows.
-#[derive(Debug, Clone)]
-pub struct LoginView {
-    pub step: Step,
-    pub client_name: String,
-    pub username: String,
-    pub error: Option<String>,
-    pub password_rules: Vec<String>,
-    pub lang: String,
-}
-
-pub enum LoginOutcome {
-    Show {
-        view: LoginView,
-        /// A new session cookie to set.
-        session: Option<String>,
-    },
-    Redirect {
-        location: String,
-        /// A new session cookie to set.
-        session: Option<String>,
-    },
-    Page(String),
-}
-
-fn lang(ui_locales: Option<&str>) -> String {
-    ui_locales
-        .and_then(|l| l.split(' ').next())
-        .filter(|l| l.len() <= 16 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
-        .unwrap_or("en")
-        .to_owned()
-}
+/// Wrong TOTP codes before the half-finished sign-in is dropped.
+const MAX_TOTP_FAILURES: i32 = 5;
 
 /// GET /login: validate the authorization parameters and show the form.
 pub fn show(
     conn: &mut AnyConnection,
     services: &Services,
     site: &Site,
-    query: &str,
-) -> Result<LoginOutcome, OAuthError> {
-    let (client, request) = match resolve(conn, services, site, query)? {
-        Ok(resolved) => resolved,
-        Err(error) => return Ok(outcome_of(error.into())),
+    browser: &Browser,
+) -> Result<HostedOutcome, OAuthError> {
+    let ctx = match context(conn, services, site, browser)? {
+        Ok(ctx) => ctx,
+        Err(outcome) => return Ok(outcome),
     };
-    Ok(LoginOutcome::Show {
-        view: LoginView {
-            step: Step::SignIn,
-            client_name: client.name.clone(),
-            username: request.login_hint.clone().unwrap_or_default(),
-            error: None,
-            password_rules: Vec::new(),
-            lang: lang(request.ui_locales.as_deref()),
-        },
-        session: None,
+    let username = browser
+        .query_value("username")
+        .or_else(|| ctx.request.login_hint.clone())
+        .unwrap_or_default();
+    let outcome = HostedOutcome::show(ctx.frame, Screen::SignIn { username });
+    Ok(match browser.query_value("notice").as_deref() {
+        Some("password_reset") => outcome.with_notice(Text::new("notice.password_reset")),
+        Some("confirmed") => outcome.with_notice(Text::new("notice.confirmed")),
+        Some("admin_confirms") => outcome.with_notice(Text::new("notice.admin_confirms")),
+        _ => outcome,
     })
-}
-
-fn outcome_of(outcome: AuthorizeOutcome) -> LoginOutcome {
-    match outcome {
-        AuthorizeOutcome::Page(message) => LoginOutcome::Page(message),
-        AuthorizeOutcome::Redirect(location) => LoginOutcome::Redirect {
-            location,
-            session: None,
-        },
-        AuthorizeOutcome::SignIn(_) => LoginOutcome::Page("Unexpected sign-in state.".into()),
-    }
-}
-
-pub struct Submission<'a> {
-    pub query: &'a str,
-    pub form: &'a Params,
-    /// Whether the browser sent its CSRF cookie, and its value.
-    pub csrf_cookie: Option<&'a str>,
-    pub session_cookie: Option<&'a str>,
-    pub address: &'a str,
-    pub now: i64,
 }
 
 /// POST /login.
@@ -108,58 +50,56 @@ pub fn submit(
     conn: &mut AnyConnection,
     services: &Services,
     site: &Site,
-    input: Submission,
-) -> Result<LoginOutcome, OAuthError> {
-    let (client, request) = match resolve(conn, services, site, input.query)? {
-        Ok(resolved) => resolved,
-        Err(error) => return Ok(outcome_of(error.into())),
+    browser: &Browser,
+) -> Result<HostedOutcome, OAuthError> {
+    let ctx = match context(conn, services, site, browser)? {
+        Ok(ctx) => ctx,
+        Err(outcome) => return Ok(outcome),
     };
-    let new_password_step = input.form.get("step") == Some("new_password");
-    let mut view = LoginView {
-        step: if new_password_step {
-            Step::NewPassword
-        } else {
-            Step::SignIn
-        },
-        client_name: client.name.clone(),
-        username: input
-            .form
-            .get("username")
-            .unwrap_or_default()
-            .chars()
-            .take(256)
-            .collect(),
-        error: None,
-        password_rules: Vec::new(),
-        lang: lang(request.ui_locales.as_deref()),
-    };
-    if !session::csrf_matches(input.csrf_cookie, input.form.get("_csrf")) {
-        view.step = Step::SignIn;
-        view.error = Some(EXPIRED_FORM.into());
-        return Ok(LoginOutcome::Show {
-            view,
-            session: None,
-        });
+    let username: String = browser.short_field("username").chars().take(256).collect();
+    if !browser.csrf_ok() {
+        return Ok(HostedOutcome::show_error(
+            ctx.frame,
+            Screen::SignIn { username },
+            Text::new("error.expired_form"),
+        ));
     }
-    if new_password_step {
-        return new_password(conn, services, site, &client, &request, input, view);
+    match browser.field("step") {
+        "new_password" => new_password(conn, services, site, ctx, browser),
+        "mfa" => mfa_challenge(conn, services, site, ctx, browser),
+        "mfa_setup" => mfa_setup(conn, services, site, ctx, browser),
+        _ => password(conn, services, site, ctx, browser, username),
     }
+}
 
-    let username = view.username.clone();
-    let password = input.form.get("password").unwrap_or_default();
+fn password(
+    conn: &mut AnyConnection,
+    services: &Services,
+    site: &Site,
+    ctx: Context,
+    browser: &Browser,
+    username: String,
+) -> Result<HostedOutcome, OAuthError> {
+    let password = browser.field("password");
     let user_key = format!(
         "user:{}:{}",
         site.pool_id(),
         site.pool.settings.username_key(&username)
     );
-    let address_key = format!("ip:{}:{}", site.pool_id(), input.address);
-    if throttle::locked_until(conn, &[user_key.clone(), address_key.clone()], input.now)?.is_some()
+    let address_key = format!("ip:{}:{}", site.pool_id(), browser.address);
+    let fail = |frame, text| {
+        HostedOutcome::show_error(
+            frame,
+            Screen::SignIn {
+                username: username.clone(),
+            },
+            Text::new(text),
+        )
+    };
+    if throttle::locked_until(conn, &[user_key.clone(), address_key.clone()], browser.now)?
+        .is_some()
     {
-        view.error = Some(TOO_MANY_ATTEMPTS.into());
-        return Ok(LoginOutcome::Show {
-            view,
-            session: None,
-        });
+        return Ok(fail(ctx.frame, "error.too_many_attempts"));
     }
     let user = if username.is_empty() {
         None
@@ -176,128 +116,232 @@ pub fn submit(
     let user = match (user, verified) {
         (Some(user), true) => user,
         _ => {
-            throttle::record_failure(conn, &user_key, throttle::FREE_FAILURES, input.now)?;
-            throttle::record_failure(conn, &address_key, FREE_FAILURES_PER_ADDRESS, input.now)?;
-            view.error = Some(WRONG_CREDENTIALS.into());
-            return Ok(LoginOutcome::Show {
-                view,
-                session: None,
-            });
+            throttle::record_failure(conn, &user_key, throttle::FREE_FAILURES, browser.now)?;
+            throttle::record_failure(conn, &address_key, FREE_FAILURES_PER_ADDRESS, browser.now)?;
+            return Ok(fail(ctx.frame, "error.wrong_credentials"));
         }
     };
     throttle::clear(conn, &user_key)?;
     // Only now, with the right password, may the answer depend on the account.
     if !user.enabled {
-        view.error = Some("User is disabled.".into());
-        return Ok(LoginOutcome::Show {
-            view,
-            session: None,
-        });
+        return Ok(fail(ctx.frame, "error.user_disabled"));
     }
     match user.status {
-        UserStatus::Unconfirmed => {
-            view.error = Some("User is not confirmed.".into());
-            Ok(LoginOutcome::Show {
-                view,
-                session: None,
-            })
-        }
-        UserStatus::ResetRequired => {
-            view.error = Some("Password reset required for the user.".into());
-            Ok(LoginOutcome::Show {
-                view,
-                session: None,
-            })
-        }
+        UserStatus::Unconfirmed => Ok(fail(ctx.frame, "error.user_not_confirmed")),
+        UserStatus::ResetRequired => Ok(fail(ctx.frame, "error.reset_required")),
         UserStatus::ForceChangePassword => {
-            session::end(conn, input.session_cookie)?;
-            let cookie = session::start(conn, site, &user, SESSION_NEW_PASSWORD, input.now)?;
-            view.step = Step::NewPassword;
-            view.password_rules = rules(site);
-            Ok(LoginOutcome::Show {
-                view,
-                session: Some(cookie),
-            })
+            session::end(conn, browser.session_cookie)?;
+            let cookie = session::start(conn, site, &user, SESSION_NEW_PASSWORD, browser.now)?;
+            let screen = Screen::NewPassword {
+                username: user.username.clone(),
+                missing: missing_required(site, &user.attributes, None),
+            };
+            Ok(HostedOutcome::show(ctx.frame, screen).with_session(cookie))
         }
         UserStatus::Confirmed | UserStatus::ExternalProvider => {
-            session::end(conn, input.session_cookie)?;
-            let cookie = session::start(conn, site, &user, SESSION_ACTIVE, input.now)?;
-            let location = issue::location(
-                conn, services, site, &client, &request, &user, input.now, input.now,
-            );
-            Ok(LoginOutcome::Redirect {
-                location,
-                session: Some(cookie),
-            })
+            after_first_factor(conn, services, site, ctx, &user, browser)
         }
     }
 }
 
-fn rules(site: &Site) -> Vec<String> {
-    let policy = &site.pool.settings.password_policy;
-    policy
-        .violations("")
+/// Required attributes the user has no value for, as form fields (values from `form`).
+fn missing_required(site: &Site, attributes: &Attributes, browser: Option<&Browser>) -> Vec<Field> {
+    site.pool
+        .settings
+        .required_attributes
         .iter()
-        .map(|rule| rule.to_string())
+        .filter(|name| attributes.get(name).is_none_or(str::is_empty))
+        .map(|name| super::signup::field_for(name, browser))
         .collect()
+}
+
+/// The half-finished sign-in of kind `kind` this browser holds.
+fn pending(
+    conn: &mut AnyConnection,
+    site: &Site,
+    browser: &Browser,
+    kind: &str,
+) -> Result<Option<session::SignedIn>, OAuthError> {
+    Ok(session::current_of_kind(
+        conn,
+        site,
+        browser.session_cookie,
+        browser.now,
+        kind,
+    )?)
+}
+
+fn expired(ctx: Context) -> HostedOutcome {
+    HostedOutcome::show_error(
+        ctx.frame,
+        Screen::SignIn {
+            username: String::new(),
+        },
+        Text::new("error.expired_form"),
+    )
 }
 
 fn new_password(
     conn: &mut AnyConnection,
     services: &Services,
     site: &Site,
-    client: &crate::model::AppClient,
-    request: &crate::oauth::authorize::AuthorizationRequest,
-    input: Submission,
-    mut view: LoginView,
-) -> Result<LoginOutcome, OAuthError> {
-    view.password_rules = rules(site);
-    let Some(pending) = session::current_of_kind(
-        conn,
-        site,
-        input.session_cookie,
-        input.now,
-        SESSION_NEW_PASSWORD,
-    )?
-    else {
-        view.step = Step::SignIn;
-        view.error = Some(EXPIRED_FORM.into());
-        return Ok(LoginOutcome::Show {
-            view,
-            session: None,
-        });
+    ctx: Context,
+    browser: &Browser,
+) -> Result<HostedOutcome, OAuthError> {
+    let Some(pending) = pending(conn, site, browser, SESSION_NEW_PASSWORD)? else {
+        return Ok(expired(ctx));
     };
-    let new = input.form.get("new_password").unwrap_or_default();
-    let confirm = input.form.get("confirm_password").unwrap_or_default();
-    if new != confirm {
-        view.error = Some("The passwords do not match.".into());
-        return Ok(LoginOutcome::Show {
-            view,
-            session: None,
-        });
-    }
-    let broken = site.pool.settings.password_policy.violations(new);
-    if !broken.is_empty() {
-        let needs: Vec<String> = broken.iter().map(ToString::to_string).collect();
-        view.error = Some(format!(
-            "Password does not conform to policy: it needs {}.",
-            needs.join(", ")
-        ));
-        return Ok(LoginOutcome::Show {
-            view,
-            session: None,
-        });
-    }
     let mut user = pending.user;
+    let screen = |user: &User| Screen::NewPassword {
+        username: user.username.clone(),
+        missing: missing_required(site, &user.attributes, Some(browser)),
+    };
+    let new = browser.field("new_password");
+    if new != browser.field("confirm_password") {
+        let screen = screen(&user);
+        return Ok(HostedOutcome::show_error(
+            ctx.frame,
+            screen,
+            Text::new("error.passwords_differ"),
+        ));
+    }
+    if let Some(error) = super::signup::policy_error(site, new) {
+        let screen = screen(&user);
+        return Ok(HostedOutcome::show_error(ctx.frame, screen, error));
+    }
+    for field in missing_required(site, &user.attributes, Some(browser)) {
+        if let Err(error) = super::signup::set_attribute(&mut user.attributes, &field) {
+            let screen = screen(&user);
+            return Ok(HostedOutcome::show_error(ctx.frame, screen, error));
+        }
+    }
     user.password_hash = Some(secrets::hash_password(new).map_err(super::internal)?);
     user.status = UserStatus::Confirmed;
-    user.updated_at = input.now;
-    store::users::update(conn, &site.pool, &user)?;
-    grants::activate_session(conn, &pending.session.id_digest, input.now)?;
+    user.updated_at = browser.now;
+    match store::users::update(conn, &site.pool, &user) {
+        Ok(()) => {}
+        Err(store::StoreError::Conflict(_)) => {
+            let screen = screen(&user);
+            return Ok(HostedOutcome::show_error(
+                ctx.frame,
+                screen,
+                Text::new("error.alias_exists"),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    // The pending session has done its job; the next step starts its own.
+    after_first_factor(conn, services, site, ctx, &user, browser)
+}
+
+fn mfa_challenge(
+    conn: &mut AnyConnection,
+    services: &Services,
+    site: &Site,
+    ctx: Context,
+    browser: &Browser,
+) -> Result<HostedOutcome, OAuthError> {
+    let Some(pending) = pending(conn, site, browser, SESSION_MFA)? else {
+        return Ok(expired(ctx));
+    };
+    let sub = pending.user.sub.to_string();
+    let Some(row) = mfa::find(conn, site.pool_id(), &sub)?.filter(mfa::MfaRow::has_totp) else {
+        return Ok(expired(ctx));
+    };
+    if row.failures >= MAX_TOTP_FAILURES {
+        session::end(conn, browser.session_cookie)?;
+        return Ok(HostedOutcome::show_error(
+            ctx.frame,
+            Screen::SignIn {
+                username: String::new(),
+            },
+            Text::new("error.too_many_codes"),
+        ));
+    }
+    let secret = row.totp_secret.as_deref().unwrap_or_default();
+    let accepted = totp::accepted_step(secret, browser.field("code"), browser.now, row.last_step)
+        .map(|step| mfa::accept_step(conn, site.pool_id(), &sub, step, browser.now))
+        .transpose()?
+        .unwrap_or(false);
+    if !accepted {
+        mfa::record_failure(conn, site.pool_id(), &sub)?;
+        return Ok(HostedOutcome::show_error(
+            ctx.frame,
+            Screen::MfaChallenge,
+            Text::new("error.wrong_totp"),
+        ));
+    }
+    finish(conn, services, site, ctx, &pending, browser)
+}
+
+fn mfa_setup(
+    conn: &mut AnyConnection,
+    services: &Services,
+    site: &Site,
+    ctx: Context,
+    browser: &Browser,
+) -> Result<HostedOutcome, OAuthError> {
+    use crate::model::pool::MfaConfiguration;
+    let Some(pending) = pending(conn, site, browser, SESSION_MFA_SETUP)? else {
+        return Ok(expired(ctx));
+    };
+    let sub = pending.user.sub.to_string();
+    let Some(mut row) = mfa::find(conn, site.pool_id(), &sub)? else {
+        return Ok(expired(ctx));
+    };
+    let optional = site.pool.settings.mfa_configuration == MfaConfiguration::Optional;
+    if optional && browser.form.and_then(|f| f.get("skip")).is_some() {
+        row.declined = true;
+        row.totp_secret = None;
+        row.updated_at = browser.now;
+        mfa::save(conn, &row)?;
+        return finish(conn, services, site, ctx, &pending, browser);
+    }
+    let secret = row.totp_secret.clone().unwrap_or_default();
+    let step = totp::accepted_step(&secret, browser.field("code"), browser.now, row.last_step);
+    let Some(step) = step else {
+        let screen = super::hosted::setup_screen(site, &pending.user, &row, optional);
+        return Ok(HostedOutcome::show_error(
+            ctx.frame,
+            screen,
+            Text::new("error.wrong_totp"),
+        ));
+    };
+    row.totp_enabled = true;
+    row.last_step = step;
+    row.failures = 0;
+    row.declined = false;
+    row.updated_at = browser.now;
+    mfa::save(conn, &row)?;
+    finish(conn, services, site, ctx, &pending, browser)
+}
+
+/// The last step passed: the pending session becomes the browser's session.
+fn finish(
+    conn: &mut AnyConnection,
+    services: &Services,
+    site: &Site,
+    ctx: Context,
+    pending: &session::SignedIn,
+    browser: &Browser,
+) -> Result<HostedOutcome, OAuthError> {
+    grants::activate_session(
+        conn,
+        &pending.session.id_digest,
+        browser.now,
+        browser.now + super::SESSION_SECONDS,
+    )?;
     let location = issue::location(
-        conn, services, site, client, request, &user, input.now, input.now,
+        conn,
+        services,
+        site,
+        &ctx.client,
+        &ctx.request,
+        &pending.user,
+        browser.now,
+        browser.now,
     );
-    Ok(LoginOutcome::Redirect {
+    Ok(HostedOutcome::Redirect {
         location,
         session: None,
     })

@@ -4,31 +4,51 @@
 
 pub mod authorize;
 pub mod cache;
+pub mod codes;
+pub mod hosted;
 pub mod introspect;
 pub mod issue;
 pub mod keyring;
 pub mod login;
 pub mod logout;
+pub mod recovery;
 pub mod revoke;
 pub mod session;
+pub mod signup;
 pub mod token;
 pub mod userinfo;
 
+use crate::mail::Mailer;
 use crate::model::{AppClient, UserPool};
 use crate::oauth::OAuthError;
 use crate::oauth::discovery::PoolUrls;
 use crate::store::{self, AnyConnection, StoreError};
+use crate::ui::i18n::Catalogue;
 use std::collections::HashSet;
 use std::sync::Arc;
 
 pub use cache::DirectoryCache;
 pub use keyring::KeyRing;
 
-/// What flows share across requests: the pools' services and the directory cache.
-#[derive(Clone, Default)]
+/// What flows share across requests: signing keys, the directory cache, the mailer and the
+/// pages' message catalogue.
+#[derive(Clone)]
 pub struct Services {
     pub keys: KeyRing,
     pub directory: DirectoryCache,
+    pub mailer: Arc<dyn Mailer>,
+    pub catalogue: Arc<Catalogue>,
+}
+
+impl Services {
+    pub fn new(mailer: Arc<dyn Mailer>, catalogue: Catalogue) -> Self {
+        Self {
+            keys: KeyRing::default(),
+            directory: DirectoryCache::default(),
+            mailer,
+            catalogue: Arc::new(catalogue),
+        }
+    }
 }
 
 /// Authorization codes live at most five minutes (RFC 6749 §4.1.2 recommends ten at most).

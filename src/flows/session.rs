@@ -11,6 +11,8 @@ use subtle::ConstantTimeEq;
 
 pub const SESSION_COOKIE: &str = "gatehouse_session";
 pub const CSRF_COOKIE: &str = "gatehouse_csrf";
+/// How long a half-finished sign-in (new password, TOTP, unconfirmed sign-up) may wait.
+pub const PENDING_SECONDS: i64 = 15 * 60;
 
 /// A signed-in browser: its session and its user.
 pub struct SignedIn {
@@ -82,7 +84,13 @@ pub fn start(
             kind: kind.to_owned(),
             auth_time: now,
             created_at: now,
-            expires_at: now + SESSION_SECONDS,
+            // A step between password and sign-in (new password, TOTP) must not linger.
+            expires_at: now
+                + if kind == SESSION_ACTIVE {
+                    SESSION_SECONDS
+                } else {
+                    PENDING_SECONDS
+                },
         },
     )?;
     Ok(id)

@@ -1,19 +1,26 @@
-//! Browser endpoints: /oauth2/authorize, /login (GET and POST) and /logout.
+//! Browser endpoints: /oauth2/authorize, the hosted pages (/login, /signup, /confirm,
+//! /forgotPassword, /confirmForgotPassword) and /logout. Every hosted page goes through
+//! `hosted`: build the `Browser`, run one flow, turn its outcome into a page or a redirect.
 
-use super::pages::{self, LoginPage, SignedOutPage};
+use super::pages::{self, Look, PageSite, SignedOutPage};
 use super::pool::PoolSite;
 use super::respond::{self, run_flow};
 use crate::app::AppState;
 use crate::flows::authorize::AuthorizeOutcome;
-use crate::flows::login::{self, LoginOutcome, Submission};
+use crate::flows::hosted::{Browser, HostedOutcome};
 use crate::flows::logout::LogoutOutcome;
 use crate::flows::session::{self, CSRF_COOKIE, SESSION_COOKIE};
-use crate::flows::{self, Site};
+use crate::flows::{self, Services, Site};
 use crate::oauth::OAuthError;
 use crate::secrets;
-use crate::store::now;
+use crate::store::{AnyConnection, now};
+use crate::ui::i18n::Text;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+
+/// A hosted page's flow: GET shows, POST submits.
+type PageFlow =
+    fn(&mut AnyConnection, &Services, &Site, &Browser) -> Result<HostedOutcome, OAuthError>;
 
 fn cookie_value(req: &HttpRequest, name: &str) -> Option<String> {
     req.cookie(name)
@@ -21,27 +28,46 @@ fn cookie_value(req: &HttpRequest, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-fn invalid_request_page(message: &str) -> HttpResponse {
+fn header(req: &HttpRequest, name: &str) -> Option<String> {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(512).collect())
+}
+
+/// The language of pages that have no authorization request to take `ui_locales` from.
+fn browser_language(state: &AppState, req: &HttpRequest) -> String {
+    state
+        .services
+        .catalogue
+        .negotiate(None, header(req, "accept-language").as_deref())
+}
+
+fn invalid_request_page(state: &AppState, req: &HttpRequest, message: &str) -> HttpResponse {
     pages::error_page(
+        &state.services.catalogue,
+        &browser_language(state, req),
         StatusCode::BAD_REQUEST,
-        "This sign-in request is not valid",
-        message,
+        "page.invalid_title",
+        &Text::new("page.invalid_request").with("message", message),
     )
 }
 
-fn unavailable_page(error: &OAuthError) -> HttpResponse {
+fn unavailable_page(state: &AppState, req: &HttpRequest, error: &OAuthError) -> HttpResponse {
     let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
     pages::error_page(
+        &state.services.catalogue,
+        &browser_language(state, req),
         status,
-        "Something went wrong",
-        "The sign-in service could not complete the request. Please try again.",
+        "page.unavailable_title",
+        &Text::new("page.unavailable"),
     )
 }
 
-fn login_location(site: &Site, req: &HttpRequest, query: &str) -> String {
+/// The pool's path prefix as the browser sees it: `/{pool_id}`, or empty on a pool domain.
+fn base_path(site: &Site, req: &HttpRequest) -> String {
     let path = respond::cookie_path(site, req);
-    let base = if path == "/" { String::new() } else { path };
-    format!("{base}/login?{query}")
+    if path == "/" { String::new() } else { path }
 }
 
 pub async fn authorize(
@@ -68,126 +94,133 @@ pub async fn authorize(
     })
     .await;
     match outcome {
-        Ok(AuthorizeOutcome::Page(message)) => invalid_request_page(&message),
+        Ok(AuthorizeOutcome::Page(message)) => invalid_request_page(&state, &req, &message),
         Ok(AuthorizeOutcome::Redirect(location)) => respond::redirect(&location).finish(),
         Ok(AuthorizeOutcome::SignIn(query)) => {
-            respond::redirect(&login_location(&site, &req, &query)).finish()
+            respond::redirect(&format!("{}/login?{query}", base_path(&site, &req))).finish()
         }
-        Err(error) => unavailable_page(&error),
+        Err(error) => unavailable_page(&state, &req, &error),
     }
 }
 
-/// The page for a login outcome; sets the CSRF cookie when the browser had none.
-fn login_response(
-    state: &AppState,
-    site: &Site,
-    req: &HttpRequest,
-    outcome: Result<LoginOutcome, OAuthError>,
-    csrf_cookie: Option<String>,
+/// Runs a hosted page's flow and answers with its page or redirect. `body` is the posted form.
+async fn hosted(
+    state: web::Data<AppState>,
+    pool: PoolSite,
+    req: HttpRequest,
+    body: Option<web::Bytes>,
+    flow: PageFlow,
 ) -> HttpResponse {
-    let path = respond::cookie_path(site, req);
+    let site = pool.site();
+    let form = match body
+        .map(|body| respond::form_params(&req, &body))
+        .transpose()
+    {
+        Ok(form) => form,
+        Err(error) => return invalid_request_page(&state, &req, &error.description),
+    };
+    let csrf_cookie = cookie_value(&req, CSRF_COOKIE);
+    let owned = (
+        req.query_string().to_owned(),
+        csrf_cookie.clone(),
+        cookie_value(&req, SESSION_COOKIE),
+        req.peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default(),
+        header(&req, "accept-language"),
+    );
+    let (services, flow_site) = (state.services.clone(), site.clone());
+    let outcome = run_flow(&state, move |conn| {
+        let (query, csrf, session, address, accept_language) = &owned;
+        let browser = Browser {
+            query,
+            form: form.as_ref(),
+            csrf_cookie: csrf.as_deref(),
+            session_cookie: session.as_deref(),
+            address,
+            accept_language: accept_language.as_deref(),
+            now: now(),
+        };
+        flow(conn, &services, &flow_site, &browser)
+    })
+    .await;
+    let path = respond::cookie_path(&site, &req);
+    let base = base_path(&site, &req);
+    let session_cookie = |session: Option<String>| {
+        session.map(|value| respond::session_cookie(&state, &path, value))
+    };
     match outcome {
-        Ok(LoginOutcome::Show { view, session }) => {
+        Ok(HostedOutcome::Show { view, session }) => {
             let (csrf_value, fresh) = match csrf_cookie {
                 Some(value) => (value, false),
                 None => (secrets::random_token(32), true),
             };
-            let page = LoginPage {
-                lang: &view.lang,
-                step: view.step,
-                client_name: &view.client_name,
-                username: &view.username,
-                error: view.error.as_deref(),
-                csrf: &session::csrf_token(&csrf_value),
-                password_rules: &view.password_rules,
+            let page_site = PageSite {
+                catalogue: &state.services.catalogue,
+                base,
+                csrf: session::csrf_token(&csrf_value),
+                look: Look::default(),
             };
-            let mut response = pages::render(StatusCode::OK, &page);
+            let mut response = pages::render_view(&page_site, &view);
             if fresh {
-                let _ = response.add_cookie(&respond::cookie(
-                    state,
-                    &path,
-                    CSRF_COOKIE,
-                    csrf_value,
-                    None,
-                ));
+                let csrf = respond::cookie(&state, &path, CSRF_COOKIE, csrf_value, None);
+                let _ = response.add_cookie(&csrf);
             }
-            if let Some(session) = session {
-                let _ = response.add_cookie(&respond::session_cookie(state, &path, session));
+            if let Some(cookie) = session_cookie(session) {
+                let _ = response.add_cookie(&cookie);
             }
             response
         }
-        Ok(LoginOutcome::Redirect { location, session }) => {
+        Ok(HostedOutcome::Redirect { location, session }) => {
             let mut response = respond::redirect(&location);
-            if let Some(session) = session {
-                response.cookie(respond::session_cookie(state, &path, session));
+            if let Some(cookie) = session_cookie(session) {
+                response.cookie(cookie);
             }
             response.finish()
         }
-        Ok(LoginOutcome::Page(message)) => invalid_request_page(&message),
-        Err(error) => unavailable_page(&error),
+        Ok(HostedOutcome::Goto {
+            page,
+            query,
+            session,
+        }) => {
+            let mut response = respond::redirect(&format!("{base}/{page}?{query}"));
+            if let Some(cookie) = session_cookie(session) {
+                response.cookie(cookie);
+            }
+            response.finish()
+        }
+        Ok(outcome @ HostedOutcome::Page(_)) => pages::outcome_page(
+            &state.services.catalogue,
+            &browser_language(&state, &req),
+            &outcome,
+        ),
+        Err(error) => unavailable_page(&state, &req, &error),
     }
 }
 
-pub async fn login_page(
-    state: web::Data<AppState>,
-    pool: PoolSite,
-    req: HttpRequest,
-) -> HttpResponse {
-    let site = pool.site();
-    let (query, flow_site, services) = (
-        req.query_string().to_owned(),
-        site.clone(),
-        state.services.clone(),
-    );
-    let outcome = run_flow(&state, move |conn| {
-        login::show(conn, &services, &flow_site, &query)
-    })
-    .await;
-    login_response(
-        &state,
-        &site,
-        &req,
-        outcome,
-        cookie_value(&req, CSRF_COOKIE),
-    )
+macro_rules! page_handlers {
+    ($($get:ident, $post:ident => $show:path, $submit:path;)*) => {$(
+        pub async fn $get(state: web::Data<AppState>, pool: PoolSite, req: HttpRequest) -> HttpResponse {
+            hosted(state, pool, req, None, $show).await
+        }
+
+        pub async fn $post(
+            state: web::Data<AppState>,
+            pool: PoolSite,
+            req: HttpRequest,
+            body: web::Bytes,
+        ) -> HttpResponse {
+            hosted(state, pool, req, Some(body), $submit).await
+        }
+    )*};
 }
 
-pub async fn login_submit(
-    state: web::Data<AppState>,
-    pool: PoolSite,
-    req: HttpRequest,
-    body: web::Bytes,
-) -> HttpResponse {
-    let site = pool.site();
-    let form = match respond::form_params(&req, &body) {
-        Ok(form) => form,
-        Err(error) => return invalid_request_page(&error.description),
-    };
-    let csrf_cookie = cookie_value(&req, CSRF_COOKIE);
-    let session_cookie = cookie_value(&req, SESSION_COOKIE);
-    let address = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    let (query, services, flow_site, csrf) = (
-        req.query_string().to_owned(),
-        state.services.clone(),
-        site.clone(),
-        csrf_cookie.clone(),
-    );
-    let outcome = run_flow(&state, move |conn| {
-        let input = Submission {
-            query: &query,
-            form: &form,
-            csrf_cookie: csrf.as_deref(),
-            session_cookie: session_cookie.as_deref(),
-            address: &address,
-            now: now(),
-        };
-        login::submit(conn, &services, &flow_site, input)
-    })
-    .await;
-    login_response(&state, &site, &req, outcome, csrf_cookie)
+page_handlers! {
+    login_page, login_submit => flows::login::show, flows::login::submit;
+    signup_page, signup_submit => flows::signup::show, flows::signup::submit;
+    confirm_page, confirm_submit => flows::signup::show_confirm, flows::signup::submit_confirm;
+    forgot_page, forgot_submit => flows::recovery::show, flows::recovery::submit;
+    reset_page, reset_submit => flows::recovery::show_confirm, flows::recovery::submit_confirm;
 }
 
 pub async fn logout(state: web::Data<AppState>, pool: PoolSite, req: HttpRequest) -> HttpResponse {
@@ -215,19 +248,19 @@ pub async fn logout(state: web::Data<AppState>, pool: PoolSite, req: HttpRequest
         Ok(LogoutOutcome::Redirect(location)) => {
             respond::redirect(&location).cookie(clear).finish()
         }
-        Ok(LogoutOutcome::SignIn(query)) => respond::redirect(&login_location(&site, &req, &query))
-            .cookie(clear)
-            .finish(),
+        Ok(LogoutOutcome::SignIn(query)) => {
+            respond::redirect(&format!("{}/login?{query}", base_path(&site, &req)))
+                .cookie(clear)
+                .finish()
+        }
         Ok(LogoutOutcome::SignedOut) => {
-            let mut response = pages::render(StatusCode::OK, &SignedOutPage { lang: "en" });
+            let lang = browser_language(&state, &req);
+            let c = pages::plain_chrome(&state.services.catalogue, &lang, "signed_out.title");
+            let mut response = pages::render(StatusCode::OK, &SignedOutPage { c });
             let _ = response.add_cookie(&clear);
             response
         }
-        Ok(LogoutOutcome::Page(message)) => pages::error_page(
-            StatusCode::BAD_REQUEST,
-            "This sign-out request is not valid",
-            &message,
-        ),
-        Err(error) => unavailable_page(&error),
+        Ok(LogoutOutcome::Page(message)) => invalid_request_page(&state, &req, &message),
+        Err(error) => unavailable_page(&state, &req, &error),
     }
 }

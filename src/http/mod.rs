@@ -28,6 +28,17 @@ fn pool_routes(cfg: &mut web::ServiceConfig) {
     .route("/oauth2/authorize", web::get().to(browser::authorize))
     .route("/login", web::get().to(browser::login_page))
     .route("/login", web::post().to(browser::login_submit))
+    .route("/signup", web::get().to(browser::signup_page))
+    .route("/signup", web::post().to(browser::signup_submit))
+    .route("/confirm", web::get().to(browser::confirm_page))
+    .route("/confirm", web::post().to(browser::confirm_submit))
+    .route("/forgotPassword", web::get().to(browser::forgot_page))
+    .route("/forgotPassword", web::post().to(browser::forgot_submit))
+    .route("/confirmForgotPassword", web::get().to(browser::reset_page))
+    .route(
+        "/confirmForgotPassword",
+        web::post().to(browser::reset_submit),
+    )
     .route("/logout", web::get().to(browser::logout))
     .route("/oauth2/token", web::post().to(api::token))
     .route("/oauth2/userInfo", web::get().to(api::user_info))
@@ -40,6 +51,10 @@ fn pool_routes(cfg: &mut web::ServiceConfig) {
         "/.well-known/jwks.json",
         "/oauth2/authorize",
         "/login",
+        "/signup",
+        "/confirm",
+        "/forgotPassword",
+        "/confirmForgotPassword",
         "/logout",
         "/oauth2/token",
         "/oauth2/userInfo",
@@ -63,6 +78,7 @@ async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", web::get().to(health))
         .route("/static/gatehouse.css", web::get().to(default_css))
+        .route("/static/gatehouse.js", web::get().to(script))
         .configure(pool_routes)
         .service(web::scope("/{pool_id}").configure(pool_routes));
 }
@@ -105,18 +121,34 @@ async fn default_css() -> HttpResponse {
         .body(pages::DEFAULT_CSS)
 }
 
+async fn script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(pages::SCRIPT)
+}
+
 /// Unknown paths: a readable page for browsers, JSON for everyone else.
-pub async fn not_found(req: HttpRequest) -> HttpResponse {
+pub async fn not_found(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let wants_html = req
         .headers()
         .get("accept")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"));
     if wants_html {
+        let catalogue = &state.services.catalogue;
+        let lang = catalogue.negotiate(
+            None,
+            req.headers()
+                .get("accept-language")
+                .and_then(|v| v.to_str().ok()),
+        );
         pages::error_page(
+            catalogue,
+            &lang,
             StatusCode::NOT_FOUND,
-            "Page not found",
-            "There is nothing at this address.",
+            "page.not_found_title",
+            &crate::ui::i18n::Text::new("page.not_found"),
         )
     } else {
         actix_web::ResponseError::error_response(&errors::ApiError::not_found("no such endpoint"))

@@ -1,16 +1,149 @@
-//! Server-rendered pages and the headers every page carries.
+//! Server-rendered pages and the headers every page carries. Each page is an askama template
+//! around `Chrome`, the frame they share (language, texts, client look, CSRF token, links).
 
-use crate::flows::login::Step;
+use crate::flows::hosted::{Field, Frame, HostedOutcome, Screen, View};
+use crate::model::pool::PasswordRule;
+use crate::ui::i18n::{Catalogue, Text, Texts};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, HttpResponseBuilder};
 use askama::Template;
 
+pub const DEFAULT_CSS: &str = include_str!("../../static/gatehouse.css");
+pub const SCRIPT: &str = include_str!("../../static/gatehouse.js");
+
+/// The stylesheet and logo an app client chose (UI customization), as URLs.
+#[derive(Debug, Clone, Default)]
+pub struct Look {
+    pub css: Option<String>,
+    pub logo: Option<String>,
+}
+
+/// What every page shares.
+pub struct Chrome<'a> {
+    pub lang: String,
+    pub t: Texts<'a>,
+    pub title: String,
+    /// The app's name in the banner (or the product's on pages without an app).
+    pub app_name: String,
+    pub custom_css: Option<String>,
+    pub logo: Option<String>,
+    /// Whether the page loads the small progressive script (password checks).
+    pub script: bool,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+    pub csrf: String,
+    /// Path prefix of the pool (`/{pool_id}`, or empty at a pool domain's root).
+    pub base: String,
+    /// The carried authorization request, for links between pages.
+    pub query: String,
+}
+
+/// Where a page is served: everything `Chrome` needs beyond the flow's view.
+pub struct PageSite<'a> {
+    pub catalogue: &'a Catalogue,
+    pub base: String,
+    pub csrf: String,
+    pub look: Look,
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage<'a> {
-    pub lang: &'a str,
-    pub title: &'a str,
-    pub message: &'a str,
+    pub c: Chrome<'a>,
+    pub message: String,
+}
+
+#[derive(Template)]
+#[template(path = "signed_out.html")]
+pub struct SignedOutPage<'a> {
+    pub c: Chrome<'a>,
+}
+
+pub struct ProviderButton {
+    pub label: String,
+    pub href: String,
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage<'a> {
+    pub c: Chrome<'a>,
+    pub username: String,
+    pub providers: Vec<ProviderButton>,
+    pub signup_allowed: bool,
+}
+
+pub struct FieldView {
+    pub id: String,
+    pub name: String,
+    pub label: String,
+    pub input_type: &'static str,
+    pub autocomplete: &'static str,
+    pub value: String,
+}
+
+pub struct RuleView {
+    pub kind: &'static str,
+    pub min: Option<u32>,
+    pub text: String,
+}
+
+#[derive(Template)]
+#[template(path = "new_password.html")]
+pub struct NewPasswordPage<'a> {
+    pub c: Chrome<'a>,
+    pub username: String,
+    pub fields: Vec<FieldView>,
+    pub rules: Vec<RuleView>,
+    pub password_field: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "signup.html")]
+pub struct SignUpPage<'a> {
+    pub c: Chrome<'a>,
+    pub fields: Vec<FieldView>,
+    pub rules: Vec<RuleView>,
+    pub password_field: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "confirm.html")]
+pub struct ConfirmPage<'a> {
+    pub c: Chrome<'a>,
+    pub username: String,
+    pub destination: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "forgot_password.html")]
+pub struct ForgotPasswordPage<'a> {
+    pub c: Chrome<'a>,
+    pub username: String,
+}
+
+#[derive(Template)]
+#[template(path = "confirm_forgot_password.html")]
+pub struct ConfirmForgotPasswordPage<'a> {
+    pub c: Chrome<'a>,
+    pub username: String,
+    pub rules: Vec<RuleView>,
+    pub password_field: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "mfa_setup.html")]
+pub struct MfaSetupPage<'a> {
+    pub c: Chrome<'a>,
+    pub secret: String,
+    pub qr_svg: String,
+    pub optional: bool,
+}
+
+#[derive(Template)]
+#[template(path = "mfa_challenge.html")]
+pub struct MfaChallengePage<'a> {
+    pub c: Chrome<'a>,
 }
 
 /// Headers of every HTML page: no framing, no referrer, no caching, no inline script.
@@ -20,30 +153,12 @@ pub fn page_response(status: StatusCode) -> HttpResponseBuilder {
         .content_type("text/html; charset=utf-8")
         .insert_header((
             "Content-Security-Policy",
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ))
         .insert_header(("X-Frame-Options", "DENY"))
         .insert_header(("Referrer-Policy", "no-referrer"))
         .insert_header(("Cache-Control", "no-store"));
     builder
-}
-
-#[derive(Template)]
-#[template(path = "login.html")]
-pub struct LoginPage<'a> {
-    pub lang: &'a str,
-    pub step: Step,
-    pub client_name: &'a str,
-    pub username: &'a str,
-    pub error: Option<&'a str>,
-    pub csrf: &'a str,
-    pub password_rules: &'a [String],
-}
-
-#[derive(Template)]
-#[template(path = "signed_out.html")]
-pub struct SignedOutPage<'a> {
-    pub lang: &'a str,
 }
 
 /// Renders a page, or a plain 500 if the template fails (it cannot for valid input).
@@ -57,15 +172,267 @@ pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
     }
 }
 
-pub fn error_page(status: StatusCode, title: &str, message: &str) -> HttpResponse {
-    render(
-        status,
-        &ErrorPage {
-            lang: "en",
-            title,
-            message,
-        },
-    )
+/// Chrome for pages outside any app (errors, signed out).
+pub fn plain_chrome<'a>(catalogue: &'a Catalogue, lang: &str, title: &str) -> Chrome<'a> {
+    let t = catalogue.texts(lang);
+    Chrome {
+        lang: t.lang.clone(),
+        title: t.get(title).to_owned(),
+        t,
+        app_name: "Gatehouse".into(),
+        custom_css: None,
+        logo: None,
+        script: false,
+        error: None,
+        notice: None,
+        csrf: String::new(),
+        base: String::new(),
+        query: String::new(),
+    }
 }
 
-pub const DEFAULT_CSS: &str = include_str!("../../static/gatehouse.css");
+/// An error page; `title` and `message` are catalogue keys or, failing that, shown as given.
+pub fn error_page(
+    catalogue: &Catalogue,
+    lang: &str,
+    status: StatusCode,
+    title: &str,
+    message: &Text,
+) -> HttpResponse {
+    let c = plain_chrome(catalogue, lang, title);
+    let message = c.t.render(message);
+    render(status, &ErrorPage { c, message })
+}
+
+fn field_views(t: &Texts, fields: &[Field]) -> Vec<FieldView> {
+    fields
+        .iter()
+        .map(|f| {
+            let key = format!("attribute.{}", f.name);
+            let label = match t.get(&key) {
+                missing if missing == key => f.name.clone(),
+                label => label.to_owned(),
+            };
+            FieldView {
+                id: format!("field-{}", f.name.replace(':', "-")),
+                name: f.name.clone(),
+                label,
+                input_type: f.input_type,
+                autocomplete: f.autocomplete,
+                value: f.value.clone(),
+            }
+        })
+        .collect()
+}
+
+fn rule_views(t: &Texts, rules: &[PasswordRule]) -> Vec<RuleView> {
+    rules
+        .iter()
+        .filter(|r| !matches!(r, PasswordRule::MaximumLength))
+        .map(|rule| {
+            let (kind, min) = match rule {
+                PasswordRule::MinimumLength(n) => ("length", Some(*n)),
+                PasswordRule::Lowercase => ("lowercase", None),
+                PasswordRule::Uppercase => ("uppercase", None),
+                PasswordRule::Number => ("number", None),
+                PasswordRule::Symbol => ("symbol", None),
+                PasswordRule::MaximumLength => ("max_length", None),
+            };
+            let text = t.fill(
+                &format!("password.check.{kind}"),
+                "min",
+                &min.map(|m| m.to_string()).unwrap_or_default(),
+            );
+            RuleView { kind, min, text }
+        })
+        .collect()
+}
+
+fn screen_title(screen: &Screen) -> &'static str {
+    match screen {
+        Screen::SignIn { .. } => "signin.title",
+        Screen::NewPassword { .. } => "new_password.title",
+        Screen::MfaSetup { .. } => "mfa_setup.title",
+        Screen::MfaChallenge => "mfa.title",
+        Screen::SignUp { .. } => "signup.title",
+        Screen::Confirm { .. } => "confirm.title",
+        Screen::ForgotPassword { .. } => "forgot.title",
+        Screen::ConfirmForgotPassword { .. } => "reset.title",
+    }
+}
+
+fn chrome<'a>(site: &PageSite<'a>, view: &View) -> Chrome<'a> {
+    let frame: &Frame = &view.frame;
+    let t = site.catalogue.texts(&frame.lang);
+    let render_with_rules = |text: &Text| render_text(&t, text);
+    Chrome {
+        lang: t.lang.clone(),
+        title: t.fill(screen_title(&view.screen), "client", &frame.client_name),
+        error: view.error.as_ref().map(render_with_rules),
+        notice: view.notice.as_ref().map(render_with_rules),
+        app_name: frame.client_name.clone(),
+        custom_css: site.look.css.clone(),
+        logo: site.look.logo.clone(),
+        script: matches!(
+            view.screen,
+            Screen::NewPassword { .. }
+                | Screen::SignUp { .. }
+                | Screen::ConfirmForgotPassword { .. }
+        ),
+        csrf: site.csrf.clone(),
+        base: site.base.clone(),
+        query: frame.query.clone(),
+        t,
+    }
+}
+
+/// A flow's message in the page's language: a `rules` argument (comma-separated rule keys) is
+/// spelled out, an `attribute` argument becomes the attribute's label.
+fn render_text(t: &Texts, text: &Text) -> String {
+    let mut text = text.clone();
+    let min = text
+        .args
+        .iter()
+        .find(|(name, _)| *name == "min")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    for (name, value) in &mut text.args {
+        match *name {
+            "rules" => {
+                *value = value
+                    .split(',')
+                    .map(|key| t.get(key).replace("{min}", &min))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+            }
+            "attribute" => {
+                let key = format!("attribute.{value}");
+                if t.get(&key) != key {
+                    *value = t.get(&key).to_owned();
+                }
+            }
+            _ => {}
+        }
+    }
+    t.render(&text)
+}
+
+/// The page of a view.
+pub fn render_view(site: &PageSite, view: &View) -> HttpResponse {
+    let c = chrome(site, view);
+    let status = StatusCode::OK;
+    match &view.screen {
+        Screen::SignIn { username } => {
+            let providers = view
+                .frame
+                .providers
+                .iter()
+                .map(|name| ProviderButton {
+                    label: c.t.fill("signin.provider_button", "provider", name),
+                    href: format!(
+                        "{}/oauth2/authorize?{}",
+                        site.base,
+                        crate::flows::hosted::query_with(
+                            &view.frame.query,
+                            &[("identity_provider", name)]
+                        )
+                    ),
+                })
+                .collect();
+            render(
+                status,
+                &LoginPage {
+                    username: username.clone(),
+                    providers,
+                    signup_allowed: view.frame.signup_allowed,
+                    c,
+                },
+            )
+        }
+        Screen::NewPassword { username, missing } => {
+            let fields = field_views(&c.t, missing);
+            let rules = rule_views(&c.t, &view.frame.password_rules);
+            render(
+                status,
+                &NewPasswordPage {
+                    username: username.clone(),
+                    fields,
+                    rules,
+                    password_field: "new_password",
+                    c,
+                },
+            )
+        }
+        Screen::SignUp { fields } => {
+            let fields = field_views(&c.t, fields);
+            let rules = rule_views(&c.t, &view.frame.password_rules);
+            render(
+                status,
+                &SignUpPage {
+                    fields,
+                    rules,
+                    password_field: "password",
+                    c,
+                },
+            )
+        }
+        Screen::Confirm {
+            username,
+            destination,
+        } => render(
+            status,
+            &ConfirmPage {
+                username: username.clone(),
+                destination: destination.clone(),
+                c,
+            },
+        ),
+        Screen::ForgotPassword { username } => render(
+            status,
+            &ForgotPasswordPage {
+                username: username.clone(),
+                c,
+            },
+        ),
+        Screen::ConfirmForgotPassword { username } => {
+            let rules = rule_views(&c.t, &view.frame.password_rules);
+            render(
+                status,
+                &ConfirmForgotPasswordPage {
+                    username: username.clone(),
+                    rules,
+                    password_field: "new_password",
+                    c,
+                },
+            )
+        }
+        Screen::MfaSetup {
+            secret,
+            qr_svg,
+            optional,
+        } => render(
+            status,
+            &MfaSetupPage {
+                secret: secret.clone(),
+                qr_svg: qr_svg.clone(),
+                optional: *optional,
+                c,
+            },
+        ),
+        Screen::MfaChallenge => render(status, &MfaChallengePage { c }),
+    }
+}
+
+/// The error page for an outcome that cannot go back to the app.
+pub fn outcome_page(catalogue: &Catalogue, lang: &str, outcome: &HostedOutcome) -> HttpResponse {
+    match outcome {
+        HostedOutcome::Page(text) => error_page(
+            catalogue,
+            lang,
+            StatusCode::BAD_REQUEST,
+            "page.invalid_title",
+            text,
+        ),
+        _ => HttpResponse::InternalServerError().finish(),
+    }
+}

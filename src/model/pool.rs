@@ -39,6 +39,7 @@ pub struct PoolSettings {
     pub required_attributes: Vec<String>,
     /// Custom attributes the pool defines, without the `custom:` prefix.
     pub custom_attributes: Vec<CustomAttribute>,
+    pub messages: MessageTemplates,
 }
 
 impl Default for PoolSettings {
@@ -53,6 +54,7 @@ impl Default for PoolSettings {
             mfa_configuration: MfaConfiguration::Off,
             required_attributes: Vec::new(),
             custom_attributes: Vec::new(),
+            messages: MessageTemplates::default(),
         }
     }
 }
@@ -64,6 +66,35 @@ impl PoolSettings {
             username.to_owned()
         } else {
             username.to_lowercase()
+        }
+    }
+}
+
+/// The emails a pool sends (user-pools.md §16): `{####}` is the code, `{username}` the username.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MessageTemplates {
+    pub email_from: String,
+    pub reply_to: Option<String>,
+    pub verification_subject: String,
+    pub verification_message: String,
+    pub reset_subject: String,
+    pub reset_message: String,
+}
+
+/// Cognito's limits on message templates.
+pub const MAX_EMAIL_MESSAGE_CHARS: usize = 20_000;
+pub const MAX_EMAIL_SUBJECT_CHARS: usize = 140;
+
+impl Default for MessageTemplates {
+    fn default() -> Self {
+        Self {
+            email_from: "no-reply@localhost".into(),
+            reply_to: None,
+            verification_subject: "Your verification code".into(),
+            verification_message: "Your verification code is {####}.".into(),
+            reset_subject: "Your password reset code".into(),
+            reset_message: "Your password reset code is {####}. It expires in one hour.".into(),
         }
     }
 }

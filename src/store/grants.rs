@@ -9,6 +9,12 @@ use diesel::prelude::*;
 
 pub const SESSION_ACTIVE: &str = "active";
 pub const SESSION_NEW_PASSWORD: &str = "new_password";
+/// The password was right; a TOTP code is still to come.
+pub const SESSION_MFA: &str = "mfa";
+/// The password was right; the pool requires an authenticator the user has yet to set up.
+pub const SESSION_MFA_SETUP: &str = "mfa_setup";
+/// The browser that signed up, until the code confirms the account.
+pub const SESSION_SIGNUP: &str = "signup";
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sessions)]
@@ -45,15 +51,18 @@ pub fn find_session(
         .optional()?)
 }
 
+/// A pending session becomes a signed-in one, authenticated at `auth_time`.
 pub fn activate_session(
     conn: &mut AnyConnection,
     id_digest: &str,
     auth_time: i64,
+    expires_at: i64,
 ) -> StoreResult<()> {
     diesel::update(sessions::table.find(id_digest))
         .set((
             sessions::kind.eq(SESSION_ACTIVE),
             sessions::auth_time.eq(auth_time),
+            sessions::expires_at.eq(expires_at),
         ))
         .execute(conn)?;
     Ok(())
@@ -257,5 +266,6 @@ pub fn purge_expired(conn: &mut AnyConnection, now: i64) -> StoreResult<usize> {
             .filter(super::schema::sign_in_failures::locked_until.lt(day_ago)),
     )
     .execute(conn)?;
+    purged += super::codes::purge_expired(conn, now)?;
     Ok(purged)
 }

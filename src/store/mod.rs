@@ -2,9 +2,11 @@
 //! backends, an r2d2 pool, and `Store::run` to do blocking database work off the async workers.
 
 pub mod clients;
+pub mod codes;
 pub mod directory;
 pub mod grants;
 pub mod keys;
+pub mod mfa;
 pub mod pools;
 pub mod schema;
 pub mod throttle;

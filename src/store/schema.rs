@@ -175,6 +175,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_codes (pool_id, user_sub, purpose) {
+        pool_id -> Text,
+        user_sub -> Text,
+        purpose -> Text,
+        code_digest -> Text,
+        destination -> Text,
+        attempts -> Integer,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_mfa (pool_id, user_sub) {
+        pool_id -> Text,
+        user_sub -> Text,
+        totp_secret -> Nullable<Text>,
+        totp_enabled -> Bool,
+        last_step -> BigInt,
+        failures -> Integer,
+        declined -> Bool,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     user_pools,
     app_clients,
@@ -191,4 +217,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     authorization_codes,
     refresh_tokens,
     sign_in_failures,
+    user_codes,
+    user_mfa,
 );

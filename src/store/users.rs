@@ -67,23 +67,30 @@ struct AliasRow {
     user_sub: String,
 }
 
-/// The aliases a user's attributes give them under the pool's `alias_attributes`: an email or
-/// phone number only once verified, a preferred username at once.
+/// The aliases a user's attributes give them: under `alias_attributes` an email or phone number
+/// once verified and a preferred username at once; under `username_attributes` the email or
+/// phone number the user signs in with, verified or not (user-pools.md §3.1, §3.2).
 pub fn aliases_of(pool: &UserPool, attributes: &Attributes) -> Vec<(String, String)> {
-    pool.settings
-        .alias_attributes
-        .iter()
-        .filter_map(|kind| {
-            let value = attributes.get(kind)?;
-            let key = match kind.as_str() {
-                "email" if attributes.is_verified("email") => value.to_lowercase(),
-                "phone_number" if attributes.is_verified("phone_number") => value.to_owned(),
-                "preferred_username" => pool.settings.username_key(value),
-                _ => return None,
-            };
-            Some((kind.clone(), key))
-        })
-        .collect()
+    let settings = &pool.settings;
+    let as_alias = settings.alias_attributes.iter().filter_map(|kind| {
+        let value = attributes.get(kind)?;
+        let key = match kind.as_str() {
+            "email" if attributes.is_verified("email") => value.to_lowercase(),
+            "phone_number" if attributes.is_verified("phone_number") => value.to_owned(),
+            "preferred_username" => settings.username_key(value),
+            _ => return None,
+        };
+        Some((kind.clone(), key))
+    });
+    let as_username = settings.username_attributes.iter().filter_map(|kind| {
+        let value = attributes.get(kind)?;
+        let key = match kind.as_str() {
+            "email" => value.to_lowercase(),
+            _ => value.to_owned(),
+        };
+        Some((kind.clone(), key))
+    });
+    as_alias.chain(as_username).collect()
 }
 
 fn sync_aliases(conn: &mut AnyConnection, pool: &UserPool, user: &User) -> StoreResult<()> {
@@ -178,7 +185,12 @@ pub fn find_for_sign_in(
     if let Some(user) = find_by_username(conn, pool, login)? {
         return Ok(Some(user));
     }
-    for kind in &pool.settings.alias_attributes {
+    let settings = &pool.settings;
+    for kind in settings
+        .alias_attributes
+        .iter()
+        .chain(&settings.username_attributes)
+    {
         let key = match kind.as_str() {
             "email" => login.to_lowercase(),
             "preferred_username" => pool.settings.username_key(login),

@@ -380,7 +380,7 @@ fn migrate_applies_once_and_bad_urls_are_clear() {
     assert!(first.status.success());
     assert_eq!(
         String::from_utf8_lossy(&first.stdout).trim(),
-        "2 migrations applied (sqlite)"
+        "3 migrations applied (sqlite)"
     );
     assert_eq!(
         String::from_utf8_lossy(&run().stdout).trim(),

@@ -369,7 +369,8 @@ fn customizations_are_read_from_files_and_limited() {
     let big = with("\n[[pool.ui_customization]]\ncss_file = \"big.css\"\n").unwrap_err();
     assert!(
         big.to_string()
-            .contains("pool[0].ui_customization[0].css: a stylesheet is at most 3 KB"),
+            .contains("pool[0].ui_customization[0].css_file: line 1")
+            && big.to_string().contains("3072 bytes"),
         "{big}"
     );
     let unknown = with("\n[[pool.ui_customization]]\nclient_id = \"nosuchclient00000000000000\"\n")

@@ -122,14 +122,24 @@ pub struct TestServer {
 }
 
 pub fn spawn_server(store: Store) -> TestServer {
-    let settings = Settings::new(
+    spawn_server_with_outbox(
+        store,
+        std::env::temp_dir().join("gatehouse-test-outbox.jsonl"),
+    )
+}
+
+/// A server whose emails go to `outbox` (one JSON line per message).
+pub fn spawn_server_with_outbox(store: Store, outbox: std::path::PathBuf) -> TestServer {
+    let mut settings = Settings::new(
         "127.0.0.1:0".to_owned(),
         "http://localhost:7070",
         "unused".to_owned(),
         None,
     )
     .expect("settings");
-    let (server, addrs) = app::bind(AppState::new(store, settings)).expect("server binds");
+    settings.mail = gatehouse::mail::MailSettings::Outbox(outbox);
+    let state = AppState::new(store, settings).expect("state");
+    let (server, addrs) = app::bind(state).expect("server binds");
     actix_web::rt::spawn(server);
     let addr: SocketAddr = addrs[0];
     TestServer {

@@ -1,0 +1,2 @@
+DROP TABLE user_mfa;
+DROP TABLE user_codes;

@@ -1,0 +1,153 @@
+//! One-time codes by email (user-pools.md §6.3): six digits, sign-up confirmation for 24 hours
+//! and password reset for one hour, single use, five wrong guesses per code and a per-user
+//! throttle across codes. The email goes out inside the caller's transaction, so a mail server
+//! that refuses it leaves nothing half-created behind.
+
+use super::{Services, Site};
+use crate::mail::{self, Email};
+use crate::model::User;
+use crate::secrets::SecretDigest;
+use crate::store::codes::{self, CodeRow, PURPOSE_RESET, PURPOSE_SIGNUP};
+use crate::store::{AnyConnection, StoreError, throttle};
+use crate::ui::i18n::Text;
+use rand::Rng;
+use subtle::ConstantTimeEq;
+
+pub const SIGNUP_CODE_SECONDS: i64 = 24 * 3600;
+pub const RESET_CODE_SECONDS: i64 = 3600;
+/// Wrong guesses one code survives.
+pub const MAX_ATTEMPTS: i32 = 5;
+/// A new code for the same purpose at most this often.
+pub const RESEND_SECONDS: i64 = 30;
+
+#[derive(Debug)]
+pub enum SendError {
+    Store(StoreError),
+    Mail(mail::MailError),
+}
+
+impl From<diesel::result::Error> for SendError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Store(StoreError::Database(e))
+    }
+}
+
+impl From<StoreError> for SendError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+fn digest(purpose: &str, sub: &str, code: &str) -> String {
+    SecretDigest::of(&format!("{purpose}|{sub}|{code}"))
+        .as_str()
+        .to_owned()
+}
+
+/// Stores a fresh code for `user` and emails it to `to`. Call inside a transaction.
+pub fn send(
+    conn: &mut AnyConnection,
+    services: &Services,
+    site: &Site,
+    user: &User,
+    purpose: &'static str,
+    to: &str,
+    now: i64,
+) -> Result<(), SendError> {
+    let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32));
+    let sub = user.sub.to_string();
+    let lifetime = if purpose == PURPOSE_RESET {
+        RESET_CODE_SECONDS
+    } else {
+        SIGNUP_CODE_SECONDS
+    };
+    codes::replace(
+        conn,
+        &CodeRow {
+            pool_id: site.pool_id().to_owned(),
+            user_sub: sub.clone(),
+            purpose: purpose.to_owned(),
+            code_digest: digest(purpose, &sub, &code),
+            destination: to.to_owned(),
+            attempts: 0,
+            created_at: now,
+            expires_at: now + lifetime,
+        },
+    )?;
+    let templates = &site.pool.settings.messages;
+    let (subject, body) = if purpose == PURPOSE_SIGNUP {
+        (
+            &templates.verification_subject,
+            &templates.verification_message,
+        )
+    } else {
+        (&templates.reset_subject, &templates.reset_message)
+    };
+    let body = mail::fill(body, &user.username, &code);
+    let email = Email {
+        from: templates.email_from.clone(),
+        reply_to: templates.reply_to.clone(),
+        to: to.to_owned(),
+        subject: mail::fill(subject, &user.username, &code),
+        html: body.contains('<'),
+        body,
+    };
+    services.mailer.send(&email).map_err(|e| {
+        tracing::warn!(pool = site.pool_id(), purpose, "email not sent: {e}");
+        SendError::Mail(e)
+    })
+}
+
+/// Whether a new code may be sent now (the previous one is old enough).
+pub fn may_resend(
+    conn: &mut AnyConnection,
+    site: &Site,
+    user: &User,
+    purpose: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    Ok(
+        codes::find(conn, site.pool_id(), &user.sub.to_string(), purpose)?
+            .is_none_or(|row| now - row.created_at >= RESEND_SECONDS),
+    )
+}
+
+/// Checks and consumes a code. `Err(text)` is the message for the page.
+pub fn redeem(
+    conn: &mut AnyConnection,
+    site: &Site,
+    user: Option<&User>,
+    purpose: &str,
+    code: &str,
+    now: i64,
+) -> Result<Result<CodeRow, Text>, StoreError> {
+    let mismatch = Text::new("error.code_mismatch");
+    let Some(user) = user else {
+        return Ok(Err(mismatch));
+    };
+    let sub = user.sub.to_string();
+    let throttle_key = format!("code:{}:{sub}", site.pool_id());
+    if throttle::locked_until(conn, std::slice::from_ref(&throttle_key), now)?.is_some() {
+        return Ok(Err(Text::new("error.too_many_codes")));
+    }
+    let Some(row) = codes::find(conn, site.pool_id(), &sub, purpose)? else {
+        return Ok(Err(mismatch));
+    };
+    if row.expires_at <= now {
+        return Ok(Err(Text::new("error.code_expired")));
+    }
+    if row.attempts >= MAX_ATTEMPTS {
+        return Ok(Err(Text::new("error.too_many_codes")));
+    }
+    let given = digest(purpose, &sub, code.trim());
+    if !bool::from(given.as_bytes().ct_eq(row.code_digest.as_bytes())) {
+        codes::record_miss(conn, &row)?;
+        throttle::record_failure(conn, &throttle_key, throttle::FREE_FAILURES, now)?;
+        return Ok(Err(mismatch));
+    }
+    if !codes::consume(conn, &row)? {
+        return Ok(Err(mismatch));
+    }
+    throttle::clear(conn, &throttle_key)?;
+    Ok(Ok(row))
+}

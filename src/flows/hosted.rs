@@ -1,0 +1,373 @@
+//! What every hosted page shares: the authorization request carried from page to page in the
+//! query string, the frame around each page (client, language, sign-up link, providers) and
+//! the outcome a page flow hands to HTTP. Messages are catalogue keys (`Text`), translated when
+//! the page is rendered.
+
+use super::authorize::resolve;
+use super::{Services, Site, issue, session};
+use crate::model::client::COGNITO_PROVIDER;
+use crate::model::pool::PasswordRule;
+use crate::model::{AppClient, User};
+use crate::oauth::authorize::AuthorizationRequest;
+use crate::oauth::{OAuthError, Params};
+use crate::store::grants::{self, SESSION_MFA, SESSION_MFA_SETUP};
+use crate::store::{AnyConnection, mfa};
+use crate::totp;
+use crate::ui::i18n::Text;
+
+/// Parameters the pages add to the carried query; never part of the authorization request.
+const PAGE_PARAMETERS: &[&str] = &["username", "notice"];
+
+/// One browser request to a hosted page.
+pub struct Browser<'a> {
+    pub query: &'a str,
+    /// The posted form (POST only).
+    pub form: Option<&'a Params>,
+    pub csrf_cookie: Option<&'a str>,
+    pub session_cookie: Option<&'a str>,
+    pub address: &'a str,
+    pub accept_language: Option<&'a str>,
+    pub now: i64,
+}
+
+impl Browser<'_> {
+    pub fn field(&self, name: &str) -> &str {
+        self.form.and_then(|f| f.get(name)).unwrap_or_default()
+    }
+
+    /// A short single-line form value (usernames, codes, attribute values).
+    pub fn short_field(&self, name: &str) -> String {
+        self.field(name).trim().chars().take(2048).collect()
+    }
+
+    pub fn csrf_ok(&self) -> bool {
+        session::csrf_matches(self.csrf_cookie, self.form.and_then(|f| f.get("_csrf")))
+    }
+
+    /// A page parameter of the query (`username`, `notice`).
+    pub fn query_value(&self, name: &str) -> Option<String> {
+        url::form_urlencoded::parse(self.query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.chars().take(256).collect())
+    }
+}
+
+/// The query of the authorization request without the pages' own parameters.
+pub fn carried_query(query: &str) -> String {
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        if !PAGE_PARAMETERS.contains(&k.as_ref()) {
+            out.append_pair(&k, &v);
+        }
+    }
+    out.finish()
+}
+
+/// The carried query plus page parameters.
+pub fn query_with(carried: &str, extra: &[(&str, &str)]) -> String {
+    let mut out = url::form_urlencoded::Serializer::new(carried.to_owned());
+    for (k, v) in extra {
+        out.append_pair(k, v);
+    }
+    out.finish()
+}
+
+/// The frame around every page.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub client_id: String,
+    pub client_name: String,
+    pub lang: String,
+    /// The authorization request, for links and form actions between pages.
+    pub query: String,
+    pub signup_allowed: bool,
+    /// Upstream providers the client offers, by name (buttons on the sign-in page).
+    pub providers: Vec<String>,
+    /// Every rule of the pool's password policy (for the live check on password forms).
+    pub password_rules: Vec<PasswordRule>,
+}
+
+/// An input of the sign-up or new-password form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    /// The form field and attribute name (`username`, `email`, `given_name`, `custom:x`).
+    pub name: String,
+    /// HTML input type: text, email or tel.
+    pub input_type: &'static str,
+    pub autocomplete: &'static str,
+    pub value: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum Screen {
+    SignIn {
+        username: String,
+    },
+    NewPassword {
+        username: String,
+        missing: Vec<Field>,
+    },
+    MfaSetup {
+        secret: String,
+        qr_svg: String,
+        optional: bool,
+    },
+    MfaChallenge,
+    SignUp {
+        fields: Vec<Field>,
+    },
+    Confirm {
+        username: String,
+        destination: Option<String>,
+    },
+    ForgotPassword {
+        username: String,
+    },
+    ConfirmForgotPassword {
+        username: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct View {
+    pub frame: Frame,
+    pub screen: Screen,
+    pub error: Option<Text>,
+    pub notice: Option<Text>,
+}
+
+/// What a page flow asks HTTP to do.
+pub enum HostedOutcome {
+    Show {
+        view: Box<View>,
+        /// A new session cookie to set.
+        session: Option<String>,
+    },
+    /// 302 to the app (a code, tokens or an error).
+    Redirect {
+        location: String,
+        session: Option<String>,
+    },
+    /// 302 to another hosted page (`signup`, `confirm`, …) with this query.
+    Goto {
+        page: &'static str,
+        query: String,
+        session: Option<String>,
+    },
+    /// An error page (the request cannot go back to the app).
+    Page(Text),
+}
+
+impl HostedOutcome {
+    pub fn show(frame: Frame, screen: Screen) -> Self {
+        Self::Show {
+            view: Box::new(View {
+                frame,
+                screen,
+                error: None,
+                notice: None,
+            }),
+            session: None,
+        }
+    }
+
+    pub fn show_error(frame: Frame, screen: Screen, error: Text) -> Self {
+        Self::Show {
+            view: Box::new(View {
+                frame,
+                screen,
+                error: Some(error),
+                notice: None,
+            }),
+            session: None,
+        }
+    }
+
+    pub fn with_session(mut self, cookie: String) -> Self {
+        match &mut self {
+            Self::Show { session, .. }
+            | Self::Redirect { session, .. }
+            | Self::Goto { session, .. } => *session = Some(cookie),
+            Self::Page(_) => {}
+        }
+        self
+    }
+
+    pub fn with_notice(mut self, text: Text) -> Self {
+        if let Self::Show { view, .. } = &mut self {
+            view.notice = Some(text);
+        }
+        self
+    }
+}
+
+/// A validated authorization request and the frame of its pages.
+pub struct Context {
+    pub client: AppClient,
+    pub request: AuthorizationRequest,
+    pub frame: Frame,
+}
+
+/// Resolves the carried authorization request; an invalid one becomes the outcome to answer.
+pub fn context(
+    conn: &mut AnyConnection,
+    services: &Services,
+    site: &Site,
+    browser: &Browser,
+) -> Result<Result<Context, HostedOutcome>, OAuthError> {
+    let query = carried_query(browser.query);
+    let (client, request) = match resolve(conn, services, site, &query)? {
+        Ok(resolved) => resolved,
+        Err(error) => {
+            return Ok(Err(match super::authorize::AuthorizeOutcome::from(error) {
+                super::authorize::AuthorizeOutcome::Redirect(location) => HostedOutcome::Redirect {
+                    location,
+                    session: None,
+                },
+                super::authorize::AuthorizeOutcome::Page(message) => {
+                    HostedOutcome::Page(Text::new("page.invalid_request").with("message", message))
+                }
+                super::authorize::AuthorizeOutcome::SignIn(_) => {
+                    HostedOutcome::Page(Text::new("page.unexpected"))
+                }
+            }));
+        }
+    };
+    let supported = &client.settings.supported_identity_providers;
+    let offers_cognito = supported.iter().any(|p| p == COGNITO_PROVIDER);
+    let frame = Frame {
+        client_id: client.id.to_string(),
+        client_name: client.name.clone(),
+        lang: services
+            .catalogue
+            .negotiate(request.ui_locales.as_deref(), browser.accept_language),
+        query,
+        signup_allowed: offers_cognito && !site.pool.settings.allow_admin_create_user_only,
+        providers: supported
+            .iter()
+            .filter(|p| *p != COGNITO_PROVIDER)
+            .cloned()
+            .collect(),
+        password_rules: site.pool.settings.password_policy.violations(""),
+    };
+    Ok(Ok(Context {
+        client,
+        request,
+        frame,
+    }))
+}
+
+/// After the password (or a confirmation code) proved who the user is: a TOTP challenge or
+/// set-up when the pool asks for one, else the session and the redirect to the app.
+/// `pending` is the browser's pending session, reused rather than left behind.
+pub fn after_first_factor(
+    conn: &mut AnyConnection,
+    services: &Services,
+    site: &Site,
+    ctx: Context,
+    user: &User,
+    browser: &Browser,
+) -> Result<HostedOutcome, OAuthError> {
+    use crate::model::pool::MfaConfiguration;
+    let now = browser.now;
+    let mode = site.pool.settings.mfa_configuration;
+    let sub = user.sub.to_string();
+    let row = if mode == MfaConfiguration::Off {
+        None
+    } else {
+        mfa::find(conn, site.pool_id(), &sub)?
+    };
+    let has_totp = row.as_ref().is_some_and(mfa::MfaRow::has_totp);
+    let offer_setup = match mode {
+        MfaConfiguration::Off => false,
+        MfaConfiguration::On => !has_totp,
+        MfaConfiguration::Optional => !has_totp && !row.as_ref().is_some_and(|r| r.declined),
+    };
+    session::end(conn, browser.session_cookie)?;
+    if has_totp {
+        let cookie = session::start(conn, site, user, SESSION_MFA, now)?;
+        return Ok(HostedOutcome::show(ctx.frame, Screen::MfaChallenge).with_session(cookie));
+    }
+    if offer_setup {
+        let cookie = session::start(conn, site, user, SESSION_MFA_SETUP, now)?;
+        let mut row = row.unwrap_or_else(|| mfa::MfaRow::empty(site.pool_id(), &sub, now));
+        row.totp_secret = Some(totp::new_secret());
+        row.totp_enabled = false;
+        row.updated_at = now;
+        mfa::save(conn, &row)?;
+        let screen = setup_screen(site, user, &row, mode == MfaConfiguration::Optional);
+        return Ok(HostedOutcome::show(ctx.frame, screen).with_session(cookie));
+    }
+    let cookie = session::start(conn, site, user, grants::SESSION_ACTIVE, now)?;
+    let location = issue::location(
+        conn,
+        services,
+        site,
+        &ctx.client,
+        &ctx.request,
+        user,
+        now,
+        now,
+    );
+    Ok(HostedOutcome::Redirect {
+        location,
+        session: Some(cookie),
+    })
+}
+
+/// The TOTP set-up page for the secret on `row`.
+pub fn setup_screen(site: &Site, user: &User, row: &mfa::MfaRow, optional: bool) -> Screen {
+    let secret = row.totp_secret.clone().unwrap_or_default();
+    let account = user
+        .attributes
+        .get("email")
+        .unwrap_or(&user.username)
+        .to_owned();
+    let qr_svg = totp::otpauth_url(&secret, &site.pool.name, &account)
+        .and_then(|url| totp::qr_svg(&url))
+        .unwrap_or_default();
+    Screen::MfaSetup {
+        secret,
+        qr_svg,
+        optional,
+    }
+}
+
+/// `a***@e***.com` for an email: enough to recognise, not enough to harvest.
+pub fn mask_destination(address: &str) -> String {
+    let Some((local, domain)) = address.split_once('@') else {
+        return "***".into();
+    };
+    let first = |s: &str| s.chars().next().map(String::from).unwrap_or_default();
+    let (host, tld) = domain.rsplit_once('.').unwrap_or((domain, ""));
+    let tld = if tld.is_empty() {
+        String::new()
+    } else {
+        format!(".{tld}")
+    };
+    format!("{}***@{}***{tld}", first(local), first(host))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_parameters_are_not_carried() {
+        let q = "client_id=a&username=x&redirect_uri=https%3A%2F%2Fa%2Fcb&notice=y";
+        assert_eq!(
+            carried_query(q),
+            "client_id=a&redirect_uri=https%3A%2F%2Fa%2Fcb"
+        );
+        assert_eq!(
+            query_with("client_id=a", &[("username", "a b")]),
+            "client_id=a&username=a+b"
+        );
+    }
+
+    #[test]
+    fn destinations_are_masked() {
+        assert_eq!(mask_destination("ann@example.com"), "a***@e***.com");
+        assert_eq!(mask_destination("nobody"), "***");
+    }
+}

@@ -1,0 +1,169 @@
+//! GET/POST /forgotPassword and /confirmForgotPassword (user-pools.md §9): a one-hour code to
+//! the user's verified email, then a new password under the pool's policy. The first answer is
+//! the same whether or not the account exists.
+
+use super::codes::{self, SendError};
+use super::hosted::{Browser, HostedOutcome, Screen, context, query_with};
+use super::signup::policy_error;
+use super::{Services, Site};
+use crate::model::UserStatus;
+use crate::oauth::OAuthError;
+use crate::secrets;
+use crate::store::codes::PURPOSE_RESET;
+use crate::store::{self, AnyConnection};
+use crate::ui::i18n::Text;
+use diesel::Connection;
+
+/// GET /forgotPassword.
+pub fn show(
+    conn: &mut AnyConnection,
+    services: &Services,
+    site: &Site,
+    browser: &Browser,
+) -> Result<HostedOutcome, OAuthError> {
+    let ctx = match context(conn, services, site, browser)? {
+        Ok(ctx) => ctx,
+        Err(outcome) => return Ok(outcome),
+    };
+    let username = browser.query_value("username").unwrap_or_default();
+    Ok(HostedOutcome::show(
+        ctx.frame,
+        Screen::ForgotPassword { username },
+    ))
+}
+
+/// POST /forgotPassword: send a code when the account can be recovered, then (always) the
+/// page that asks for it.
+pub fn submit(
+    conn: &mut AnyConnection,
+    services: &Services,
+    site: &Site,
+    browser: &Browser,
+) -> Result<HostedOutcome, OAuthError> {
+    let ctx = match context(conn, services, site, browser)? {
+        Ok(ctx) => ctx,
+        Err(outcome) => return Ok(outcome),
+    };
+    let username: String = browser.short_field("username").chars().take(256).collect();
+    let screen = Screen::ForgotPassword {
+        username: username.clone(),
+    };
+    if !browser.csrf_ok() {
+        let text = Text::new("error.expired_form");
+        return Ok(HostedOutcome::show_error(ctx.frame, screen, text));
+    }
+    if username.is_empty() {
+        let text = Text::new("error.attribute_required").with("attribute", "username");
+        return Ok(HostedOutcome::show_error(ctx.frame, screen, text));
+    }
+    let user = store::users::find_for_sign_in(conn, &site.pool, &username)?;
+    // Only a verified email can receive the code (§9); admin-created users with a temporary
+    // password sign in with it instead.
+    let recoverable = user.filter(|u| {
+        u.enabled
+            && u.password_hash.is_some()
+            && matches!(u.status, UserStatus::Confirmed | UserStatus::ResetRequired)
+            && u.attributes.is_verified("email")
+    });
+    if let Some(user) = recoverable
+        && codes::may_resend(conn, site, &user, PURPOSE_RESET, browser.now)?
+    {
+        let email = user.attributes.get("email").unwrap_or_default().to_owned();
+        let sent = conn.transaction::<_, SendError, _>(|conn| {
+            codes::send(
+                conn,
+                services,
+                site,
+                &user,
+                PURPOSE_RESET,
+                &email,
+                browser.now,
+            )
+        });
+        match sent {
+            Ok(()) => {}
+            Err(SendError::Store(e)) => return Err(e.into()),
+            Err(SendError::Mail(_)) => {
+                let text = Text::new("error.mail_failed");
+                return Ok(HostedOutcome::show_error(ctx.frame, screen, text));
+            }
+        }
+    }
+    Ok(HostedOutcome::Goto {
+        page: "confirmForgotPassword",
+        query: query_with(&ctx.frame.query, &[("username", &username)]),
+        session: None,
+    })
+}
+
+/// GET /confirmForgotPassword.
+pub fn show_confirm(
+    conn: &mut AnyConnection,
+    services: &Services,
+    site: &Site,
+    browser: &Browser,
+) -> Result<HostedOutcome, OAuthError> {
+    let ctx = match context(conn, services, site, browser)? {
+        Ok(ctx) => ctx,
+        Err(outcome) => return Ok(outcome),
+    };
+    let username = browser.query_value("username").unwrap_or_default();
+    Ok(HostedOutcome::show(
+        ctx.frame,
+        Screen::ConfirmForgotPassword { username },
+    ))
+}
+
+/// POST /confirmForgotPassword: code and new password.
+pub fn submit_confirm(
+    conn: &mut AnyConnection,
+    services: &Services,
+    site: &Site,
+    browser: &Browser,
+) -> Result<HostedOutcome, OAuthError> {
+    let ctx = match context(conn, services, site, browser)? {
+        Ok(ctx) => ctx,
+        Err(outcome) => return Ok(outcome),
+    };
+    let username: String = browser.short_field("username").chars().take(256).collect();
+    let screen = Screen::ConfirmForgotPassword {
+        username: username.clone(),
+    };
+    let fail = |frame, text| Ok(HostedOutcome::show_error(frame, screen.clone(), text));
+    if !browser.csrf_ok() {
+        return fail(ctx.frame, Text::new("error.expired_form"));
+    }
+    let password = browser.field("password");
+    if password != browser.field("confirm_password") {
+        return fail(ctx.frame, Text::new("error.passwords_differ"));
+    }
+    if let Some(text) = policy_error(site, password) {
+        return fail(ctx.frame, text);
+    }
+    let user = store::users::find_for_sign_in(conn, &site.pool, &username)?.filter(|u| u.enabled);
+    if let Err(text) = codes::redeem(
+        conn,
+        site,
+        user.as_ref(),
+        PURPOSE_RESET,
+        browser.field("code"),
+        browser.now,
+    )? {
+        return fail(ctx.frame, text);
+    }
+    let Some(mut user) = user else {
+        return fail(ctx.frame, Text::new("error.code_mismatch"));
+    };
+    user.password_hash = Some(secrets::hash_password(password).map_err(super::internal)?);
+    user.status = UserStatus::Confirmed;
+    user.updated_at = browser.now;
+    store::users::update(conn, &site.pool, &user)?;
+    Ok(HostedOutcome::Goto {
+        page: "login",
+        query: query_with(
+            &ctx.frame.query,
+            &[("username", &username), ("notice", "password_reset")],
+        ),
+        session: None,
+    })
+}

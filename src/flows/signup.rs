@@ -1,0 +1,490 @@
+//! GET/POST /signup and /confirm (hosted-ui-and-oauth.md §11.6-11.7; user-pools.md §3, §5, §6):
+//! self-registration under the pool's sign-in options, required attributes and password policy;
+//! a code emailed to the address to verify; confirmation that signs the same browser straight
+//! in (no second sign-in), and a resend.
+
+use super::codes::{self, SendError};
+use super::hosted::{
+    Browser, Context, Field, HostedOutcome, Screen, after_first_factor, context, mask_destination,
+    query_with,
+};
+use super::{Services, Site, session};
+use crate::model::attributes::Attributes;
+use crate::model::{User, UserStatus};
+use crate::oauth::OAuthError;
+use crate::secrets;
+use crate::store::codes::PURPOSE_SIGNUP;
+use crate::store::grants::SESSION_SIGNUP;
+use crate::store::{self, AnyConnection, StoreError};
+use crate::ui::i18n::Text;
+use diesel::Connection;
+
+const MAX_USERNAME_CHARS: usize = 128;
+
+/// The form field of one attribute, with the posted value when there is one.
+pub fn field_for(name: &str, browser: Option<&Browser>) -> Field {
+    let (input_type, autocomplete) = match name {
+        "email" => ("email", "email"),
+        "phone_number" => ("tel", "tel"),
+        "username" => ("text", "username"),
+        "given_name" => ("text", "given-name"),
+        "family_name" => ("text", "family-name"),
+        "middle_name" => ("text", "additional-name"),
+        "name" => ("text", "name"),
+        "nickname" => ("text", "nickname"),
+        "birthdate" => ("text", "bday"),
+        "address" => ("text", "street-address"),
+        "website" | "profile" | "picture" => ("url", "url"),
+        _ => ("text", "on"),
+    };
+    Field {
+        name: name.to_owned(),
+        input_type,
+        autocomplete,
+        value: browser.map(|b| b.short_field(name)).unwrap_or_default(),
+    }
+}
+
+/// Stores a posted field as an attribute; empty or invalid values are refused with a message.
+pub fn set_attribute(attributes: &mut Attributes, field: &Field) -> Result<(), Text> {
+    if field.value.is_empty() {
+        return Err(Text::new("error.attribute_required").with("attribute", field.name.clone()));
+    }
+    let invalid = || Text::new("error.attribute_invalid").with("attribute", field.name.clone());
+    if field.name == "email" && !looks_like_email(&field.value) {
+        return Err(invalid());
+    }
+    attributes
+        .set(field.name.clone(), field.value.clone())
+        .map_err(|_| invalid())
+}
+
+fn looks_like_email(value: &str) -> bool {
+    let Some((local, domain)) = value.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !value.contains(char::is_whitespace)
+        && !domain.contains('@')
+}
+
+fn looks_like_phone(value: &str) -> bool {
+    value.strip_prefix('+').is_some_and(|digits| {
+        (1..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+/// The message for a password the pool's policy refuses, naming every broken rule.
+pub fn policy_error(site: &Site, password: &str) -> Option<Text> {
+    let broken = site.pool.settings.password_policy.violations(password);
+    if broken.is_empty() {
+        return None;
+    }
+    let rules: Vec<String> = broken.iter().map(|r| rule_key(*r).to_owned()).collect();
+    let min = site
+        .pool
+        .settings
+        .password_policy
+        .minimum_length
+        .to_string();
+    Some(
+        Text::new("error.password_policy")
+            .with("rules", rules.join(","))
+            .with("min", min),
+    )
+}
+
+/// The catalogue key that describes one password rule.
+pub fn rule_key(rule: crate::model::pool::PasswordRule) -> &'static str {
+    use crate::model::pool::PasswordRule;
+    match rule {
+        PasswordRule::MinimumLength(_) => "password.rule.length",
+        PasswordRule::MaximumLength => "password.rule.max_length",
+        PasswordRule::Lowercase => "password.rule.lowercase",
+        PasswordRule::Uppercase => "password.rule.uppercase",
+        PasswordRule::Number => "password.rule.number",
+        PasswordRule::Symbol => "password.rule.symbol",
+    }
+}
+
+/// The inputs of the sign-up form, in order: the sign-in name(s), then required attributes.
+fn fields(site: &Site, browser: Option<&Browser>) -> Vec<Field> {
+    let settings = &site.pool.settings;
+    let mut names: Vec<&str> = Vec::new();
+    if settings.username_attributes.is_empty() {
+        names.push("username");
+    } else {
+        names.extend(settings.username_attributes.iter().map(String::as_str));
+    }
+    // The code goes to the email, so a pool that verifies emails asks for one.
+    if settings
+        .auto_verified_attributes
+        .iter()
+        .any(|a| a == "email")
+    {
+        names.push("email");
+    }
+    names.extend(settings.required_attributes.iter().map(String::as_str));
+    let mut seen = std::collections::HashSet::new();
+    names
+        .into_iter()
+        .filter(|n| seen.insert(*n))
+        .map(|n| field_for(n, browser))
+        .collect()
+}
+
+fn refused(ctx: &Context) -> Option<HostedOutcome> {
+    (!ctx.frame.signup_allowed).then(|| HostedOutcome::Page(Text::new("page.signup_disabled")))
+}
+
+/// GET /signup.
+pub fn show(
+    conn: &mut AnyConnection,
+    services: &Services,
+    site: &Site,
+    browser: &Browser,
+) -> Result<HostedOutcome, OAuthError> {
+    let ctx = match context(conn, services, site, browser)? {
+        Ok(ctx) => ctx,
+        Err(outcome) => return Ok(outcome),
+    };
+    if let Some(outcome) = refused(&ctx) {
+        return Ok(outcome);
+    }
+    let screen = Screen::SignUp {
+        fields: fields(site, None),
+    };
+    Ok(HostedOutcome::show(ctx.frame, screen))
+}
+
+/// POST /signup.
+pub fn submit(
+    conn: &mut AnyConnection,
+    services: &Services,
+    site: &Site,
+    browser: &Browser,
+) -> Result<HostedOutcome, OAuthError> {
+    let ctx = match context(conn, services, site, browser)? {
+        Ok(ctx) => ctx,
+        Err(outcome) => return Ok(outcome),
+    };
+    if let Some(outcome) = refused(&ctx) {
+        return Ok(outcome);
+    }
+    let form_fields = fields(site, Some(browser));
+    let fail = |ctx: Context, text: Text| {
+        Ok(HostedOutcome::show_error(
+            ctx.frame,
+            Screen::SignUp {
+                fields: form_fields.clone(),
+            },
+            text,
+        ))
+    };
+    if !browser.csrf_ok() {
+        return fail(ctx, Text::new("error.expired_form"));
+    }
+    let settings = &site.pool.settings;
+    let mut attributes = Attributes::new();
+    let mut username = String::new();
+    for field in &form_fields {
+        if field.name == "username" {
+            username = field.value.clone();
+            continue;
+        }
+        if let Err(text) = set_attribute(&mut attributes, field) {
+            return fail(ctx, text);
+        }
+    }
+    if settings.username_attributes.is_empty() {
+        if let Some(text) = username_error(site, &username) {
+            return fail(ctx, text);
+        }
+    } else {
+        // Email or phone *is* the sign-in name; the real username is the sub (§3.1).
+        let phone_ok = attributes.get("phone_number").is_none_or(looks_like_phone);
+        if !phone_ok {
+            let text = Text::new("error.attribute_invalid").with("attribute", "phone_number");
+            return fail(ctx, text);
+        }
+    }
+    let password = browser.field("password");
+    if let Some(text) = policy_error(site, password) {
+        return fail(ctx, text);
+    }
+    let sub = uuid::Uuid::new_v4();
+    let sign_in_name = if settings.username_attributes.is_empty() {
+        username.clone()
+    } else {
+        settings
+            .username_attributes
+            .iter()
+            .find_map(|a| attributes.get(a))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let verify_email = settings
+        .auto_verified_attributes
+        .iter()
+        .any(|a| a == "email");
+    for (_, flag) in crate::model::attributes::VERIFIABLE {
+        attributes.remove(flag);
+    }
+    if verify_email {
+        attributes
+            .set("email_verified", "false")
+            .map_err(super::internal)?;
+    }
+    let user = User {
+        sub,
+        pool_id: site.pool.id.clone(),
+        username: if settings.username_attributes.is_empty() {
+            username
+        } else {
+            sub.to_string()
+        },
+        status: UserStatus::Unconfirmed,
+        enabled: true,
+        password_hash: Some(secrets::hash_password(password).map_err(super::internal)?),
+        attributes,
+        created_at: browser.now,
+        updated_at: browser.now,
+    };
+    let email = user.attributes.get("email").map(str::to_owned);
+    let created = conn.transaction::<_, SendError, _>(|conn| {
+        store::users::create(conn, &site.pool, &user)?;
+        if let (true, Some(email)) = (verify_email, &email) {
+            codes::send(
+                conn,
+                services,
+                site,
+                &user,
+                PURPOSE_SIGNUP,
+                email,
+                browser.now,
+            )?;
+        }
+        Ok(())
+    });
+    match created {
+        Ok(()) => {}
+        Err(SendError::Store(StoreError::Conflict(_))) => {
+            let key = if settings.username_attributes.is_empty() {
+                "error.username_exists"
+            } else {
+                "error.account_exists"
+            };
+            return fail(ctx, Text::new(key));
+        }
+        Err(SendError::Store(e)) => return Err(e.into()),
+        Err(SendError::Mail(_)) => return fail(ctx, Text::new("error.mail_failed")),
+    }
+    if !verify_email {
+        // Nothing to verify: an administrator confirms the account (Cognito's behaviour).
+        return Ok(HostedOutcome::Goto {
+            page: "login",
+            query: query_with(
+                &ctx.frame.query,
+                &[("username", &sign_in_name), ("notice", "admin_confirms")],
+            ),
+            session: None,
+        });
+    }
+    session::end(conn, browser.session_cookie)?;
+    let cookie = session::start(conn, site, &user, SESSION_SIGNUP, browser.now)?;
+    Ok(HostedOutcome::Goto {
+        page: "confirm",
+        query: query_with(&ctx.frame.query, &[("username", &sign_in_name)]),
+        session: Some(cookie),
+    })
+}
+
+/// Cognito's username rules, plus: with an email (phone) alias, a username may not look like
+/// an email (phone number), or one user's username could be another's alias (§3.2).
+fn username_error(site: &Site, username: &str) -> Option<Text> {
+    let aliases = &site.pool.settings.alias_attributes;
+    if username.is_empty() {
+        return Some(Text::new("error.attribute_required").with("attribute", "username"));
+    }
+    if username.chars().count() > MAX_USERNAME_CHARS
+        || username
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Some(Text::new("error.username_invalid"));
+    }
+    if (aliases.iter().any(|a| a == "email") && username.contains('@'))
+        || (aliases.iter().any(|a| a == "phone_number") && looks_like_phone(username))
+    {
+        return Some(Text::new("error.username_like_alias"));
+    }
+    None
+}
+
+fn confirm_screen(
+    conn: &mut AnyConnection,
+    site: &Site,
+    username: &str,
+) -> Result<Screen, OAuthError> {
+    let user = store::users::find_for_sign_in(conn, &site.pool, username)?;
+    let destination = match &user {
+        Some(user) => {
+            store::codes::find(conn, site.pool_id(), &user.sub.to_string(), PURPOSE_SIGNUP)?
+                .map(|row| mask_destination(&row.destination))
+        }
+        None => None,
+    };
+    Ok(Screen::Confirm {
+        username: username.to_owned(),
+        destination,
+    })
+}
+
+/// GET /confirm.
+pub fn show_confirm(
+    conn: &mut AnyConnection,
+    services: &Services,
+    site: &Site,
+    browser: &Browser,
+) -> Result<HostedOutcome, OAuthError> {
+    let ctx = match context(conn, services, site, browser)? {
+        Ok(ctx) => ctx,
+        Err(outcome) => return Ok(outcome),
+    };
+    let username = browser.query_value("username").unwrap_or_default();
+    let screen = confirm_screen(conn, site, &username)?;
+    Ok(HostedOutcome::show(ctx.frame, screen))
+}
+
+/// POST /confirm: the code, or `resend`.
+pub fn submit_confirm(
+    conn: &mut AnyConnection,
+    services: &Services,
+    site: &Site,
+    browser: &Browser,
+) -> Result<HostedOutcome, OAuthError> {
+    let ctx = match context(conn, services, site, browser)? {
+        Ok(ctx) => ctx,
+        Err(outcome) => return Ok(outcome),
+    };
+    let username: String = browser.short_field("username").chars().take(256).collect();
+    let screen = confirm_screen(conn, site, &username)?;
+    if !browser.csrf_ok() {
+        return Ok(HostedOutcome::show_error(
+            ctx.frame,
+            screen,
+            Text::new("error.expired_form"),
+        ));
+    }
+    let user = store::users::find_for_sign_in(conn, &site.pool, &username)?
+        .filter(|u| u.status == UserStatus::Unconfirmed && u.enabled);
+    if browser.form.and_then(|f| f.get("resend")).is_some() {
+        return resend(conn, services, site, ctx, browser, user.as_ref(), &username);
+    }
+    let row = match codes::redeem(
+        conn,
+        site,
+        user.as_ref(),
+        PURPOSE_SIGNUP,
+        browser.field("code"),
+        browser.now,
+    )? {
+        Ok(row) => row,
+        Err(text) => return Ok(HostedOutcome::show_error(ctx.frame, screen, text)),
+    };
+    let Some(mut user) = user else {
+        let text = Text::new("error.code_mismatch");
+        return Ok(HostedOutcome::show_error(ctx.frame, screen, text));
+    };
+    if user.attributes.get("email") == Some(row.destination.as_str()) {
+        user.attributes
+            .set("email_verified", "true")
+            .map_err(super::internal)?;
+    }
+    user.status = UserStatus::Confirmed;
+    user.updated_at = browser.now;
+    match store::users::update(conn, &site.pool, &user) {
+        Ok(()) => {}
+        // Another account holds this email as a verified alias (AliasExistsException).
+        Err(StoreError::Conflict(_)) => {
+            return Ok(HostedOutcome::show_error(
+                ctx.frame,
+                screen,
+                Text::new("error.alias_exists"),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    // The browser that signed up continues to the app; any other browser signs in.
+    let same_browser = session::current_of_kind(
+        conn,
+        site,
+        browser.session_cookie,
+        browser.now,
+        SESSION_SIGNUP,
+    )?
+    .is_some_and(|pending| pending.user.sub == user.sub);
+    if same_browser {
+        return after_first_factor(conn, services, site, ctx, &user, browser);
+    }
+    Ok(HostedOutcome::Goto {
+        page: "login",
+        query: query_with(
+            &ctx.frame.query,
+            &[("username", &username), ("notice", "confirmed")],
+        ),
+        session: None,
+    })
+}
+
+fn resend(
+    conn: &mut AnyConnection,
+    services: &Services,
+    site: &Site,
+    ctx: Context,
+    browser: &Browser,
+    user: Option<&User>,
+    username: &str,
+) -> Result<HostedOutcome, OAuthError> {
+    let mut screen = confirm_screen(conn, site, username)?;
+    // An unknown or already confirmed user sees the same answer as a real one.
+    let Some((user, email)) = user.and_then(|u| Some((u, u.attributes.get("email")?.to_owned())))
+    else {
+        return Ok(
+            HostedOutcome::show(ctx.frame, screen).with_notice(Text::new("notice.code_sent"))
+        );
+    };
+    if !codes::may_resend(conn, site, user, PURPOSE_SIGNUP, browser.now)? {
+        return Ok(HostedOutcome::show_error(
+            ctx.frame,
+            screen,
+            Text::new("error.resend_too_soon"),
+        ));
+    }
+    let sent = conn.transaction::<_, SendError, _>(|conn| {
+        codes::send(
+            conn,
+            services,
+            site,
+            user,
+            PURPOSE_SIGNUP,
+            &email,
+            browser.now,
+        )
+    });
+    match sent {
+        Ok(()) => {
+            screen = confirm_screen(conn, site, username)?;
+            Ok(HostedOutcome::show(ctx.frame, screen).with_notice(Text::new("notice.code_sent")))
+        }
+        Err(SendError::Store(e)) => Err(e.into()),
+        Err(SendError::Mail(_)) => Ok(HostedOutcome::show_error(
+            ctx.frame,
+            screen,
+            Text::new("error.mail_failed"),
+        )),
+    }
+}

@@ -1,0 +1,72 @@
+//! Outgoing email: confirmation and password-reset codes. One `Mailer` trait with two
+//! implementations: SMTP for production and an outbox file for development and tests.
+
+pub mod outbox;
+pub mod smtp;
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// One message, rendered from a pool's templates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Email {
+    pub from: String,
+    pub reply_to: Option<String>,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    /// Templates may contain HTML (Cognito allows it); such bodies are sent as text/html.
+    pub html: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct MailError(pub String);
+
+pub trait Mailer: Send + Sync {
+    fn send(&self, email: &Email) -> Result<(), MailError>;
+}
+
+/// How the server sends email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailSettings {
+    /// Append every message to a file (JSON lines) and log it. The default.
+    Outbox(PathBuf),
+    Smtp(smtp::SmtpSettings),
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self::Outbox(PathBuf::from(outbox::DEFAULT_PATH))
+    }
+}
+
+impl MailSettings {
+    pub fn mailer(&self) -> Result<Arc<dyn Mailer>, MailError> {
+        Ok(match self {
+            Self::Outbox(path) => Arc::new(outbox::Outbox::new(path.clone())),
+            Self::Smtp(settings) => Arc::new(smtp::Smtp::new(settings)?),
+        })
+    }
+}
+
+/// `{####}` → the code, `{username}` → the username (Cognito's placeholders).
+pub fn fill(template: &str, username: &str, code: &str) -> String {
+    template
+        .replace("{####}", code)
+        .replace("{username}", username)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_filled() {
+        assert_eq!(
+            fill("Hi {username}, your code is {####}.", "ann", "123456"),
+            "Hi ann, your code is 123456."
+        );
+    }
+}

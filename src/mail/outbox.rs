@@ -1,0 +1,46 @@
+//! The development mailer: every message is logged and appended to a file as one JSON line
+//! (`{"from":…,"to":…,"subject":…,"body":…}`), so a developer or a test can read the codes.
+
+use super::{Email, MailError, Mailer};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+pub const DEFAULT_PATH: &str = "gatehouse-outbox.jsonl";
+
+pub struct Outbox {
+    path: PathBuf,
+    /// Serializes appends so lines never interleave.
+    lock: Mutex<()>,
+}
+
+impl Outbox {
+    pub fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            lock: Mutex::new(()),
+        }
+    }
+}
+
+impl Mailer for Outbox {
+    fn send(&self, email: &Email) -> Result<(), MailError> {
+        let line = serde_json::to_string(email).map_err(|e| MailError(e.to_string()))?;
+        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(|e| MailError(format!("outbox {}: {e}", self.path.display())))?;
+        writeln!(file, "{line}")
+            .map_err(|e| MailError(format!("outbox {}: {e}", self.path.display())))?;
+        tracing::info!(
+            to = %email.to,
+            subject = %email.subject,
+            outbox = %self.path.display(),
+            "email written to the outbox:\n{}",
+            email.body
+        );
+        Ok(())
+    }
+}

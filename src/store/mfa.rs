@@ -1,0 +1,95 @@
+//! Each user's TOTP authenticator (security.md §1.5): the shared secret, whether a first code
+//! proved it, the last time step accepted (so no code works twice) and failed entries.
+
+use super::schema::user_mfa;
+use super::{AnyConnection, StoreResult};
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq, Eq)]
+#[diesel(table_name = user_mfa)]
+pub struct MfaRow {
+    pub pool_id: String,
+    pub user_sub: String,
+    pub totp_secret: Option<String>,
+    pub totp_enabled: bool,
+    pub last_step: i64,
+    pub failures: i32,
+    pub declined: bool,
+    pub updated_at: i64,
+}
+
+impl MfaRow {
+    pub fn empty(pool_id: &str, user_sub: &str, now: i64) -> Self {
+        Self {
+            pool_id: pool_id.to_owned(),
+            user_sub: user_sub.to_owned(),
+            totp_secret: None,
+            totp_enabled: false,
+            last_step: 0,
+            failures: 0,
+            declined: false,
+            updated_at: now,
+        }
+    }
+
+    pub fn has_totp(&self) -> bool {
+        self.totp_enabled && self.totp_secret.is_some()
+    }
+}
+
+pub fn find(
+    conn: &mut AnyConnection,
+    pool_id: &str,
+    user_sub: &str,
+) -> StoreResult<Option<MfaRow>> {
+    Ok(user_mfa::table
+        .find((pool_id, user_sub))
+        .select(MfaRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn save(conn: &mut AnyConnection, row: &MfaRow) -> StoreResult<()> {
+    conn.transaction(|conn| {
+        diesel::delete(user_mfa::table.find((&row.pool_id, &row.user_sub))).execute(conn)?;
+        diesel::insert_into(user_mfa::table)
+            .values(row)
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+/// Records an accepted code for `step`; `false` when that step (or a later one) was already
+/// used, which is how a code replayed by a concurrent request is refused.
+pub fn accept_step(
+    conn: &mut AnyConnection,
+    pool_id: &str,
+    user_sub: &str,
+    step: i64,
+    now: i64,
+) -> StoreResult<bool> {
+    let changed = diesel::update(
+        user_mfa::table
+            .find((pool_id, user_sub))
+            .filter(user_mfa::last_step.lt(step)),
+    )
+    .set((
+        user_mfa::last_step.eq(step),
+        user_mfa::failures.eq(0),
+        user_mfa::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+pub fn record_failure(conn: &mut AnyConnection, pool_id: &str, user_sub: &str) -> StoreResult<()> {
+    diesel::update(user_mfa::table.find((pool_id, user_sub)))
+        .set(user_mfa::failures.eq(user_mfa::failures + 1))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Forgets the authenticator (configuration's `reset_mfa`): the user sets one up again.
+pub fn reset(conn: &mut AnyConnection, pool_id: &str, user_sub: &str) -> StoreResult<usize> {
+    Ok(diesel::delete(user_mfa::table.find((pool_id, user_sub))).execute(conn)?)
+}

@@ -1,0 +1,6 @@
+//! The hosted UI's building blocks that do not depend on HTTP: the message catalogue, the
+//! per-client stylesheet validator and logo checks.
+
+pub mod css;
+pub mod i18n;
+pub mod logo;
