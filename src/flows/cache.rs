@@ -4,8 +4,10 @@
 //! while a busy server answers most requests without a database round trip for them.
 
 use super::Site;
-use crate::model::{AppClient, UserPool};
+use crate::model::{AppClient, UiCustomization, UserPool};
 use crate::store::{self, AnyConnection, StoreError};
+use crate::ui::logo::ImageType;
+use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
@@ -63,7 +65,10 @@ pub struct DirectoryCache {
     pools: Arc<Timed<String, Option<UserPool>>>,
     clients: Arc<Timed<(String, String), Option<AppClient>>>,
     scopes: Arc<Timed<String, Arc<HashSet<String>>>>,
+    looks: Arc<Timed<(String, String), MaybeLook>>,
 }
+
+type MaybeLook = Option<Arc<ClientLook>>;
 
 impl Default for DirectoryCache {
     fn default() -> Self {
@@ -71,8 +76,39 @@ impl Default for DirectoryCache {
             pools: Arc::new(Timed::new()),
             clients: Arc::new(Timed::new()),
             scopes: Arc::new(Timed::new()),
+            looks: Arc::new(Timed::new()),
         }
     }
+}
+
+/// A client's stylesheet and logo as served: each named by a digest of its content, so the
+/// URLs can be cached for ever and change when the content does.
+#[derive(Debug)]
+pub struct ClientLook {
+    /// Whose customization this is: the client id, or `ALL`.
+    pub owner: String,
+    pub css: Option<(String, Arc<str>)>,
+    pub logo: Option<(String, ImageType, Arc<[u8]>)>,
+}
+
+impl ClientLook {
+    fn of(customization: UiCustomization) -> Self {
+        let version = |bytes: &[u8]| hex_prefix(&Sha256::digest(bytes));
+        Self {
+            owner: customization.client_id,
+            css: customization
+                .css
+                .map(|css| (version(css.as_bytes()), Arc::from(css))),
+            logo: customization.logo.and_then(|logo| {
+                let kind = crate::ui::logo::sniff(&logo)?;
+                Some((version(&logo), kind, Arc::from(logo)))
+            }),
+        }
+    }
+}
+
+fn hex_prefix(digest: &[u8]) -> String {
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn not_found_is_none<T>(result: Result<T, StoreError>) -> Result<Option<T>, StoreError> {
@@ -109,6 +145,30 @@ impl DirectoryCache {
         let key = (site.pool_id().to_owned(), client_id.to_owned());
         self.clients.get_or_load(&key, now, || {
             not_found_is_none(store::clients::get(conn, site.pool_id(), client_id))
+        })
+    }
+
+    /// The look of `client_id`'s pages (its own, else the pool's `ALL`), if any. With
+    /// `exact`, only the customization stored under that id (for serving `ALL`'s files).
+    pub fn look(
+        &self,
+        conn: &mut AnyConnection,
+        site: &Site,
+        client_id: &str,
+        exact: bool,
+        now: i64,
+    ) -> Result<Option<Arc<ClientLook>>, StoreError> {
+        let key = (
+            site.pool_id().to_owned(),
+            format!("{}{client_id}", if exact { "=" } else { "" }),
+        );
+        self.looks.get_or_load(&key, now, || {
+            let found = if exact {
+                store::directory::find_customization(conn, site.pool_id(), client_id)?
+            } else {
+                store::directory::customization_for_client(conn, site.pool_id(), client_id)?
+            };
+            Ok(found.map(|c| Arc::new(ClientLook::of(c))))
         })
     }
 

@@ -4,6 +4,7 @@
 //! the page is rendered.
 
 use super::authorize::resolve;
+use super::cache::ClientLook;
 use super::{Services, Site, issue, session};
 use crate::model::client::COGNITO_PROVIDER;
 use crate::model::pool::PasswordRule;
@@ -14,6 +15,7 @@ use crate::store::grants::{self, SESSION_MFA, SESSION_MFA_SETUP};
 use crate::store::{AnyConnection, mfa};
 use crate::totp;
 use crate::ui::i18n::Text;
+use std::sync::Arc;
 
 /// Parameters the pages add to the carried query; never part of the authorization request.
 const PAGE_PARAMETERS: &[&str] = &["username", "notice"];
@@ -85,6 +87,8 @@ pub struct Frame {
     pub providers: Vec<String>,
     /// Every rule of the pool's password policy (for the live check on password forms).
     pub password_rules: Vec<PasswordRule>,
+    /// The client's stylesheet and logo, if it (or the pool's `ALL`) has any.
+    pub look: Option<Arc<ClientLook>>,
 }
 
 /// An input of the sign-up or new-password form.
@@ -249,6 +253,9 @@ pub fn context(
             .cloned()
             .collect(),
         password_rules: site.pool.settings.password_policy.violations(""),
+        look: services
+            .directory
+            .look(conn, site, client.id.as_str(), false, browser.now)?,
     };
     Ok(Ok(Context {
         client,

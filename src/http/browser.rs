@@ -2,7 +2,7 @@
 //! /forgotPassword, /confirmForgotPassword) and /logout. Every hosted page goes through
 //! `hosted`: build the `Browser`, run one flow, turn its outcome into a page or a redirect.
 
-use super::pages::{self, Look, PageSite, SignedOutPage};
+use super::pages::{self, PageSite, SignedOutPage};
 use super::pool::PoolSite;
 use super::respond::{self, run_flow};
 use crate::app::AppState;
@@ -159,7 +159,6 @@ async fn hosted(
                 catalogue: &state.services.catalogue,
                 base,
                 csrf: session::csrf_token(&csrf_value),
-                look: Look::default(),
             };
             let mut response = pages::render_view(&page_site, &view);
             if fresh {
@@ -262,5 +261,39 @@ pub async fn logout(state: web::Data<AppState>, pool: PoolSite, req: HttpRequest
         }
         Ok(LogoutOutcome::Page(message)) => invalid_request_page(&state, &req, &message),
         Err(error) => unavailable_page(&state, &req, &error),
+    }
+}
+
+/// GET /ui/{client}/{version}.{css|png|jpg}: a customization's files, cached for a year (the
+/// version in the name changes with the content).
+pub async fn ui_file(state: web::Data<AppState>, pool: PoolSite, req: HttpRequest) -> HttpResponse {
+    // By name: under `/{pool_id}` the match also holds the pool id.
+    let segment = |name| req.match_info().get(name).unwrap_or_default().to_owned();
+    let (client, file) = (segment("client"), segment("file"));
+    let site = pool.site();
+    let (services, owner) = (state.services.clone(), client.clone());
+    let look = run_flow(&state, move |conn| {
+        Ok(services.directory.look(conn, &site, &owner, true, now())?)
+    })
+    .await;
+    let Ok(Some(look)) = look else {
+        return HttpResponse::NotFound().finish();
+    };
+    let (version, extension) = file.rsplit_once('.').unwrap_or((&file, ""));
+    let immutable = |content_type: &str, body: web::Bytes| {
+        HttpResponse::Ok()
+            .content_type(content_type)
+            .insert_header(("Cache-Control", "public, max-age=31536000, immutable"))
+            .body(body)
+    };
+    match (&look.css, &look.logo, extension) {
+        (Some((v, css)), _, "css") if v == version => immutable(
+            "text/css; charset=utf-8",
+            web::Bytes::copy_from_slice(css.as_bytes()),
+        ),
+        (_, Some((v, kind, bytes)), ext) if v == version && ext == kind.extension() => {
+            immutable(kind.content_type(), web::Bytes::copy_from_slice(bytes))
+        }
+        _ => HttpResponse::NotFound().finish(),
     }
 }

@@ -40,6 +40,7 @@ fn pool_routes(cfg: &mut web::ServiceConfig) {
         web::post().to(browser::reset_submit),
     )
     .route("/logout", web::get().to(browser::logout))
+    .route("/ui/{client}/{file}", web::get().to(browser::ui_file))
     .route("/oauth2/token", web::post().to(api::token))
     .route("/oauth2/userInfo", web::get().to(api::user_info))
     .route("/oauth2/userInfo", web::post().to(api::user_info))

@@ -1,6 +1,7 @@
 //! Server-rendered pages and the headers every page carries. Each page is an askama template
 //! around `Chrome`, the frame they share (language, texts, client look, CSRF token, links).
 
+use crate::flows::cache::ClientLook;
 use crate::flows::hosted::{Field, Frame, HostedOutcome, Screen, View};
 use crate::model::pool::PasswordRule;
 use crate::ui::i18n::{Catalogue, Text, Texts};
@@ -10,13 +11,6 @@ use askama::Template;
 
 pub const DEFAULT_CSS: &str = include_str!("../../static/gatehouse.css");
 pub const SCRIPT: &str = include_str!("../../static/gatehouse.js");
-
-/// The stylesheet and logo an app client chose (UI customization), as URLs.
-#[derive(Debug, Clone, Default)]
-pub struct Look {
-    pub css: Option<String>,
-    pub logo: Option<String>,
-}
 
 /// What every page shares.
 pub struct Chrome<'a> {
@@ -43,7 +37,21 @@ pub struct PageSite<'a> {
     pub catalogue: &'a Catalogue,
     pub base: String,
     pub csrf: String,
-    pub look: Look,
+}
+
+/// `{base}/ui/{owner}/{version}.css` and `.png`/`.jpg`: the customization's files.
+fn look_urls(base: &str, look: Option<&ClientLook>) -> (Option<String>, Option<String>) {
+    let Some(look) = look else {
+        return (None, None);
+    };
+    let css = look
+        .css
+        .as_ref()
+        .map(|(version, _)| format!("{base}/ui/{}/{version}.css", look.owner));
+    let logo = look.logo.as_ref().map(|(version, kind, _)| {
+        format!("{base}/ui/{}/{version}.{}", look.owner, kind.extension())
+    });
+    (css, logo)
 }
 
 #[derive(Template)]
@@ -265,14 +273,15 @@ fn chrome<'a>(site: &PageSite<'a>, view: &View) -> Chrome<'a> {
     let frame: &Frame = &view.frame;
     let t = site.catalogue.texts(&frame.lang);
     let render_with_rules = |text: &Text| render_text(&t, text);
+    let (custom_css, logo) = look_urls(&site.base, frame.look.as_deref());
     Chrome {
         lang: t.lang.clone(),
         title: t.fill(screen_title(&view.screen), "client", &frame.client_name),
         error: view.error.as_ref().map(render_with_rules),
         notice: view.notice.as_ref().map(render_with_rules),
         app_name: frame.client_name.clone(),
-        custom_css: site.look.css.clone(),
-        logo: site.look.logo.clone(),
+        custom_css,
+        logo,
         script: matches!(
             view.screen,
             Screen::NewPassword { .. }

@@ -251,7 +251,7 @@ fn customization_from_row(row: CustomizationRow) -> StoreResult<UiCustomization>
     })
 }
 
-fn find_customization(
+pub fn find_customization(
     conn: &mut AnyConnection,
     pool: &str,
     client_id: &str,

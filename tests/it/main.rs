@@ -4,6 +4,7 @@ mod support;
 
 mod binary;
 mod config;
+mod hosted;
 mod protocol;
 mod server;
 mod storage;

@@ -130,6 +130,10 @@ pub fn spawn_server(store: Store) -> TestServer {
 
 /// A server whose emails go to `outbox` (one JSON line per message).
 pub fn spawn_server_with_outbox(store: Store, outbox: std::path::PathBuf) -> TestServer {
+    spawn_server_with_mail(store, gatehouse::mail::MailSettings::Outbox(outbox))
+}
+
+pub fn spawn_server_with_mail(store: Store, mail: gatehouse::mail::MailSettings) -> TestServer {
     let mut settings = Settings::new(
         "127.0.0.1:0".to_owned(),
         "http://localhost:7070",
@@ -137,7 +141,7 @@ pub fn spawn_server_with_outbox(store: Store, outbox: std::path::PathBuf) -> Tes
         None,
     )
     .expect("settings");
-    settings.mail = gatehouse::mail::MailSettings::Outbox(outbox);
+    settings.mail = mail;
     let state = AppState::new(store, settings).expect("state");
     let (server, addrs) = app::bind(state).expect("server binds");
     actix_web::rt::spawn(server);
