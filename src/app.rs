@@ -30,7 +30,7 @@ impl AppState {
         let mailer = settings.mail.mailer().map_err(|e| e.to_string())?;
         Ok(Self {
             store,
-            services: Services::new(mailer, catalogue),
+            services: Services::new(mailer, catalogue, settings.templates.clone()),
             settings: Arc::new(settings),
         })
     }

@@ -173,6 +173,14 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .transpose()
         .map_err(|e| e.to_string())?;
     settings.locales_dir = args.locales_dir;
+    if let Some(declaration) = &declaration {
+        let templates = declaration
+            .pools
+            .iter()
+            .flat_map(|pool| pool.templates.iter().cloned())
+            .collect();
+        settings.templates = std::sync::Arc::new(templates);
+    }
     settings.mail = match (
         declaration.as_ref().and_then(|d| d.mail.clone()),
         args.outbox,

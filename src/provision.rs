@@ -254,6 +254,7 @@ pub fn ensure_demo(conn: &mut AnyConnection) -> StoreResult<(Demo, Option<ApplyR
             users: vec![user],
             identity_providers: Vec::new(),
             ui_customizations: Vec::new(),
+            templates: Vec::new(),
         }],
         mail: None,
     };

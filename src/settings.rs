@@ -2,7 +2,9 @@
 //! from flags and their environment fallbacks, then passed down; there are no globals.
 
 use crate::mail::MailSettings;
+use crate::ui::overrides::TemplateOverrides;
 use std::path::PathBuf;
+use std::sync::Arc;
 use url::Url;
 
 #[derive(Debug, Clone)]
@@ -16,6 +18,8 @@ pub struct Settings {
     pub mail: MailSettings,
     /// Extra or overriding page translations (`<language>.toml` files).
     pub locales_dir: Option<PathBuf>,
+    /// Clients' own page templates, from the file's `templates_dir` keys.
+    pub templates: Arc<TemplateOverrides>,
 }
 
 #[derive(Debug, Clone)]
@@ -53,6 +57,7 @@ impl Settings {
             tls,
             mail: MailSettings::default(),
             locales_dir: None,
+            templates: Arc::default(),
         })
     }
 

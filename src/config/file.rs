@@ -172,6 +172,8 @@ pub struct ClientFile {
     pub css: Option<String>,
     pub css_file: Option<String>,
     pub logo_file: Option<String>,
+    /// A directory of the client's own page templates (relative to the file).
+    pub templates_dir: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

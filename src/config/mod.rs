@@ -33,6 +33,11 @@ pub struct DeclaredPool {
     pub users: Vec<DeclaredUser>,
     pub identity_providers: Vec<IdentityProvider>,
     pub ui_customizations: Vec<UiCustomization>,
+    /// Clients' own page templates, compiled, by client id.
+    pub templates: Vec<(
+        String,
+        std::sync::Arc<crate::ui::overrides::ClientTemplates>,
+    )>,
 }
 
 #[derive(Debug, Clone)]

@@ -23,10 +23,12 @@ use crate::model::{
     UserStatus,
 };
 use crate::secrets::SecretDigest;
+use crate::ui::overrides::ClientTemplates;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Display;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Cognito's limits that the file must respect (spec: user-pools.md §19).
 const MAX_PROVIDER_NAME: usize = 40;
@@ -199,6 +201,7 @@ fn validate_pool(c: &mut Checker, path: &str, raw: PoolFile, base: &Path) -> Dec
         })
         .collect();
     let mut client_looks = Vec::new();
+    let mut templates = Vec::new();
     let clients: Vec<AppClient> = raw
         .client
         .into_iter()
@@ -210,6 +213,7 @@ fn validate_pool(c: &mut Checker, path: &str, raw: PoolFile, base: &Path) -> Dec
                 logo_file: client.logo_file.take(),
             };
             let client_path = format!("{path}.client[{i}]");
+            let templates_dir = client.templates_dir.take();
             let client = app_client(
                 c,
                 &client_path,
@@ -218,6 +222,17 @@ fn validate_pool(c: &mut Checker, path: &str, raw: PoolFile, base: &Path) -> Dec
                 &custom_scopes,
                 &provider_names,
             )?;
+            if let Some(dir) = templates_dir {
+                match ClientTemplates::load(&base.join(&dir)) {
+                    Ok(loaded) => templates.push((client.id.to_string(), Arc::new(loaded))),
+                    Err(errors) => {
+                        for error in errors {
+                            let key = format!("{client_path}.templates_dir");
+                            c.fail(key, format!("`{dir}`: {error}"));
+                        }
+                    }
+                }
+            }
             client_looks.push((client_path, client.id.to_string(), look));
             Some(client)
         })
@@ -290,6 +305,7 @@ fn validate_pool(c: &mut Checker, path: &str, raw: PoolFile, base: &Path) -> Dec
         users,
         identity_providers,
         ui_customizations,
+        templates,
     }
 }
 

@@ -24,6 +24,7 @@ use crate::oauth::OAuthError;
 use crate::oauth::discovery::PoolUrls;
 use crate::store::{self, AnyConnection, StoreError};
 use crate::ui::i18n::Catalogue;
+use crate::ui::overrides::TemplateOverrides;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -38,15 +39,22 @@ pub struct Services {
     pub directory: DirectoryCache,
     pub mailer: Arc<dyn Mailer>,
     pub catalogue: Arc<Catalogue>,
+    /// Clients' own page templates, by client id.
+    pub templates: Arc<TemplateOverrides>,
 }
 
 impl Services {
-    pub fn new(mailer: Arc<dyn Mailer>, catalogue: Catalogue) -> Self {
+    pub fn new(
+        mailer: Arc<dyn Mailer>,
+        catalogue: Catalogue,
+        templates: Arc<TemplateOverrides>,
+    ) -> Self {
         Self {
             keys: KeyRing::default(),
             directory: DirectoryCache::default(),
             mailer,
             catalogue: Arc::new(catalogue),
+            templates,
         }
     }
 }

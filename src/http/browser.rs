@@ -159,6 +159,11 @@ async fn hosted(
                 catalogue: &state.services.catalogue,
                 base,
                 csrf: session::csrf_token(&csrf_value),
+                templates: state
+                    .services
+                    .templates
+                    .get(&view.frame.client_id)
+                    .map(|t| t.as_ref()),
             };
             let mut response = pages::render_view(&page_site, &view);
             if fresh {

@@ -5,16 +5,20 @@ use crate::flows::cache::ClientLook;
 use crate::flows::hosted::{Field, Frame, HostedOutcome, Screen, View};
 use crate::model::pool::PasswordRule;
 use crate::ui::i18n::{Catalogue, Text, Texts};
+use crate::ui::overrides::ClientTemplates;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, HttpResponseBuilder};
 use askama::Template;
+use serde::Serialize;
 
 pub const DEFAULT_CSS: &str = include_str!("../../static/gatehouse.css");
 pub const SCRIPT: &str = include_str!("../../static/gatehouse.js");
 
 /// What every page shares.
+#[derive(Serialize)]
 pub struct Chrome<'a> {
     pub lang: String,
+    #[serde(skip)]
     pub t: Texts<'a>,
     pub title: String,
     /// The app's name in the banner (or the product's on pages without an app).
@@ -37,6 +41,8 @@ pub struct PageSite<'a> {
     pub catalogue: &'a Catalogue,
     pub base: String,
     pub csrf: String,
+    /// The client's own templates, if it has any (`templates_dir`).
+    pub templates: Option<&'a ClientTemplates>,
 }
 
 /// `{base}/ui/{owner}/{version}.css` and `.png`/`.jpg`: the customization's files.
@@ -67,12 +73,13 @@ pub struct SignedOutPage<'a> {
     pub c: Chrome<'a>,
 }
 
+#[derive(Serialize)]
 pub struct ProviderButton {
     pub label: String,
     pub href: String,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "login.html")]
 pub struct LoginPage<'a> {
     pub c: Chrome<'a>,
@@ -81,6 +88,7 @@ pub struct LoginPage<'a> {
     pub signup_allowed: bool,
 }
 
+#[derive(Serialize)]
 pub struct FieldView {
     pub id: String,
     pub name: String,
@@ -90,13 +98,14 @@ pub struct FieldView {
     pub value: String,
 }
 
+#[derive(Serialize)]
 pub struct RuleView {
     pub kind: &'static str,
     pub min: Option<u32>,
     pub text: String,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "new_password.html")]
 pub struct NewPasswordPage<'a> {
     pub c: Chrome<'a>,
@@ -106,7 +115,7 @@ pub struct NewPasswordPage<'a> {
     pub password_field: &'static str,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "signup.html")]
 pub struct SignUpPage<'a> {
     pub c: Chrome<'a>,
@@ -115,7 +124,7 @@ pub struct SignUpPage<'a> {
     pub password_field: &'static str,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "confirm.html")]
 pub struct ConfirmPage<'a> {
     pub c: Chrome<'a>,
@@ -123,14 +132,14 @@ pub struct ConfirmPage<'a> {
     pub destination: Option<String>,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "forgot_password.html")]
 pub struct ForgotPasswordPage<'a> {
     pub c: Chrome<'a>,
     pub username: String,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "confirm_forgot_password.html")]
 pub struct ConfirmForgotPasswordPage<'a> {
     pub c: Chrome<'a>,
@@ -139,7 +148,7 @@ pub struct ConfirmForgotPasswordPage<'a> {
     pub password_field: &'static str,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "mfa_setup.html")]
 pub struct MfaSetupPage<'a> {
     pub c: Chrome<'a>,
@@ -148,7 +157,7 @@ pub struct MfaSetupPage<'a> {
     pub optional: bool,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize)]
 #[template(path = "mfa_challenge.html")]
 pub struct MfaChallengePage<'a> {
     pub c: Chrome<'a>,
@@ -326,10 +335,30 @@ fn render_text(t: &Texts, text: &Text) -> String {
     t.render(&text)
 }
 
+/// A page from the client's own template when it has one, else the built-in one.
+fn show<P: Template + Serialize>(
+    site: &PageSite,
+    lang: &str,
+    name: &str,
+    page: &P,
+) -> HttpResponse {
+    if let Some(templates) = site.templates.filter(|t| t.has(name)) {
+        let texts = site.catalogue.texts(lang);
+        return match templates.render(name, page, texts.all()) {
+            Ok(html) => page_response(StatusCode::OK).body(html),
+            Err(e) => {
+                tracing::error!("client template failed to render: {e}");
+                render(StatusCode::OK, page)
+            }
+        };
+    }
+    render(StatusCode::OK, page)
+}
+
 /// The page of a view.
 pub fn render_view(site: &PageSite, view: &View) -> HttpResponse {
     let c = chrome(site, view);
-    let status = StatusCode::OK;
+    let lang = c.lang.clone();
     match &view.screen {
         Screen::SignIn { username } => {
             let providers = view
@@ -348,8 +377,10 @@ pub fn render_view(site: &PageSite, view: &View) -> HttpResponse {
                     ),
                 })
                 .collect();
-            render(
-                status,
+            show(
+                site,
+                &lang,
+                "login.html",
                 &LoginPage {
                     username: username.clone(),
                     providers,
@@ -361,8 +392,10 @@ pub fn render_view(site: &PageSite, view: &View) -> HttpResponse {
         Screen::NewPassword { username, missing } => {
             let fields = field_views(&c.t, missing);
             let rules = rule_views(&c.t, &view.frame.password_rules);
-            render(
-                status,
+            show(
+                site,
+                &lang,
+                "new_password.html",
                 &NewPasswordPage {
                     username: username.clone(),
                     fields,
@@ -375,8 +408,10 @@ pub fn render_view(site: &PageSite, view: &View) -> HttpResponse {
         Screen::SignUp { fields } => {
             let fields = field_views(&c.t, fields);
             let rules = rule_views(&c.t, &view.frame.password_rules);
-            render(
-                status,
+            show(
+                site,
+                &lang,
+                "signup.html",
                 &SignUpPage {
                     fields,
                     rules,
@@ -388,16 +423,20 @@ pub fn render_view(site: &PageSite, view: &View) -> HttpResponse {
         Screen::Confirm {
             username,
             destination,
-        } => render(
-            status,
+        } => show(
+            site,
+            &lang,
+            "confirm.html",
             &ConfirmPage {
                 username: username.clone(),
                 destination: destination.clone(),
                 c,
             },
         ),
-        Screen::ForgotPassword { username } => render(
-            status,
+        Screen::ForgotPassword { username } => show(
+            site,
+            &lang,
+            "forgot_password.html",
             &ForgotPasswordPage {
                 username: username.clone(),
                 c,
@@ -405,8 +444,10 @@ pub fn render_view(site: &PageSite, view: &View) -> HttpResponse {
         ),
         Screen::ConfirmForgotPassword { username } => {
             let rules = rule_views(&c.t, &view.frame.password_rules);
-            render(
-                status,
+            show(
+                site,
+                &lang,
+                "confirm_forgot_password.html",
                 &ConfirmForgotPasswordPage {
                     username: username.clone(),
                     rules,
@@ -419,8 +460,10 @@ pub fn render_view(site: &PageSite, view: &View) -> HttpResponse {
             secret,
             qr_svg,
             optional,
-        } => render(
-            status,
+        } => show(
+            site,
+            &lang,
+            "mfa_setup.html",
             &MfaSetupPage {
                 secret: secret.clone(),
                 qr_svg: qr_svg.clone(),
@@ -428,7 +471,7 @@ pub fn render_view(site: &PageSite, view: &View) -> HttpResponse {
                 c,
             },
         ),
-        Screen::MfaChallenge => render(status, &MfaChallengePage { c }),
+        Screen::MfaChallenge => show(site, &lang, "mfa_challenge.html", &MfaChallengePage { c }),
     }
 }
 

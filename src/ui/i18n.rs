@@ -165,6 +165,18 @@ pub struct Texts<'a> {
 }
 
 impl Texts<'_> {
+    /// Every text of the language (English where it has none), for templates that look keys up
+    /// themselves (a client's own templates).
+    pub fn all(&self) -> HashMap<&str, &str> {
+        let mut all: HashMap<&str, &str> = self
+            .english
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        all.extend(self.own.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        all
+    }
+
     /// The text of `key`; the key itself if even English lacks it (a visible, harmless slip).
     pub fn get<'k>(&'k self, key: &'k str) -> &'k str {
         self.own

@@ -4,3 +4,4 @@
 pub mod css;
 pub mod i18n;
 pub mod logo;
+pub mod overrides;

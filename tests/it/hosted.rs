@@ -1042,3 +1042,86 @@ async fn a_failing_mail_server_leaves_nothing_behind() {
     let after = gatehouse::store::users::count(&mut db.store.conn().unwrap(), HOSTED).unwrap();
     assert_eq!(before, after, "the user was rolled back");
 }
+
+/// `templates_dir`: a client's own login page, rendered with the same data and escaping; the
+/// pages it does not replace stay built in; a broken template stops the configuration.
+#[actix_web::test]
+async fn a_client_can_replace_page_templates() {
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("pages")).unwrap();
+    std::fs::write(
+        dir.path().join("pages/login.html"),
+        "<!DOCTYPE html><html lang=\"{{ c.lang }}\"><body><h1 id=\"own\">{{ c.title }}</h1>\
+         <form method=\"post\"><input type=\"hidden\" name=\"_csrf\" value=\"{{ c.csrf }}\">\
+         <input name=\"username\" value=\"{{ username }}\"><input name=\"password\" type=\"password\">\
+         <button>{{ t['signin.submit'] }}</button></form></body></html>",
+    )
+    .unwrap();
+    let config = CONFIG.replacen(
+        "css = \".submitButton-customizable { background-color: #ff0000; }\"",
+        "css = \".submitButton-customizable { background-color: #ff0000; }\"\ntemplates_dir = \"pages\"",
+        1,
+    );
+    let declaration =
+        gatehouse::config::parse(&config, Path::new("t.toml"), dir.path(), &|_| None).unwrap();
+    provision::apply(&mut db.store.conn().unwrap(), &declaration).unwrap();
+    let mut settings = gatehouse::settings::Settings::new(
+        "127.0.0.1:0".into(),
+        "http://localhost:7070",
+        "unused".into(),
+        None,
+    )
+    .unwrap();
+    settings.mail = MailSettings::Outbox(dir.path().join("outbox.jsonl"));
+    settings.templates =
+        std::sync::Arc::new(declaration.pools[0].templates.iter().cloned().collect());
+    let state = gatehouse::app::AppState::new(db.store.clone(), settings).unwrap();
+    let (server, addrs) = gatehouse::app::bind(state).unwrap();
+    actix_web::rt::spawn(server);
+    let root = format!("http://{}", addrs[0]);
+    let b = browser();
+    let login = format!(
+        "{root}/{HOSTED}/login?{}&login_hint=%3Cb%3E&ui_locales=ko",
+        authorize_query(WEB)
+    );
+    let response = b.get(&login).send().await.unwrap();
+    assert_eq!(response.headers()["x-frame-options"], "DENY");
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("id=\"own\"") && html.contains("lang=\"ko\""),
+        "{html}"
+    );
+    assert!(html.contains("value=\"&lt;b&gt;\""), "escaped: {html}");
+    assert!(html.contains("<button>로그인</button>"), "{html}");
+    // The own page's form still signs in.
+    let signed_in = b
+        .post(&login)
+        .form(&[
+            ("_csrf", input_value(&html, "_csrf").as_str()),
+            ("username", "dora"),
+            ("password", "Dora-Passw0rd"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(signed_in.text().await.unwrap().contains("totpSecret"));
+    // Another page of that client, and the other client, stay built in.
+    let signup = b
+        .get(format!("{root}/{HOSTED}/signup?{}", authorize_query(WEB)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(signup.contains("signUpForm"));
+    std::fs::write(dir.path().join("pages/signup.html"), "{% for %}").unwrap();
+    let broken = gatehouse::config::parse(&config, Path::new("t.toml"), dir.path(), &|_| None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        broken.contains("templates_dir") && broken.contains("signup.html"),
+        "{broken}"
+    );
+}
