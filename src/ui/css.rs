@@ -252,14 +252,22 @@ fn line_number(location: SourceLocation) -> u32 {
     location.line + 1
 }
 
-/// The 1-based line holding byte `offset`, counting newlines the way CSS does
-/// (`\n`, `\r\n`, `\r` and form feed).
+/// Whether byte `i` ends a line, counting newlines the way CSS does (`\n`, `\r\n`, `\r` and
+/// form feed; the `\r` of `\r\n` does not count on its own).
+fn ends_line(bytes: &[u8], i: usize) -> bool {
+    match bytes[i] {
+        b'\n' | b'\x0C' => true,
+        b'\r' => bytes.get(i + 1) != Some(&b'\n'),
+        _ => false,
+    }
+}
+
+/// The 1-based line holding byte `offset`.
 fn line_at(css: &str, offset: usize) -> u32 {
-    let bytes = &css.as_bytes()[..offset.min(css.len())];
+    let bytes = css.as_bytes();
     let mut line = 1;
-    for (i, &b) in bytes.iter().enumerate() {
-        let crlf = b == b'\r' && bytes.get(i + 1) == Some(&b'\n');
-        if matches!(b, b'\n' | b'\r' | b'\x0C') && !crlf {
+    for i in 0..offset.min(bytes.len()) {
+        if ends_line(bytes, i) {
             line += 1;
         }
     }
@@ -268,19 +276,23 @@ fn line_at(css: &str, offset: usize) -> u32 {
 
 /// One error per line that contains a `<` (HTML such as `</style>` or `<script>`).
 fn html_errors(css: &str) -> Vec<CssError> {
+    let bytes = css.as_bytes();
     let mut errors: Vec<CssError> = Vec::new();
-    for (offset, _) in css.match_indices('<') {
-        let line = line_at(css, offset);
-        if errors.last().is_some_and(|e| e.line == line) {
-            continue;
+    let mut line = 1;
+    for i in 0..bytes.len() {
+        if bytes[i] == b'<' && errors.last().is_none_or(|e| e.line != line) {
+            errors.push(CssError {
+                line,
+                // `<` is ASCII, so `i` is a character boundary.
+                subject: excerpt(&css[i..]),
+                reason: "HTML is not allowed: the stylesheet may not contain `<` anywhere, \
+                         comments included"
+                    .into(),
+            });
         }
-        errors.push(CssError {
-            line,
-            subject: excerpt(&css[offset..]),
-            reason: "HTML is not allowed: the stylesheet may not contain `<` anywhere, \
-                     comments included"
-                .into(),
-        });
+        if ends_line(bytes, i) {
+            line += 1;
+        }
     }
     errors
 }
@@ -316,8 +328,8 @@ fn skip_at_rule(parser: &mut Parser<'_>) {
 }
 
 /// Parses one `selector { declarations }` rule, appending its normalized form to `out`.
-fn parse_rule<'i>(
-    parser: &mut Parser<'i>,
+fn parse_rule(
+    parser: &mut Parser<'_>,
     start: &ParserState,
     out: &mut String,
     errors: &mut Vec<CssError>,
@@ -1568,11 +1580,13 @@ mod tests {
         ];
         for (selector, property, value, normalized) in good {
             let css = format!("{selector} {{ {property}: {value} }}");
+            let once = accepted(&css);
             assert_eq!(
-                accepted(&css),
+                once,
                 format!("{selector} {{ {property}: {normalized}; }}\n"),
                 "{css}"
             );
+            assert_eq!(accepted(&once), once);
         }
     }
 
@@ -1680,6 +1694,44 @@ mod tests {
         );
         let boxed: Box<dyn std::error::Error> = Box::new(e.clone());
         assert!(boxed.to_string().starts_with("line 3"));
+    }
+
+    #[test]
+    fn number_serialization_is_stable() {
+        // Numbers are re-serialized from f32; the result must parse back to the same text.
+        let mantissas = [
+            "0",
+            "1",
+            "7",
+            "33.3",
+            ".1",
+            "0.7",
+            "1.005",
+            "9999.99",
+            "123.456789",
+            "3.14159265",
+            "-2.5",
+            "+4",
+            "1e0",
+            "66.6667",
+        ];
+        let mut accepted_count = 0;
+        for mantissa in mantissas {
+            for exponent in ["", "e-7", "e-3", "e-1", "e1", "E2", "e3"] {
+                for unit in ["px", "%", "em", "REM"] {
+                    let css = format!(
+                        ".submitButton-customizable {{ margin: {mantissa}{exponent}{unit}; \
+                         font-size: {mantissa}{exponent}{unit}; \
+                         color: rgba(1, 2, 3, {mantissa}{exponent}); }}"
+                    );
+                    if let Ok(once) = validate(&css) {
+                        accepted_count += 1;
+                        assert_eq!(validate(&once), Ok(once.clone()), "{css}");
+                    }
+                }
+            }
+        }
+        assert!(accepted_count > 200, "{accepted_count}");
     }
 
     #[test]

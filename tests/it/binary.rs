@@ -492,7 +492,7 @@ fn npm_packages(relative: &str) -> std::path::PathBuf {
     static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
     let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
-    if !dir.join("node_modules/openid-client").exists() {
+    if !dir.join("node_modules/.package-lock.json").exists() {
         let status = Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund", "--prefix"])
             .arg(&dir)
@@ -676,4 +676,24 @@ attributes = {{ email = "erin@example.com", email_verified = "true" }}
     assert!(home.contains("Signed in as erin"), "{home}");
     assert!(home.contains("erin@example.com"));
     assert!(running.stop().success());
+}
+
+/// The hosted pages in a real browser (tests/browser/hosted_ui.mjs): Debian's chromium through
+/// playwright-core signs up with a code read from a real SMTP server (aiosmtpd), resets a
+/// password, sets up and answers TOTP, and checks a client's CSS in computed styles.
+#[test]
+fn hosted_pages_work_in_a_real_browser() {
+    let dir = npm_packages("tests/browser");
+    let output = Command::new("node")
+        .arg(dir.join("hosted_ui.mjs"))
+        .env("GATEHOUSE_BIN", env!("CARGO_BIN_EXE_gatehouse"))
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "browser checks failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
 }
