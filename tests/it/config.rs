@@ -403,3 +403,91 @@ fn ids_left_out_are_derived_from_names_and_stable() {
     assert!(first.pools[0].pool.id.as_str().starts_with("local_"));
     assert_eq!(first.pools[0].clients[0].id, second.pools[0].clients[0].id);
 }
+
+#[test]
+fn stylesheets_logos_messages_and_mail_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("logo.png"), b"\x89PNG\r\n\x1a\nrest").unwrap();
+    std::fs::write(
+        dir.path().join("logo.svg"),
+        "<svg xmlns='http://www.w3.org/2000/svg'/>",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("bad.css"),
+        ".label-customizable { font-weight: 700; }\n\n.label-customizable { color: red; }\n@import \"x.css\";\n.nope { color: red; }\n",
+    )
+    .unwrap();
+    let with = |extra: &str| {
+        config::parse(
+            &format!("{EXAMPLE_CONFIG}{extra}"),
+            &PathBuf::from("gatehouse.toml"),
+            dir.path(),
+            &example_env,
+        )
+    };
+    let ok = with("\n[pool.ui]\nlogo_file = \"logo.png\"\ncss = \".banner-customizable { background-color: #000 }\"\n").unwrap();
+    let all = &ok.pools[0].ui_customizations[0];
+    assert_eq!(all.client_id, "ALL");
+    assert!(all.logo.is_some() && all.css.as_deref().unwrap().contains("banner-customizable"));
+    let svg = with("\n[pool.ui]\nlogo_file = \"logo.svg\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        svg.contains("pool[0].ui.logo_file") && svg.contains("SVG"),
+        "{svg}"
+    );
+    let css = with("\n[pool.ui]\ncss_file = \"bad.css\"\n").unwrap_err();
+    let text = css.to_string();
+    assert_eq!(css.issues.len(), 3, "{text}");
+    assert!(
+        text.contains("line 3") && text.contains("`color` is not allowed on `.label-customizable`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("line 4") && text.contains("@import"),
+        "{text}"
+    );
+    assert!(text.contains("line 5") && text.contains(".nope"), "{text}");
+    let messages = with(
+        "\n[pool.messages]\nverification_message = \"no code here\"\nemail_from = \"not an address\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        messages.contains(
+            "pool[0].messages.verification_message: must contain the code placeholder {####}"
+        ),
+        "{messages}"
+    );
+    assert!(
+        messages.contains("pool[0].messages.email_from"),
+        "{messages}"
+    );
+    let mail = config::parse(
+        &format!("[mail.smtp]\nhost = \"smtp.example.com\"\nsecurity = \"ssl\"\nusername = \"u\"\n{EXAMPLE_CONFIG}"),
+        &PathBuf::from("gatehouse.toml"),
+        dir.path(),
+        &example_env,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        mail.contains("mail.smtp.security") && mail.contains("username and password"),
+        "{mail}"
+    );
+    let smtp = config::parse(
+        &format!("[mail.smtp]\nhost = \"smtp.example.com\"\nusername = \"u\"\npassword = \"env:EXAMPLE_CLIENT_SECRET\"\n{EXAMPLE_CONFIG}"),
+        &PathBuf::from("gatehouse.toml"),
+        dir.path(),
+        &example_env,
+    )
+    .unwrap();
+    match smtp.mail {
+        Some(gatehouse::mail::MailSettings::Smtp(s)) => {
+            assert_eq!((s.port, s.timeout_seconds), (587, 10));
+            assert_eq!(s.password, example_env("EXAMPLE_CLIENT_SECRET"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
