@@ -74,6 +74,7 @@ fn main() {
         providers: vec!["Google".into(), "Upstream".into()],
         password_rules: gatehouse::model::PasswordPolicy::default().violations(""),
         look: None,
+        redirect_source: Some("http://localhost:3000".into()),
     };
     let secret = totp::new_secret();
     let setup = {
@@ -85,8 +86,20 @@ fn main() {
         }
     };
     let screens = [
-        ("render sign-in page", Screen::SignIn { username: "demo".into() }, "en"),
-        ("render sign-in page (Korean)", Screen::SignIn { username: "demo".into() }, "ko"),
+        (
+            "render sign-in page",
+            Screen::SignIn {
+                username: "demo".into(),
+            },
+            "en",
+        ),
+        (
+            "render sign-in page (Korean)",
+            Screen::SignIn {
+                username: "demo".into(),
+            },
+            "ko",
+        ),
         (
             "render sign-up page (4 fields, 5 rules)",
             Screen::SignUp {

@@ -172,6 +172,10 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .map(config::load)
         .transpose()
         .map_err(|e| e.to_string())?;
+    // Like the file, translations are checked before the database is touched.
+    if let Some(dir) = &args.locales_dir {
+        gatehouse::ui::i18n::Catalogue::with_dir(dir).map_err(|e| format!("--locales-dir: {e}"))?;
+    }
     settings.locales_dir = args.locales_dir;
     if let Some(declaration) = &declaration {
         let templates = declaration

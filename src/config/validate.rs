@@ -612,7 +612,14 @@ pub(super) fn mail(c: &mut Checker, raw: MailFile, base: &Path) -> MailSettings 
         security,
         username: smtp.username,
         password,
-        timeout_seconds: smtp.timeout_seconds.unwrap_or(10).clamp(1, 120),
+        timeout_seconds: match smtp.timeout_seconds {
+            None => 10,
+            Some(seconds @ 1..=120) => seconds,
+            Some(_) => {
+                c.fail("mail.smtp.timeout_seconds", "must be between 1 and 120");
+                10
+            }
+        },
     })
 }
 

@@ -89,6 +89,19 @@ pub struct Frame {
     pub password_rules: Vec<PasswordRule>,
     /// The client's stylesheet and logo, if it (or the pool's `ALL`) has any.
     pub look: Option<Arc<ClientLook>>,
+    /// Where a form of these pages may end up: the origin (or app scheme) of the validated
+    /// redirect URI. Browsers apply CSP `form-action` to the redirect after a form post too.
+    pub redirect_source: Option<String>,
+}
+
+/// The CSP source of a redirect URI: `https://app.example:8443`, or `myapp:` for an app scheme.
+pub fn csp_source(redirect_uri: &str) -> Option<String> {
+    let url = url::Url::parse(redirect_uri).ok()?;
+    match (url.scheme(), url.host_str()) {
+        ("http" | "https", Some(_)) => Some(url.origin().ascii_serialization()),
+        (scheme, _) if scheme != "http" && scheme != "https" => Some(format!("{scheme}:")),
+        _ => None,
+    }
 }
 
 /// An input of the sign-up or new-password form.
@@ -256,6 +269,7 @@ pub fn context(
         look: services
             .directory
             .look(conn, site, client.id.as_str(), false, browser.now)?,
+        redirect_source: csp_source(&request.redirect_uri),
     };
     Ok(Ok(Context {
         client,
@@ -370,6 +384,20 @@ mod tests {
             query_with("client_id=a", &[("username", "a b")]),
             "client_id=a&username=a+b"
         );
+    }
+
+    #[test]
+    fn redirect_uris_become_csp_sources() {
+        assert_eq!(
+            csp_source("http://localhost:3000/callback?x=1").as_deref(),
+            Some("http://localhost:3000")
+        );
+        assert_eq!(
+            csp_source("https://app.example/cb").as_deref(),
+            Some("https://app.example")
+        );
+        assert_eq!(csp_source("myapp://callback").as_deref(), Some("myapp:"));
+        assert_eq!(csp_source("not a url"), None);
     }
 
     #[test]

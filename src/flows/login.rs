@@ -18,8 +18,6 @@ use crate::ui::i18n::Text;
 
 /// Failures an address may make before it is slowed down (a NAT hides many users).
 const FREE_FAILURES_PER_ADDRESS: i32 = 50;
-/// Wrong TOTP codes before the half-finished sign-in is dropped.
-const MAX_TOTP_FAILURES: i32 = 5;
 
 /// GET /login: validate the authorization parameters and show the form.
 pub fn show(
@@ -248,15 +246,8 @@ fn mfa_challenge(
     let Some(row) = mfa::find(conn, site.pool_id(), &sub)?.filter(mfa::MfaRow::has_totp) else {
         return Ok(expired(ctx));
     };
-    if row.failures >= MAX_TOTP_FAILURES {
-        session::end(conn, browser.session_cookie)?;
-        return Ok(HostedOutcome::show_error(
-            ctx.frame,
-            Screen::SignIn {
-                username: String::new(),
-            },
-            Text::new("error.too_many_codes"),
-        ));
+    if let Some(locked) = totp_locked(conn, site, &sub, browser)? {
+        return Ok(locked.replace(ctx));
     }
     let secret = row.totp_secret.as_deref().unwrap_or_default();
     let accepted = totp::accepted_step(secret, browser.field("code"), browser.now, row.last_step)
@@ -264,13 +255,14 @@ fn mfa_challenge(
         .transpose()?
         .unwrap_or(false);
     if !accepted {
-        mfa::record_failure(conn, site.pool_id(), &sub)?;
+        totp_miss(conn, site, &sub, browser)?;
         return Ok(HostedOutcome::show_error(
             ctx.frame,
             Screen::MfaChallenge,
             Text::new("error.wrong_totp"),
         ));
     }
+    throttle::clear(conn, &totp_key(site, &sub))?;
     finish(conn, services, site, ctx, &pending, browser)
 }
 
@@ -297,9 +289,13 @@ fn mfa_setup(
         mfa::save(conn, &row)?;
         return finish(conn, services, site, ctx, &pending, browser);
     }
+    if let Some(locked) = totp_locked(conn, site, &sub, browser)? {
+        return Ok(locked.replace(ctx));
+    }
     let secret = row.totp_secret.clone().unwrap_or_default();
     let step = totp::accepted_step(&secret, browser.field("code"), browser.now, row.last_step);
     let Some(step) = step else {
+        totp_miss(conn, site, &sub, browser)?;
         let screen = super::hosted::setup_screen(site, &pending.user, &row, optional);
         return Ok(HostedOutcome::show_error(
             ctx.frame,
@@ -307,6 +303,7 @@ fn mfa_setup(
             Text::new("error.wrong_totp"),
         ));
     };
+    throttle::clear(conn, &totp_key(site, &sub))?;
     row.totp_enabled = true;
     row.last_step = step;
     row.failures = 0;
@@ -314,6 +311,57 @@ fn mfa_setup(
     row.updated_at = browser.now;
     mfa::save(conn, &row)?;
     finish(conn, services, site, ctx, &pending, browser)
+}
+
+/// Wrong TOTP codes are throttled per user like passwords: five free, then a lock that doubles
+/// from 5 seconds to 15 minutes. A lock also ends the half-finished sign-in.
+fn totp_key(site: &Site, sub: &str) -> String {
+    format!("totp:{}:{sub}", site.pool_id())
+}
+
+fn totp_miss(
+    conn: &mut AnyConnection,
+    site: &Site,
+    sub: &str,
+    browser: &Browser,
+) -> Result<(), OAuthError> {
+    mfa::record_failure(conn, site.pool_id(), sub)?;
+    throttle::record_failure(
+        conn,
+        &totp_key(site, sub),
+        throttle::FREE_FAILURES,
+        browser.now,
+    )?;
+    Ok(())
+}
+
+/// An answer that replaces the page when the user's TOTP entries are locked.
+struct Locked;
+
+impl Locked {
+    fn replace(self, ctx: Context) -> HostedOutcome {
+        HostedOutcome::show_error(
+            ctx.frame,
+            Screen::SignIn {
+                username: String::new(),
+            },
+            Text::new("error.too_many_codes"),
+        )
+    }
+}
+
+fn totp_locked(
+    conn: &mut AnyConnection,
+    site: &Site,
+    sub: &str,
+    browser: &Browser,
+) -> Result<Option<Locked>, OAuthError> {
+    let key = totp_key(site, sub);
+    if throttle::locked_until(conn, std::slice::from_ref(&key), browser.now)?.is_none() {
+        return Ok(None);
+    }
+    session::end(conn, browser.session_cookie)?;
+    Ok(Some(Locked))
 }
 
 /// The last step passed: the pending session becomes the browser's session.

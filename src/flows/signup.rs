@@ -450,19 +450,23 @@ fn resend(
     username: &str,
 ) -> Result<HostedOutcome, OAuthError> {
     let mut screen = confirm_screen(conn, site, username)?;
-    // An unknown or already confirmed user sees the same answer as a real one.
-    let Some((user, email)) = user.and_then(|u| Some((u, u.attributes.get("email")?.to_owned())))
+    let verifies_email = site
+        .pool
+        .settings
+        .auto_verified_attributes
+        .iter()
+        .any(|a| a == "email");
+    // An unknown or confirmed user, and a resend that comes too soon (the last code still
+    // works), get the same answer as a real one: nothing tells them apart.
+    let sent = Text::new("notice.code_sent");
+    let Some((user, email)) = user
+        .filter(|_| verifies_email)
+        .and_then(|u| Some((u, u.attributes.get("email")?.to_owned())))
     else {
-        return Ok(
-            HostedOutcome::show(ctx.frame, screen).with_notice(Text::new("notice.code_sent"))
-        );
+        return Ok(HostedOutcome::show(ctx.frame, screen).with_notice(sent));
     };
     if !codes::may_resend(conn, site, user, PURPOSE_SIGNUP, browser.now)? {
-        return Ok(HostedOutcome::show_error(
-            ctx.frame,
-            screen,
-            Text::new("error.resend_too_soon"),
-        ));
+        return Ok(HostedOutcome::show(ctx.frame, screen).with_notice(sent));
     }
     let sent = conn.transaction::<_, SendError, _>(|conn| {
         codes::send(

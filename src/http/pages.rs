@@ -165,12 +165,24 @@ pub struct MfaChallengePage<'a> {
 
 /// Headers of every HTML page: no framing, no referrer, no caching, no inline script.
 pub fn page_response(status: StatusCode) -> HttpResponseBuilder {
+    page_response_to(status, None)
+}
+
+/// `page_response` for a page whose forms may end in a redirect to `redirect_source` (the
+/// app's origin or scheme): CSP `form-action` covers the redirect after a form post too.
+pub fn page_response_to(status: StatusCode, redirect_source: Option<&str>) -> HttpResponseBuilder {
+    let form_action = match redirect_source {
+        Some(source) => format!("'self' {source}"),
+        None => "'self'".to_owned(),
+    };
     let mut builder = HttpResponse::build(status);
     builder
         .content_type("text/html; charset=utf-8")
         .insert_header((
             "Content-Security-Policy",
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            format!(
+                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+            ),
         ))
         .insert_header(("X-Frame-Options", "DENY"))
         .insert_header(("Referrer-Policy", "no-referrer"))
@@ -338,27 +350,35 @@ fn render_text(t: &Texts, text: &Text) -> String {
 /// A page from the client's own template when it has one, else the built-in one.
 fn show<P: Template + Serialize>(
     site: &PageSite,
+    source: Option<&str>,
     lang: &str,
     name: &str,
     page: &P,
 ) -> HttpResponse {
-    if let Some(templates) = site.templates.filter(|t| t.has(name)) {
-        let texts = site.catalogue.texts(lang);
-        return match templates.render(name, page, texts.all()) {
-            Ok(html) => page_response(StatusCode::OK).body(html),
-            Err(e) => {
-                tracing::error!("client template failed to render: {e}");
-                render(StatusCode::OK, page)
-            }
-        };
+    let own = site.templates.filter(|t| t.has(name)).map(|templates| {
+        templates
+            .render(name, page, site.catalogue.texts(lang).all())
+            .inspect_err(|e| tracing::error!("client template failed to render: {e}"))
+    });
+    // A client template that fails at run time falls back to the built-in page.
+    let html = match own {
+        Some(Ok(html)) => Ok(html),
+        _ => page.render().map_err(|e| e.to_string()),
+    };
+    match html {
+        Ok(html) => page_response_to(StatusCode::OK, source).body(html),
+        Err(e) => {
+            tracing::error!("page failed to render: {e}");
+            HttpResponse::InternalServerError().finish()
+        }
     }
-    render(StatusCode::OK, page)
 }
 
 /// The page of a view.
 pub fn render_view(site: &PageSite, view: &View) -> HttpResponse {
     let c = chrome(site, view);
     let lang = c.lang.clone();
+    let source = view.frame.redirect_source.as_deref();
     match &view.screen {
         Screen::SignIn { username } => {
             let providers = view
@@ -379,6 +399,7 @@ pub fn render_view(site: &PageSite, view: &View) -> HttpResponse {
                 .collect();
             show(
                 site,
+                source,
                 &lang,
                 "login.html",
                 &LoginPage {
@@ -394,6 +415,7 @@ pub fn render_view(site: &PageSite, view: &View) -> HttpResponse {
             let rules = rule_views(&c.t, &view.frame.password_rules);
             show(
                 site,
+                source,
                 &lang,
                 "new_password.html",
                 &NewPasswordPage {
@@ -410,6 +432,7 @@ pub fn render_view(site: &PageSite, view: &View) -> HttpResponse {
             let rules = rule_views(&c.t, &view.frame.password_rules);
             show(
                 site,
+                source,
                 &lang,
                 "signup.html",
                 &SignUpPage {
@@ -425,6 +448,7 @@ pub fn render_view(site: &PageSite, view: &View) -> HttpResponse {
             destination,
         } => show(
             site,
+            source,
             &lang,
             "confirm.html",
             &ConfirmPage {
@@ -435,6 +459,7 @@ pub fn render_view(site: &PageSite, view: &View) -> HttpResponse {
         ),
         Screen::ForgotPassword { username } => show(
             site,
+            source,
             &lang,
             "forgot_password.html",
             &ForgotPasswordPage {
@@ -446,6 +471,7 @@ pub fn render_view(site: &PageSite, view: &View) -> HttpResponse {
             let rules = rule_views(&c.t, &view.frame.password_rules);
             show(
                 site,
+                source,
                 &lang,
                 "confirm_forgot_password.html",
                 &ConfirmForgotPasswordPage {
@@ -462,6 +488,7 @@ pub fn render_view(site: &PageSite, view: &View) -> HttpResponse {
             optional,
         } => show(
             site,
+            source,
             &lang,
             "mfa_setup.html",
             &MfaSetupPage {
@@ -471,7 +498,13 @@ pub fn render_view(site: &PageSite, view: &View) -> HttpResponse {
                 c,
             },
         ),
-        Screen::MfaChallenge => show(site, &lang, "mfa_challenge.html", &MfaChallengePage { c }),
+        Screen::MfaChallenge => show(
+            site,
+            source,
+            &lang,
+            "mfa_challenge.html",
+            &MfaChallengePage { c },
+        ),
     }
 }
 
