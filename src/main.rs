@@ -199,15 +199,18 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         let mut conn = store.conn().map_err(|e| e.to_string())?;
         match &declaration {
             Some(declaration) => {
-                let report = provision::apply(&mut conn, declaration).map_err(|e| {
-                    format!(
-                        "{}: {e}",
-                        args.config
-                            .as_ref()
-                            .map(|p| p.display().to_string())
-                            .unwrap_or_default()
-                    )
-                })?;
+                let mailer = settings.mail.mailer().map_err(|e| e.to_string())?;
+                let report =
+                    provision::apply_and_invite(&mut conn, declaration, Some(mailer.as_ref()))
+                        .map_err(|e| {
+                            format!(
+                                "{}: {e}",
+                                args.config
+                                    .as_ref()
+                                    .map(|p| p.display().to_string())
+                                    .unwrap_or_default()
+                            )
+                        })?;
                 tracing::info!(%report, "configuration applied");
                 None
             }

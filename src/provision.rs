@@ -3,7 +3,10 @@
 //! transaction, so a failure leaves the database as it was.
 
 use crate::config::{Declaration, DeclaredPool, DeclaredUser};
-use crate::model::{Attributes, ClientSettings, OAuthFlow, PoolSettings, User, UserPool};
+use crate::mail::{self, Email, Mailer};
+use crate::model::{
+    Attributes, ClientSettings, OAuthFlow, PoolSettings, User, UserPool, UserStatus,
+};
 use crate::secrets;
 use crate::store::{self, AnyConnection, Saved, StoreError, StoreResult};
 use crate::tokens::keys;
@@ -39,11 +42,23 @@ impl std::fmt::Display for ApplyReport {
     }
 }
 
+/// Applies a declaration without sending invitations (tests, `ensure_demo`).
 pub fn apply(conn: &mut AnyConnection, declaration: &Declaration) -> StoreResult<ApplyReport> {
+    apply_and_invite(conn, declaration, None)
+}
+
+/// Applies a declaration in one transaction. Users it creates with a temporary password
+/// (FORCE_CHANGE_PASSWORD) and an email get the pool's invitation through `mailer`; a message
+/// that cannot be sent rolls everything back, so a start never leaves an uninvited user.
+pub fn apply_and_invite(
+    conn: &mut AnyConnection,
+    declaration: &Declaration,
+    mailer: Option<&dyn Mailer>,
+) -> StoreResult<ApplyReport> {
     conn.transaction(|conn| {
         let mut report = ApplyReport::default();
         for declared in &declaration.pools {
-            apply_pool(conn, declared, &mut report)?;
+            apply_pool(conn, declared, &mut report, mailer)?;
         }
         Ok(report)
     })
@@ -53,6 +68,7 @@ fn apply_pool(
     conn: &mut AnyConnection,
     declared: &DeclaredPool,
     report: &mut ApplyReport,
+    mailer: Option<&dyn Mailer>,
 ) -> StoreResult<()> {
     let pool = &declared.pool;
     report.count(store::pools::save(conn, pool)?);
@@ -69,7 +85,7 @@ fn apply_pool(
         report.count(store::directory::save_group(conn, group)?);
     }
     for user in &declared.users {
-        report.count(apply_user(conn, pool, user)?);
+        report.count(apply_user(conn, pool, user, mailer)?);
     }
     for customization in &declared.ui_customizations {
         report.count(store::directory::save_customization(conn, customization)?);
@@ -83,10 +99,34 @@ fn apply_pool(
 /// A declared user is created with its password and status; afterwards the file keeps its
 /// attributes, enabled flag and group memberships up to date, but never resets a password or
 /// status the user has since changed.
+/// Cognito's invitation (user-pools.md §7.4): `{username}` and the temporary password `{####}`.
+fn invite(mailer: &dyn Mailer, pool: &UserPool, user: &User, password: &str) -> StoreResult<()> {
+    let Some(to) = user.attributes.get("email") else {
+        return Ok(());
+    };
+    let templates = &pool.settings.messages;
+    let body = mail::fill(&templates.invitation_message, &user.username, password);
+    let email = Email {
+        from: templates.email_from.clone(),
+        reply_to: templates.reply_to.clone(),
+        to: to.to_owned(),
+        subject: mail::fill(&templates.invitation_subject, &user.username, password),
+        html: body.contains('<'),
+        body,
+    };
+    mailer.send(&email).map_err(|e| {
+        StoreError::Invalid(format!(
+            "the invitation to user {} could not be sent: {e}",
+            user.username
+        ))
+    })
+}
+
 fn apply_user(
     conn: &mut AnyConnection,
     pool: &UserPool,
     declared: &DeclaredUser,
+    mailer: Option<&dyn Mailer>,
 ) -> StoreResult<Saved> {
     let time = store::now();
     let saved = match store::users::find_by_username(conn, pool, &declared.username)? {
@@ -109,6 +149,11 @@ fn apply_user(
                 updated_at: time,
             };
             store::users::create(conn, pool, &user)?;
+            if let (Some(mailer), UserStatus::ForceChangePassword, Some(password)) =
+                (mailer, user.status, declared.password.as_deref())
+            {
+                invite(mailer, pool, &user, password)?;
+            }
             Saved::Created
         }
         Some(mut user) => {

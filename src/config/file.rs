@@ -43,6 +43,8 @@ pub struct MessagesFile {
     pub verification_message: Option<String>,
     pub reset_subject: Option<String>,
     pub reset_message: Option<String>,
+    pub invitation_subject: Option<String>,
+    pub invitation_message: Option<String>,
 }
 
 /// The look of the hosted pages: on `[pool.ui]` for every client (Cognito's `ALL`), or on a

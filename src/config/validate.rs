@@ -527,6 +527,11 @@ fn messages(c: &mut Checker, path: &str, raw: Option<&MessagesFile>) -> MessageT
             &raw.reset_subject,
             &mut templates.reset_subject,
         ),
+        (
+            "invitation_subject",
+            &raw.invitation_subject,
+            &mut templates.invitation_subject,
+        ),
     ];
     for (key, given, slot) in subjects {
         if let Some(value) = given {
@@ -544,19 +549,33 @@ fn messages(c: &mut Checker, path: &str, raw: Option<&MessagesFile>) -> MessageT
             "verification_message",
             &raw.verification_message,
             &mut templates.verification_message,
+            false,
         ),
         (
             "reset_message",
             &raw.reset_message,
             &mut templates.reset_message,
+            false,
+        ),
+        (
+            "invitation_message",
+            &raw.invitation_message,
+            &mut templates.invitation_message,
+            true,
         ),
     ];
-    for (key, given, slot) in bodies {
+    for (key, given, slot, needs_username) in bodies {
         if let Some(value) = given {
             if !value.contains("{####}") {
                 c.fail(
                     format!("{path}.{key}"),
                     "must contain the code placeholder {####}",
+                );
+            }
+            if needs_username && !value.contains("{username}") {
+                c.fail(
+                    format!("{path}.{key}"),
+                    "must contain the placeholder {username}",
                 );
             }
             if value.chars().count() > MAX_EMAIL_MESSAGE_CHARS {

@@ -80,6 +80,9 @@ pub struct MessageTemplates {
     pub verification_message: String,
     pub reset_subject: String,
     pub reset_message: String,
+    /// Sent to users created with a temporary password: `{username}` and `{####}` (the password).
+    pub invitation_subject: String,
+    pub invitation_message: String,
 }
 
 /// Cognito's limits on message templates.
@@ -95,6 +98,9 @@ impl Default for MessageTemplates {
             verification_message: "Your verification code is {####}.".into(),
             reset_subject: "Your password reset code".into(),
             reset_message: "Your password reset code is {####}. It expires in one hour.".into(),
+            invitation_subject: "Your temporary password".into(),
+            invitation_message: "Your username is {username} and temporary password is {####}."
+                .into(),
         }
     }
 }

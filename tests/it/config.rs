@@ -491,3 +491,34 @@ fn stylesheets_logos_messages_and_mail_are_checked() {
         other => panic!("{other:?}"),
     }
 }
+
+/// The example stylesheet in docs/customization.md passes the validator it documents.
+#[test]
+fn the_documented_example_stylesheet_is_valid() {
+    let guide = include_str!("../../docs/customization.md");
+    let section = guide
+        .split("## A complete example stylesheet")
+        .nth(1)
+        .expect("the guide has the example section");
+    let css = section
+        .split("```css\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a css block in the section");
+    let served = gatehouse::ui::css::validate(css).unwrap_or_else(|errors| {
+        panic!(
+            "{}",
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    });
+    for (selector, _) in gatehouse::ui::css::allowed() {
+        assert!(
+            served.contains(&format!(".{selector} ")),
+            "{selector} is in the example"
+        );
+    }
+}

@@ -1131,3 +1131,55 @@ async fn a_client_can_replace_page_templates() {
         "{broken}"
     );
 }
+
+/// Users the file creates with a temporary password get Cognito's invitation; a mail server
+/// that refuses it rolls the whole start back.
+#[test]
+fn invitations_go_out_once_and_a_failed_one_changes_nothing() {
+    let declaration =
+        gatehouse::config::parse(CONFIG, Path::new("t.toml"), Path::new("."), &|_| None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = dir.path().join("outbox.jsonl");
+    let mailer = MailSettings::Outbox(outbox.clone()).mailer().unwrap();
+    let db = TestDb::sqlite();
+    let mut conn = db.store.conn().unwrap();
+    provision::apply_and_invite(&mut conn, &declaration, Some(mailer.as_ref())).unwrap();
+    provision::apply_and_invite(&mut conn, &declaration, Some(mailer.as_ref())).unwrap();
+    let sent: Vec<Value> = std::fs::read_to_string(&outbox)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(sent.len(), 1, "only erin, and only once: {sent:?}");
+    assert_eq!(sent[0]["to"], "erin@example.com");
+    assert_eq!(sent[0]["subject"], "Your temporary password");
+    let body = sent[0]["body"].as_str().unwrap();
+    assert!(
+        body.contains("erin") && body.contains("Temp-Passw0rd"),
+        "{body}"
+    );
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let refusing = MailSettings::Smtp(SmtpSettings {
+        host: "127.0.0.1".into(),
+        port,
+        security: SmtpSecurity::None,
+        username: None,
+        password: None,
+        timeout_seconds: 2,
+    })
+    .mailer()
+    .unwrap();
+    let fresh = TestDb::sqlite();
+    let mut conn = fresh.store.conn().unwrap();
+    let error = provision::apply_and_invite(&mut conn, &declaration, Some(refusing.as_ref()))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("invitation to user erin"), "{error}");
+    assert_eq!(
+        gatehouse::store::users::count(&mut conn, HOSTED).unwrap(),
+        0
+    );
+}
