@@ -287,6 +287,7 @@ macro_rules! hosted_tests {
 
 hosted_tests!(
     sign_up_is_validated_then_confirmed_by_code_straight_into_the_app,
+    expired_codes_and_taken_aliases_are_refused_on_confirmation,
     confirmation_codes_are_single_use_throttled_and_reveal_nothing,
     confirming_in_another_browser_leads_to_sign_in,
     forgot_password_resets_without_revealing_accounts,
@@ -534,6 +535,80 @@ async fn confirmation_codes_are_single_use_throttled_and_reveal_nothing(site: Si
             .contains("This form has expired")
     );
     assert_eq!(site.emails().len(), 1, "nothing sent to unknown users");
+}
+
+async fn expired_codes_and_taken_aliases_are_refused_on_confirmation(site: Site) {
+    // Sign-up may use an email that another user holds as a verified alias; confirming it is
+    // refused (Cognito's AliasExistsException) and the other user keeps the alias.
+    let b = browser();
+    let signup = site.page(HOSTED, "signup", PLAIN);
+    let fields = [
+        ("username", "imposter"),
+        ("email", "dora@example.com"),
+        ("given_name", "Not Dora"),
+        ("password", "Imposter-Passw0rd"),
+    ];
+    let response = site.submit(&b, &signup, &fields).await;
+    let confirm = site.absolute(&location(&response));
+    let code = site.last_code("dora@example.com");
+    let taken = site
+        .submit(&b, &confirm, &[("username", "imposter"), ("code", &code)])
+        .await;
+    assert!(
+        taken
+            .text()
+            .await
+            .unwrap()
+            .contains("An account with this email already exists.")
+    );
+    let dora = site
+        .sign_in(
+            &browser(),
+            HOSTED,
+            PLAIN,
+            "dora@example.com",
+            "Dora-Passw0rd",
+        )
+        .await;
+    assert!(
+        dora.text().await.unwrap().contains("totpSecret"),
+        "dora still signs in by email"
+    );
+
+    // A code past its 24 hours: expired, even when right.
+    let fields = [
+        ("username", "late"),
+        ("email", "late@example.com"),
+        ("given_name", "Late"),
+        ("password", "Late-Passw0rd1"),
+    ];
+    let response = site.submit(&b, &signup, &fields).await;
+    let confirm = site.absolute(&location(&response));
+    let code = site.last_code("late@example.com");
+    {
+        let mut conn = site.db.store.conn().unwrap();
+        let pool = gatehouse::store::pools::get(&mut conn, HOSTED).unwrap();
+        let user = gatehouse::store::users::find_by_username(&mut conn, &pool, "late")
+            .unwrap()
+            .unwrap();
+        let mut row =
+            gatehouse::store::codes::find(&mut conn, HOSTED, &user.sub.to_string(), "signup")
+                .unwrap()
+                .unwrap();
+        assert_eq!(row.expires_at - row.created_at, 24 * 3600);
+        row.expires_at = now() - 1;
+        gatehouse::store::codes::replace(&mut conn, &row).unwrap();
+    }
+    let expired = site
+        .submit(&b, &confirm, &[("username", "late"), ("code", &code)])
+        .await;
+    assert!(
+        expired
+            .text()
+            .await
+            .unwrap()
+            .contains("Invalid code provided, please request a code again.")
+    );
 }
 
 async fn confirming_in_another_browser_leads_to_sign_in(site: Site) {
@@ -1064,9 +1139,14 @@ async fn a_client_can_replace_page_templates() {
          <button>{{ t['signin.submit'] }}</button></form></body></html>",
     )
     .unwrap();
+    std::fs::write(
+        dir.path().join("logo.jpg"),
+        [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3],
+    )
+    .unwrap();
     let config = CONFIG.replacen(
         "css = \".submitButton-customizable { background-color: #ff0000; }\"",
-        "css = \".submitButton-customizable { background-color: #ff0000; }\"\ntemplates_dir = \"pages\"",
+        "css = \".submitButton-customizable { background-color: #ff0000; }\"\ntemplates_dir = \"pages\"\nlogo_file = \"logo.jpg\"",
         1,
     );
     let declaration =
@@ -1122,6 +1202,20 @@ async fn a_client_can_replace_page_templates() {
         .await
         .unwrap();
     assert!(signup.contains("signUpForm"));
+    // The client's logo, served by content version with its type.
+    let marker = "class=\"logo-customizable\" src=\"";
+    let start = signup.find(marker).expect("logo shown") + marker.len();
+    let logo_url = signup[start..].split('"').next().unwrap().to_owned();
+    assert!(
+        logo_url.contains(&format!("/ui/{WEB}/")) && logo_url.ends_with(".jpg"),
+        "{logo_url}"
+    );
+    let logo = b.get(format!("{root}{logo_url}")).send().await.unwrap();
+    assert_eq!(logo.headers()["content-type"], "image/jpeg");
+    assert_eq!(
+        logo.bytes().await.unwrap().as_ref(),
+        [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3]
+    );
     std::fs::write(dir.path().join("pages/signup.html"), "{% for %}").unwrap();
     let broken = gatehouse::config::parse(&config, Path::new("t.toml"), dir.path(), &|_| None)
         .unwrap_err()
