@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod config;
+pub mod federation;
 pub mod flows;
 pub mod http;
 pub mod mail;

@@ -1,6 +1,10 @@
 #![no_main]
 
-use gatehouse::ui::css::{MAX_CSS_BYTES, allowed, validate};
+#[path = "../../src/ui/css.rs"]
+#[allow(dead_code)]
+mod css;
+
+use css::{MAX_CSS_BYTES, allowed, validate};
 use libfuzzer_sys::fuzz_target;
 
 /// The properties every accepted sheet must have.

@@ -16,6 +16,11 @@ pub enum AuthorizeOutcome {
     Redirect(String),
     /// Show the sign-in page with these parameters.
     SignIn(String),
+    /// 302 to an upstream provider, with the cookie that binds its answer to this browser.
+    Federate {
+        location: String,
+        browser_cookie: String,
+    },
 }
 
 impl From<AuthorizeError> for AuthorizeOutcome {
@@ -77,11 +82,7 @@ pub fn start(
         Err(error) => return Ok(error.into()),
     };
     if let Some(provider) = &request.identity_provider {
-        let error = OAuthError::new(
-            ErrorCode::TemporarilyUnavailable,
-            format!("sign-in through `{provider}` is not available yet"),
-        );
-        return Ok(request.error(error).into());
+        return super::federation::start(conn, services, site, &request, provider, query, now);
     }
     if !client
         .settings

@@ -244,7 +244,8 @@ pub fn context(
                 super::authorize::AuthorizeOutcome::Page(message) => {
                     HostedOutcome::Page(Text::new("page.invalid_request").with("message", message))
                 }
-                super::authorize::AuthorizeOutcome::SignIn(_) => {
+                super::authorize::AuthorizeOutcome::SignIn(_)
+                | super::authorize::AuthorizeOutcome::Federate { .. } => {
                     HostedOutcome::Page(Text::new("page.unexpected"))
                 }
             }));

@@ -5,6 +5,7 @@
 pub mod authorize;
 pub mod cache;
 pub mod codes;
+pub mod federation;
 pub mod hosted;
 pub mod introspect;
 pub mod issue;
@@ -41,6 +42,8 @@ pub struct Services {
     pub catalogue: Arc<Catalogue>,
     /// Clients' own page templates, by client id.
     pub templates: Arc<TemplateOverrides>,
+    /// The HTTP client and discovery cache of upstream identity providers.
+    pub upstreams: Arc<crate::federation::Upstreams>,
 }
 
 impl Services {
@@ -55,6 +58,7 @@ impl Services {
             mailer,
             catalogue: Arc::new(catalogue),
             templates,
+            upstreams: Arc::default(),
         }
     }
 }

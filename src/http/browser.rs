@@ -7,11 +7,12 @@ use super::pool::PoolSite;
 use super::respond::{self, run_flow};
 use crate::app::AppState;
 use crate::flows::authorize::AuthorizeOutcome;
+use crate::flows::federation::{self, FEDERATION_COOKIE, IdpOutcome};
 use crate::flows::hosted::{Browser, HostedOutcome};
 use crate::flows::logout::LogoutOutcome;
 use crate::flows::session::{self, CSRF_COOKIE, SESSION_COOKIE};
 use crate::flows::{self, Services, Site};
-use crate::oauth::OAuthError;
+use crate::oauth::{OAuthError, Params};
 use crate::secrets;
 use crate::store::{AnyConnection, now};
 use crate::ui::i18n::Text;
@@ -98,6 +99,80 @@ pub async fn authorize(
         Ok(AuthorizeOutcome::Redirect(location)) => respond::redirect(&location).finish(),
         Ok(AuthorizeOutcome::SignIn(query)) => {
             respond::redirect(&format!("{}/login?{query}", base_path(&site, &req))).finish()
+        }
+        Ok(AuthorizeOutcome::Federate {
+            location,
+            browser_cookie,
+        }) => {
+            let path = respond::cookie_path(&site, &req);
+            respond::redirect(&location)
+                .cookie(respond::cookie(
+                    &state,
+                    &path,
+                    FEDERATION_COOKIE,
+                    browser_cookie,
+                    Some(federation::PENDING_SECONDS),
+                ))
+                .finish()
+        }
+        Err(error) => unavailable_page(&state, &req, &error),
+    }
+}
+
+/// GET and POST (`response_mode=form_post`) /oauth2/idpresponse: an upstream provider's answer.
+pub async fn idp_response(
+    state: web::Data<AppState>,
+    pool: PoolSite,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let site = pool.site();
+    let params = if req.method() == actix_web::http::Method::POST {
+        respond::form_params(&req, &body)
+    } else {
+        Params::parse(req.query_string())
+    };
+    let params = match params {
+        Ok(params) => params,
+        Err(error) => return invalid_request_page(&state, &req, &error.description),
+    };
+    let (cookie, services, flow_site) = (
+        cookie_value(&req, FEDERATION_COOKIE),
+        state.services.clone(),
+        site.clone(),
+    );
+    let outcome = run_flow(&state, move |conn| {
+        federation::respond(
+            conn,
+            &services,
+            &flow_site,
+            &params,
+            cookie.as_deref(),
+            now(),
+        )
+    })
+    .await;
+    let path = respond::cookie_path(&site, &req);
+    let spent = respond::cookie(&state, &path, FEDERATION_COOKIE, String::new(), Some(0));
+    match outcome {
+        Ok(IdpOutcome::Redirect { location, session }) => {
+            let mut response = respond::redirect(&location);
+            response.cookie(spent);
+            if let Some(session) = session {
+                response.cookie(respond::session_cookie(&state, &path, session));
+            }
+            response.finish()
+        }
+        Ok(IdpOutcome::Page(text)) => {
+            let mut response = pages::error_page(
+                &state.services.catalogue,
+                &browser_language(&state, &req),
+                StatusCode::BAD_REQUEST,
+                "page.invalid_title",
+                &text,
+            );
+            let _ = response.add_cookie(&spent);
+            response
         }
         Err(error) => unavailable_page(&state, &req, &error),
     }

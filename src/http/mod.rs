@@ -41,6 +41,8 @@ fn pool_routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/logout", web::get().to(browser::logout))
     .route("/ui/{client}/{file}", web::get().to(browser::ui_file))
+    .route("/oauth2/idpresponse", web::get().to(browser::idp_response))
+    .route("/oauth2/idpresponse", web::post().to(browser::idp_response))
     .route("/oauth2/token", web::post().to(api::token))
     .route("/oauth2/userInfo", web::get().to(api::user_info))
     .route("/oauth2/userInfo", web::post().to(api::user_info))
@@ -57,6 +59,7 @@ fn pool_routes(cfg: &mut web::ServiceConfig) {
         "/forgotPassword",
         "/confirmForgotPassword",
         "/logout",
+        "/oauth2/idpresponse",
         "/oauth2/token",
         "/oauth2/userInfo",
         "/oauth2/revoke",

@@ -35,6 +35,8 @@ pub const VERIFIABLE: &[(&str, &str)] = &[
 ];
 
 pub const CUSTOM_PREFIX: &str = "custom:";
+/// The server-maintained attribute listing a user's upstream identities.
+pub const IDENTITIES: &str = "identities";
 pub const MAX_CUSTOM_NAME_LEN: usize = 20;
 pub const MAX_VALUE_BYTES: usize = 2048;
 
@@ -127,6 +129,12 @@ impl Attributes {
         validate_value(&name, &value)?;
         self.0.insert(name, value);
         Ok(())
+    }
+
+    /// Cognito's `identities` attribute of federated users (a JSON array the server maintains;
+    /// not settable through `set`, so neither files nor forms can forge it).
+    pub fn set_identities(&mut self, json: String) {
+        self.0.insert(IDENTITIES.to_owned(), json);
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {

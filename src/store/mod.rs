@@ -4,6 +4,7 @@
 pub mod clients;
 pub mod codes;
 pub mod directory;
+pub mod federation;
 pub mod grants;
 pub mod keys;
 pub mod mfa;

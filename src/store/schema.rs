@@ -201,6 +201,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    federation_requests (state_digest) {
+        state_digest -> Text,
+        pool_id -> Text,
+        provider -> Text,
+        browser_digest -> Text,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        request_query -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_identities (pool_id, provider, subject) {
+        pool_id -> Text,
+        provider -> Text,
+        subject -> Text,
+        user_sub -> Text,
+        provider_type -> Text,
+        issuer -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     user_pools,
     app_clients,
@@ -219,4 +245,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sign_in_failures,
     user_codes,
     user_mfa,
+    federation_requests,
+    user_identities,
 );

@@ -28,6 +28,8 @@ const PROFILE_CLAIMS: &[&str] = &[
 
 fn released_by(scopes: &[String], attribute: &str) -> bool {
     scopes.iter().any(|scope| match scope.as_str() {
+        // Federated users' upstream identities go wherever their ID token goes (Cognito).
+        "openid" => attribute == crate::model::attributes::IDENTITIES,
         "aws.cognito.signin.user.admin" => true,
         "email" => matches!(attribute, "email" | "email_verified"),
         "phone" => matches!(attribute, "phone_number" | "phone_number_verified"),
@@ -43,6 +45,7 @@ fn claim_value(attribute: &str, value: &str) -> Value {
             .parse::<i64>()
             .map(Value::from)
             .unwrap_or_else(|_| Value::from(value)),
+        "identities" => serde_json::from_str(value).unwrap_or(Value::Null),
         "address" => match serde_json::from_str::<Value>(value) {
             Ok(object @ Value::Object(_)) => object,
             _ => json!({ "formatted": value }),

@@ -380,7 +380,7 @@ fn migrate_applies_once_and_bad_urls_are_clear() {
     assert!(first.status.success());
     assert_eq!(
         String::from_utf8_lossy(&first.stdout).trim(),
-        "3 migrations applied (sqlite)"
+        "4 migrations applied (sqlite)"
     );
     assert_eq!(
         String::from_utf8_lossy(&run().stdout).trim(),
@@ -693,6 +693,27 @@ fn hosted_pages_work_in_a_real_browser() {
     assert!(
         output.status.success(),
         "browser checks failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+}
+
+/// Federation against a real, certified OpenID Provider (tests/federation/oidc_e2e.mjs): the
+/// `oidc-provider` package runs upstream; the chain app → authorize → upstream sign-in and
+/// consent → idpresponse → app → token exchange yields an ID token with the mapped attributes
+/// and `identities`; cancellation, replay, a forged state and a dead upstream are refused.
+#[test]
+fn federation_with_a_real_openid_provider() {
+    let dir = npm_packages("tests/federation");
+    let output = Command::new("node")
+        .arg(dir.join("oidc_e2e.mjs"))
+        .env("GATEHOUSE_BIN", env!("CARGO_BIN_EXE_gatehouse"))
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "federation checks failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains(" 0 failed"), "{stdout}");

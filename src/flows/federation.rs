@@ -1,0 +1,317 @@
+//! Sign-in through an upstream provider (federation.md §3.6): `/oauth2/authorize` with
+//! `identity_provider` (or the sign-in page's button) keeps a pending row with our own state,
+//! nonce and PKCE verifier, bound to the browser by a cookie, and sends the browser upstream;
+//! `/oauth2/idpresponse` takes that row (once), lets the provider's connector exchange the code,
+//! maps the claims, creates or updates the federated user and resumes the app's authorization.
+//! Upstream errors and refusals go back to the app as OAuth error redirects.
+
+use super::authorize::{AuthorizeOutcome, resolve};
+use super::{Services, Site, internal, issue, session};
+use crate::federation::mapping::{self, MappingError};
+use crate::federation::{self, Callback, FederationError, Start, UpstreamIdentity};
+use crate::model::attributes::Attributes;
+use crate::model::{IdentityProvider, User, UserStatus};
+use crate::oauth::authorize::AuthorizationRequest;
+use crate::oauth::{ErrorCode, OAuthError, Params};
+use crate::secrets::{self, SecretDigest};
+use crate::store::federation::{self as fed_store, IdentityRow, PendingRow};
+use crate::store::grants::SESSION_ACTIVE;
+use crate::store::{self, AnyConnection, StoreError};
+use crate::ui::i18n::Text;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+pub const FEDERATION_COOKIE: &str = "gatehouse_federation";
+/// How long the upstream may take to send the user back.
+pub const PENDING_SECONDS: i64 = 600;
+
+/// Where the provider sends its answer (what to register upstream).
+pub fn idpresponse_url(site: &Site) -> String {
+    format!("{}/oauth2/idpresponse", site.urls.endpoint_base)
+}
+
+fn provider_named(
+    conn: &mut AnyConnection,
+    site: &Site,
+    name: &str,
+) -> Result<Option<IdentityProvider>, StoreError> {
+    Ok(
+        store::directory::list_identity_providers(conn, site.pool_id())?
+            .into_iter()
+            .find(|p| p.name == name),
+    )
+}
+
+fn upstream_error(request: &AuthorizationRequest, error: &FederationError) -> AuthorizeOutcome {
+    let code = match error {
+        FederationError::Unavailable(_) => ErrorCode::TemporarilyUnavailable,
+        FederationError::Rejected(_) => ErrorCode::AccessDenied,
+        FederationError::Misconfigured(_) => ErrorCode::ServerError,
+    };
+    tracing::warn!("federated sign-in failed: {error}");
+    request
+        .error(OAuthError::new(code, error.to_string()))
+        .into()
+}
+
+/// `/oauth2/authorize?identity_provider=NAME` (already validated against the client): the
+/// pending row and the redirect upstream, with the browser-binding cookie to set.
+pub fn start(
+    conn: &mut AnyConnection,
+    services: &Services,
+    site: &Site,
+    request: &AuthorizationRequest,
+    provider_name: &str,
+    query: &str,
+    now: i64,
+) -> Result<AuthorizeOutcome, OAuthError> {
+    let Some(provider) = provider_named(conn, site, provider_name)? else {
+        let error =
+            OAuthError::invalid_request(format!("unknown identity provider `{provider_name}`"));
+        return Ok(request.error(error).into());
+    };
+    let connector = match federation::connector(&provider, &services.upstreams) {
+        Ok(connector) => connector,
+        Err(error) => return Ok(upstream_error(request, &error)),
+    };
+    let (state, nonce, verifier, browser) = (
+        secrets::random_token(32),
+        secrets::random_token(32),
+        secrets::random_token(48),
+        secrets::random_token(32),
+    );
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let redirect_uri = idpresponse_url(site);
+    let location = match connector.authorization_url(&Start {
+        redirect_uri: &redirect_uri,
+        state: &state,
+        nonce: &nonce,
+        code_challenge: &challenge,
+    }) {
+        Ok(location) => location,
+        Err(error) => return Ok(upstream_error(request, &error)),
+    };
+    fed_store::insert_pending(
+        conn,
+        &PendingRow {
+            state_digest: SecretDigest::of(&state).as_str().to_owned(),
+            pool_id: site.pool_id().to_owned(),
+            provider: provider.name.clone(),
+            browser_digest: SecretDigest::of(&browser).as_str().to_owned(),
+            nonce,
+            pkce_verifier: verifier,
+            request_query: query.to_owned(),
+            created_at: now,
+            expires_at: now + PENDING_SECONDS,
+        },
+    )?;
+    Ok(AuthorizeOutcome::Federate {
+        location,
+        browser_cookie: browser,
+    })
+}
+
+/// What `/oauth2/idpresponse` answers.
+pub enum IdpOutcome {
+    /// To the app (a code, tokens or an error), with a new session cookie.
+    Redirect {
+        location: String,
+        session: Option<String>,
+    },
+    /// The answer cannot be tied to a sign-in: a page, never a redirect.
+    Page(Text),
+}
+
+fn invalid_answer() -> IdpOutcome {
+    IdpOutcome::Page(Text::new("page.idp_answer_invalid"))
+}
+
+/// GET (query) or POST (`form_post`) `/oauth2/idpresponse`.
+pub fn respond(
+    conn: &mut AnyConnection,
+    services: &Services,
+    site: &Site,
+    params: &Params,
+    browser_cookie: Option<&str>,
+    now: i64,
+) -> Result<IdpOutcome, OAuthError> {
+    let Some(state) = params.get("state") else {
+        return Ok(invalid_answer());
+    };
+    let digest = SecretDigest::of(state);
+    let Some(pending) = fed_store::take_pending(conn, site.pool_id(), digest.as_str(), now)? else {
+        return Ok(invalid_answer());
+    };
+    let same_browser = browser_cookie.is_some_and(|cookie| {
+        bool::from(
+            SecretDigest::of(cookie)
+                .as_str()
+                .as_bytes()
+                .ct_eq(pending.browser_digest.as_bytes()),
+        )
+    });
+    if !same_browser {
+        return Ok(invalid_answer());
+    }
+    let (client, request) = match resolve(conn, services, site, &pending.request_query)? {
+        Ok(resolved) => resolved,
+        Err(_) => return Ok(invalid_answer()),
+    };
+    let to_app = |outcome: AuthorizeOutcome| match outcome {
+        AuthorizeOutcome::Redirect(location) => IdpOutcome::Redirect {
+            location,
+            session: None,
+        },
+        _ => invalid_answer(),
+    };
+    if let Some(error) = params.get("error") {
+        let described = params
+            .get("error_description")
+            .map(|d| format!("{}: {error}: {d}", pending.provider))
+            .unwrap_or_else(|| format!("{}: {error}", pending.provider));
+        let code = if error == "access_denied" {
+            ErrorCode::AccessDenied
+        } else {
+            ErrorCode::ServerError
+        };
+        let text = format!("the identity provider answered {described}");
+        return Ok(to_app(request.error(OAuthError::new(code, text)).into()));
+    }
+    let Some(code) = params.get("code") else {
+        let error = OAuthError::invalid_request("the identity provider sent no code");
+        return Ok(to_app(request.error(error).into()));
+    };
+    let Some(provider) = provider_named(conn, site, &pending.provider)? else {
+        return Ok(invalid_answer());
+    };
+    let identity = match federation::connector(&provider, &services.upstreams).and_then(|c| {
+        c.exchange(&Callback {
+            code,
+            redirect_uri: &idpresponse_url(site),
+            nonce: &pending.nonce,
+            pkce_verifier: &pending.pkce_verifier,
+        })
+    }) {
+        Ok(identity) => identity,
+        Err(error) => return Ok(to_app(upstream_error(&request, &error))),
+    };
+    let user = match federated_user(conn, site, &provider, &identity, now)? {
+        Ok(user) => user,
+        Err(message) => {
+            let error = OAuthError::invalid_request(message);
+            return Ok(to_app(request.error(error).into()));
+        }
+    };
+    if !user.enabled {
+        let error = OAuthError::new(ErrorCode::AccessDenied, "the user is disabled");
+        return Ok(to_app(request.error(error).into()));
+    }
+    let cookie = session::start(conn, site, &user, SESSION_ACTIVE, now)?;
+    let location = issue::location(conn, services, site, &client, &request, &user, now, now);
+    Ok(IdpOutcome::Redirect {
+        location,
+        session: Some(cookie),
+    })
+}
+
+/// The user an upstream identity signs in as: the linked user, else a new federated user
+/// `<Provider>_<subject>`. Mapped attributes are written at every sign-in (federation.md M4).
+fn federated_user(
+    conn: &mut AnyConnection,
+    site: &Site,
+    provider: &IdentityProvider,
+    identity: &UpstreamIdentity,
+    now: i64,
+) -> Result<Result<User, String>, OAuthError> {
+    let mapped = match mapping::map_claims(&provider.attribute_mapping, &identity.claims) {
+        Ok(mapped) => mapped,
+        Err(error @ MappingError::TooLong { .. }) => {
+            return Ok(Err(format!("{}: {error}", provider.name)));
+        }
+    };
+    let linked = fed_store::user_of(conn, site.pool_id(), &provider.name, &identity.subject)?;
+    let mut user = match linked {
+        Some(sub) => {
+            let sub = uuid::Uuid::parse_str(&sub).map_err(internal)?;
+            store::users::get(conn, site.pool_id(), &sub)?
+        }
+        None => {
+            let user = User {
+                sub: uuid::Uuid::new_v4(),
+                pool_id: site.pool.id.clone(),
+                username: format!("{}_{}", provider.name, identity.subject),
+                status: UserStatus::ExternalProvider,
+                enabled: true,
+                password_hash: None,
+                attributes: Attributes::new(),
+                created_at: now,
+                updated_at: now,
+            };
+            store::users::create(conn, &site.pool, &user)?;
+            fed_store::link(
+                conn,
+                &IdentityRow {
+                    pool_id: site.pool_id().to_owned(),
+                    provider: provider.name.clone(),
+                    subject: identity.subject.clone(),
+                    user_sub: user.sub.to_string(),
+                    provider_type: provider.provider_type.as_str().to_owned(),
+                    issuer: identity.issuer.clone(),
+                    created_at: now,
+                },
+            )?;
+            user
+        }
+    };
+    let email_before = user.attributes.get("email").map(str::to_owned);
+    for (attribute, value) in &mapped {
+        if let Err(error) = user.attributes.set(attribute.clone(), value.clone()) {
+            return Ok(Err(format!("{}: {error}", provider.name)));
+        }
+    }
+    // A new or changed email is unverified unless the upstream said otherwise just now.
+    let verified_now = mapped.iter().any(|(a, _)| a == "email_verified");
+    if user.attributes.get("email").is_some()
+        && !verified_now
+        && (email_before.as_deref() != user.attributes.get("email")
+            || user.attributes.get("email_verified").is_none())
+    {
+        user.attributes
+            .set("email_verified", "false")
+            .map_err(internal)?;
+    }
+    let identities = fed_store::identities_of(conn, &user.sub.to_string())?;
+    user.attributes
+        .set_identities(identities_claim(&identities));
+    user.updated_at = now;
+    match store::users::update(conn, &site.pool, &user) {
+        Ok(()) => Ok(Ok(user)),
+        Err(StoreError::Conflict(_)) => Ok(Err(format!(
+            "{}: the email is already another user's verified alias",
+            provider.name
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Cognito's `identities` attribute: a JSON array of the user's upstream identities.
+fn identities_claim(rows: &[IdentityRow]) -> String {
+    let list: Vec<_> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            json!({
+                "userId": row.subject,
+                "providerName": row.provider,
+                "providerType": row.provider_type,
+                "issuer": row.issuer,
+                "primary": i == 0,
+                "dateCreated": row.created_at * 1000,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(list).to_string()
+}
