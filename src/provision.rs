@@ -175,11 +175,58 @@ fn apply_user(
     for group in &declared.groups {
         store::users::add_to_group(conn, pool.id.as_str(), group, &user.sub)?;
     }
+    let mut saved = saved;
+    for (provider_name, subject) in &declared.linked_identities {
+        if link_identity(conn, pool, &user, provider_name, subject)? {
+            saved = Saved::Updated;
+        }
+    }
     if declared.reset_mfa && store::mfa::reset(conn, pool.id.as_str(), &user.sub.to_string())? > 0 {
         tracing::info!(pool = %pool.id, username = %user.username, "TOTP authenticator reset");
         return Ok(Saved::Updated);
     }
     Ok(saved)
+}
+
+/// Links an upstream identity to a native user (Cognito's AdminLinkProviderForUser); returns
+/// whether it was new. An identity that already signs in as another user is an error: the
+/// file never merges or deletes users.
+fn link_identity(
+    conn: &mut AnyConnection,
+    pool: &UserPool,
+    user: &User,
+    provider_name: &str,
+    subject: &str,
+) -> StoreResult<bool> {
+    let sub = user.sub.to_string();
+    match store::federation::user_of(conn, pool.id.as_str(), provider_name, subject)? {
+        Some(owner) if owner == sub => return Ok(false),
+        Some(_) => {
+            return Err(StoreError::Invalid(format!(
+                "identity {subject} of {provider_name} already signs in as another user; \
+                 it cannot also be linked to {}",
+                user.username
+            )));
+        }
+        None => {}
+    }
+    let provider = store::directory::list_identity_providers(conn, pool.id.as_str())?
+        .into_iter()
+        .find(|p| p.name == provider_name)
+        .ok_or(StoreError::NotFound)?;
+    store::federation::link(
+        conn,
+        &store::federation::IdentityRow {
+            pool_id: pool.id.to_string(),
+            provider: provider.name.clone(),
+            subject: subject.to_owned(),
+            user_sub: sub.clone(),
+            provider_type: provider.provider_type.as_str().to_owned(),
+            issuer: provider.details.get("oidc_issuer").cloned(),
+            created_at: store::now(),
+        },
+    )?;
+    Ok(true)
 }
 
 /// Generates the pool's first signing key if it has none; returns whether it did.
@@ -289,6 +336,7 @@ pub fn ensure_demo(conn: &mut AnyConnection) -> StoreResult<(Demo, Option<ApplyR
         status: crate::model::UserStatus::Confirmed,
         enabled: true,
         reset_mfa: false,
+        linked_identities: Vec::new(),
     };
     let declaration = Declaration {
         pools: vec![DeclaredPool {

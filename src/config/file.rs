@@ -204,6 +204,9 @@ pub struct UserFile {
     /// Forget the user's TOTP authenticator at this start (they set one up again).
     #[serde(default)]
     pub reset_mfa: bool,
+    /// Upstream identities that sign in as this user (at most 5).
+    #[serde(default)]
+    pub linked_identities: Vec<LinkedIdentityFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -218,6 +221,20 @@ pub struct IdentityProviderFile {
     pub attribute_mapping: BTreeMap<String, String>,
     #[serde(default)]
     pub idp_identifiers: Vec<String>,
+    /// Beyond Cognito: a first sign-in whose *verified* email matches a native user's verified
+    /// email signs in as that user (and links the identity to it).
+    #[serde(default)]
+    pub link_by_verified_email: bool,
+}
+
+/// An upstream identity linked to a native user (Cognito's AdminLinkProviderForUser).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkedIdentityFile {
+    /// An identity provider of the pool.
+    pub provider: String,
+    /// The user's subject at that provider (`sub`, Facebook `id`, Amazon `user_id`).
+    pub subject: String,
 }
 
 #[derive(Debug, Deserialize)]

@@ -51,6 +51,8 @@ pub struct DeclaredUser {
     pub enabled: bool,
     /// Forget the user's TOTP authenticator when applied.
     pub reset_mfa: bool,
+    /// (provider, subject) pairs that sign in as this user.
+    pub linked_identities: Vec<(String, String)>,
 }
 
 /// One problem in a file, at a key path.

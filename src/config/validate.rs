@@ -11,7 +11,7 @@ use crate::model::client::{
     self, ACCESS_TOKEN_MINUTES, COGNITO_PROVIDER, ID_TOKEN_MINUTES, REFRESH_TOKEN_DAYS,
     REFRESH_TOKEN_MINUTES, RESERVED_SCOPES,
 };
-use crate::model::directory::ALL_CLIENTS;
+use crate::model::directory::{ALL_CLIENTS, LINK_BY_VERIFIED_EMAIL};
 use crate::model::pool::{
     ALIAS_ATTRIBUTES, AUTO_VERIFIABLE, CustomAttribute, CustomAttributeType, MfaConfiguration,
     USERNAME_ATTRIBUTES,
@@ -32,6 +32,7 @@ use std::sync::Arc;
 
 /// Cognito's limits that the file must respect (spec: user-pools.md §19).
 const MAX_PROVIDER_NAME: usize = 40;
+const MAX_LINKED_IDENTITIES: usize = 5;
 const MAX_SCOPES_PER_SERVER: usize = 60;
 const MAX_CUSTOM_ATTRIBUTES: usize = 25;
 /// Provider-details keys that hold secrets and may be written `env:VAR`.
@@ -246,7 +247,7 @@ fn validate_pool(c: &mut Checker, path: &str, raw: PoolFile, base: &Path) -> Dec
         .enumerate()
         .filter_map(|(i, user)| {
             let path = format!("{path}.user[{i}]");
-            let declared = user_declaration(c, &path, &pool, user, &group_names)?;
+            let declared = user_declaration(c, &path, &pool, user, &group_names, &provider_names)?;
             if !usernames.insert(pool.settings.username_key(&declared.username)) {
                 c.fail(
                     format!("{path}.username"),
@@ -950,7 +951,31 @@ fn user_declaration(
     pool: &UserPool,
     raw: UserFile,
     groups: &HashSet<&str>,
+    providers: &HashSet<String>,
 ) -> Option<DeclaredUser> {
+    if raw.linked_identities.len() > MAX_LINKED_IDENTITIES {
+        c.fail(
+            format!("{path}.linked_identities"),
+            "a user has at most 5 linked identities (Cognito's limit)",
+        );
+    }
+    for (i, link) in raw.linked_identities.iter().enumerate() {
+        if !providers.contains(&link.provider) {
+            c.fail(
+                format!("{path}.linked_identities[{i}].provider"),
+                format!(
+                    "`{}` is not an identity provider of this pool",
+                    link.provider
+                ),
+            );
+        }
+        if link.subject.is_empty() || link.subject.len() > 2048 {
+            c.fail(
+                format!("{path}.linked_identities[{i}].subject"),
+                "a subject is 1 to 2,048 characters",
+            );
+        }
+    }
     if !is_token(&raw.username) || raw.username.chars().count() > 128 {
         c.fail(
             format!("{path}.username"),
@@ -1009,6 +1034,11 @@ fn user_declaration(
         status,
         enabled: raw.enabled,
         reset_mfa: raw.reset_mfa,
+        linked_identities: raw
+            .linked_identities
+            .into_iter()
+            .map(|l| (l.provider, l.subject))
+            .collect(),
     })
 }
 
@@ -1082,6 +1112,10 @@ fn identity_provider(
             "every identity provider needs a client_id",
         );
     }
+    provider_details(c, path, provider_type, &details);
+    if raw.link_by_verified_email {
+        details.insert(LINK_BY_VERIFIED_EMAIL.to_owned(), "true".to_owned());
+    }
     if provider_type == ProviderType::Oidc {
         let scopes = details
             .get("authorize_scopes")
@@ -1127,6 +1161,75 @@ fn identity_provider(
         attribute_mapping: raw.attribute_mapping,
         idp_identifiers: raw.idp_identifiers,
     })
+}
+
+/// What each provider type needs in its details, and the values some keys may take.
+fn provider_details(
+    c: &mut Checker,
+    path: &str,
+    provider_type: ProviderType,
+    details: &BTreeMap<String, String>,
+) {
+    let needs: &[&str] = match provider_type {
+        ProviderType::Facebook | ProviderType::Google | ProviderType::LoginWithAmazon => {
+            &["client_secret"]
+        }
+        ProviderType::SignInWithApple => &["team_id", "key_id", "private_key"],
+        ProviderType::Oidc => &[],
+    };
+    for key in needs {
+        if !details.contains_key(*key) {
+            c.fail(
+                format!("{path}.details.{key}"),
+                format!("a {} provider needs {key}", provider_type.as_str()),
+            );
+        }
+    }
+    if provider_type == ProviderType::SignInWithApple
+        && let Some(key) = details.get("private_key")
+        && jsonwebtoken::EncodingKey::from_ec_pem(key.as_bytes()).is_err()
+    {
+        c.fail(
+            format!("{path}.details.private_key"),
+            "is not a PEM EC P-256 private key (the .p8 file Apple gives)",
+        );
+    }
+    let allowed: [(&str, &[&str]); 2] = [
+        ("attributes_request_method", &["GET", "POST"]),
+        (
+            "token_endpoint_auth_method",
+            &["client_secret_basic", "client_secret_post"],
+        ),
+    ];
+    for (key, values) in allowed {
+        if let Some(value) = details.get(key)
+            && !values.contains(&value.as_str())
+        {
+            c.fail(
+                format!("{path}.details.{key}"),
+                format!("`{value}` is not one of {}", values.join(", ")),
+            );
+        }
+    }
+    if let Some(version) = details.get("api_version") {
+        let well_formed = version
+            .strip_prefix('v')
+            .and_then(|v| v.split_once('.'))
+            .is_some_and(|(major, minor)| {
+                !major.is_empty()
+                    && !minor.is_empty()
+                    && major
+                        .bytes()
+                        .chain(minor.bytes())
+                        .all(|b| b.is_ascii_digit())
+            });
+        if !well_formed {
+            c.fail(
+                format!("{path}.details.api_version"),
+                format!("`{version}` is not a Graph API version like v17.0"),
+            );
+        }
+    }
 }
 
 /// A client's (or `ALL`'s) stylesheet and logo, checked as Cognito checks them: the CSS by

@@ -3,7 +3,11 @@
 //! (subject + claims), so provider quirks stay inside their connector and the shared flow
 //! (`flows::federation`) never sees them.
 
+pub mod amazon;
+pub mod apple;
+pub mod facebook;
 pub mod mapping;
+pub mod oauth;
 pub mod oidc;
 
 use crate::model::{IdentityProvider, ProviderType};
@@ -30,6 +34,8 @@ pub struct Callback<'a> {
     pub redirect_uri: &'a str,
     pub nonce: &'a str,
     pub pkce_verifier: &'a str,
+    /// Claims the provider put in the answer itself (Sign in with Apple's `user` field).
+    pub extra_claims: Map<String, Value>,
 }
 
 /// One signed-in upstream user, whatever the provider.
@@ -60,6 +66,10 @@ pub trait Connector: Send + Sync {
     fn authorization_url(&self, start: &Start) -> Result<String, FederationError>;
     /// Exchanges the code and returns who signed in.
     fn exchange(&self, callback: &Callback) -> Result<UpstreamIdentity, FederationError>;
+    /// Claims carried by the answer's own parameters (none but Apple's), from `params`.
+    fn answer_claims(&self, _params: &crate::oauth::Params) -> Map<String, Value> {
+        Map::new()
+    }
 }
 
 /// What connectors share: one HTTP client and the OIDC discovery cache.
@@ -100,9 +110,14 @@ pub fn connector<'a>(
             upstreams,
             Some("https://accounts.google.com"),
         )?)),
-        other => Err(FederationError::Misconfigured(format!(
-            "sign-in through {} providers is not available yet",
-            other.as_str()
+        ProviderType::Facebook => Ok(Box::new(facebook::FacebookConnector::new(
+            provider, upstreams,
         ))),
+        ProviderType::LoginWithAmazon => {
+            Ok(Box::new(amazon::AmazonConnector::new(provider, upstreams)))
+        }
+        ProviderType::SignInWithApple => {
+            Ok(Box::new(apple::AppleConnector::new(provider, upstreams)?))
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! token's signature, issuer, audience, expiry and nonce are checked by `openidconnect`; the
 //! userinfo endpoint (`attributes_request_method` GET or POST) adds claims the ID token lacks.
 
+use super::oauth::error_chain;
 use super::{Callback, Connector, FederationError, Start, UpstreamIdentity, Upstreams};
 use crate::model::IdentityProvider;
 use base64::Engine;
@@ -38,6 +39,18 @@ pub struct OidcConnector<'a> {
     provider: &'a IdentityProvider,
     upstreams: &'a Upstreams,
     issuer: String,
+    flavor: Flavor,
+}
+
+/// How a provider departs from plain OIDC (Sign in with Apple does, in each of these).
+#[derive(Debug, Clone, Default)]
+pub struct Flavor {
+    /// Skip PKCE (a provider that does not document it).
+    pub no_pkce: bool,
+    /// Ask for the answer as a form POST (`response_mode=form_post`).
+    pub form_post: bool,
+    /// The client secret to present instead of `client_secret` (Apple's signed JWT).
+    pub client_secret: Option<String>,
 }
 
 fn detail<'p>(provider: &'p IdentityProvider, key: &str) -> Option<&'p str> {
@@ -78,7 +91,13 @@ impl<'a> OidcConnector<'a> {
             provider,
             upstreams,
             issuer,
+            flavor: Flavor::default(),
         })
+    }
+
+    pub fn with_flavor(mut self, flavor: Flavor) -> Self {
+        self.flavor = flavor;
+        self
     }
 
     fn detail(&self, key: &str) -> Option<&str> {
@@ -228,18 +247,6 @@ fn jwt_payload(jwt: &str) -> Option<Map<String, Value>> {
     }
 }
 
-/// An error with its sources, which is where HTTP clients put the useful part.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 impl Connector for OidcConnector<'_> {
     fn authorization_url(&self, start: &Start) -> Result<String, FederationError> {
         let metadata = self.metadata(false)?;
@@ -250,9 +257,16 @@ impl Connector for OidcConnector<'_> {
             .append_pair("redirect_uri", start.redirect_uri)
             .append_pair("scope", &self.scopes())
             .append_pair("state", start.state)
-            .append_pair("nonce", start.nonce)
-            .append_pair("code_challenge", start.code_challenge)
-            .append_pair("code_challenge_method", "S256");
+            .append_pair("nonce", start.nonce);
+        if !self.flavor.no_pkce {
+            url.query_pairs_mut()
+                .append_pair("code_challenge", start.code_challenge)
+                .append_pair("code_challenge_method", "S256");
+        }
+        if self.flavor.form_post {
+            url.query_pairs_mut()
+                .append_pair("response_mode", "form_post");
+        }
         Ok(url.to_string())
     }
 
@@ -260,9 +274,14 @@ impl Connector for OidcConnector<'_> {
         let mut metadata = self.metadata(false)?;
         let client_id = ClientId::new(self.detail("client_id").unwrap_or_default().to_owned());
         let secret = self
-            .detail("client_secret")
+            .flavor
+            .client_secret
+            .as_deref()
+            .or(self.detail("client_secret"))
             .map(|s| ClientSecret::new(s.to_owned()));
-        let auth_type = if self.detail("token_endpoint_auth_method") == Some("client_secret_post") {
+        let auth_type = if self.flavor.client_secret.is_some()
+            || self.detail("token_endpoint_auth_method") == Some("client_secret_post")
+        {
             AuthType::RequestBody
         } else {
             AuthType::BasicAuth
@@ -274,15 +293,26 @@ impl Connector for OidcConnector<'_> {
                 .set_redirect_uri(redirect.clone())
                 .set_auth_type(auth_type.clone())
         };
-        let token = client(&metadata)
+        let token_client = client(&metadata);
+        let mut request = token_client
             .exchange_code(AuthorizationCode::new(callback.code.to_owned()))
-            .map_err(|e| FederationError::Misconfigured(format!("token endpoint: {e}")))?
-            .set_pkce_verifier(PkceCodeVerifier::new(callback.pkce_verifier.to_owned()))
+            .map_err(|e| FederationError::Misconfigured(format!("token endpoint: {e}")))?;
+        if !self.flavor.no_pkce {
+            request =
+                request.set_pkce_verifier(PkceCodeVerifier::new(callback.pkce_verifier.to_owned()));
+        }
+        let token = request
             .request(self.upstreams.http())
             .map_err(|e| match &e {
                 openidconnect::RequestTokenError::ServerResponse(answer) => {
                     FederationError::Rejected(format!(
                         "the token endpoint refused the code: {answer}"
+                    ))
+                }
+                openidconnect::RequestTokenError::Parse(_, body) => {
+                    FederationError::Rejected(format!(
+                        "the token endpoint's answer is not a token response: {}",
+                        String::from_utf8_lossy(&body[..body.len().min(200)])
                     ))
                 }
                 other => unavailable("the token endpoint could not be used", error_chain(other)),
@@ -320,8 +350,8 @@ impl Connector for OidcConnector<'_> {
                 "the userinfo endpoint answered for another subject".into(),
             ));
         }
-        for (name, value) in extra {
-            // The signed ID token wins over userinfo.
+        for (name, value) in extra.into_iter().chain(callback.extra_claims.clone()) {
+            // The signed ID token wins over userinfo and form fields.
             claims.entry(name).or_insert(value);
         }
         Ok(UpstreamIdentity {

@@ -193,12 +193,13 @@ pub fn respond(
             redirect_uri: &idpresponse_url(site),
             nonce: &pending.nonce,
             pkce_verifier: &pending.pkce_verifier,
+            extra_claims: c.answer_claims(params),
         })
     }) {
         Ok(identity) => identity,
         Err(error) => return Ok(to_app(upstream_error(&request, &error))),
     };
-    let user = match federated_user(conn, site, &provider, &identity, now)? {
+    let user = match user_for_identity(conn, site, &provider, &identity, now)? {
         Ok(user) => user,
         Err(message) => {
             let error = OAuthError::invalid_request(message);
@@ -219,7 +220,7 @@ pub fn respond(
 
 /// The user an upstream identity signs in as: the linked user, else a new federated user
 /// `<Provider>_<subject>`. Mapped attributes are written at every sign-in (federation.md M4).
-fn federated_user(
+pub fn user_for_identity(
     conn: &mut AnyConnection,
     site: &Site,
     provider: &IdentityProvider,
@@ -232,7 +233,11 @@ fn federated_user(
             return Ok(Err(format!("{}: {error}", provider.name)));
         }
     };
-    let linked = fed_store::user_of(conn, site.pool_id(), &provider.name, &identity.subject)?;
+    let linked = match fed_store::user_of(conn, site.pool_id(), &provider.name, &identity.subject)?
+    {
+        Some(sub) => Some(sub),
+        None => link_by_verified_email(conn, site, provider, identity, &mapped, now)?,
+    };
     let mut user = match linked {
         Some(sub) => {
             let sub = uuid::Uuid::parse_str(&sub).map_err(internal)?;
@@ -295,6 +300,59 @@ fn federated_user(
         ))),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Most identities one user may have linked (Cognito's limit).
+const MAX_LINKED_IDENTITIES: usize = 5;
+
+/// Beyond Cognito, when the provider opts in: a first sign-in whose email the upstream says is
+/// verified links to the one native user with that same verified email. Never on an
+/// unverified email, never when several users match, never past five identities.
+fn link_by_verified_email(
+    conn: &mut AnyConnection,
+    site: &Site,
+    provider: &IdentityProvider,
+    identity: &UpstreamIdentity,
+    mapped: &[(String, String)],
+    now: i64,
+) -> Result<Option<String>, OAuthError> {
+    let value = |name: &str| {
+        mapped
+            .iter()
+            .find(|(attribute, _)| attribute == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let (Some(email), Some("true")) = (value("email"), value("email_verified")) else {
+        return Ok(None);
+    };
+    if !provider.links_by_verified_email() {
+        return Ok(None);
+    }
+    let mut natives: Vec<User> = store::users::find_by_verified_email(conn, &site.pool, email)?
+        .into_iter()
+        .filter(|u| u.status != UserStatus::ExternalProvider)
+        .collect();
+    let (Some(user), true) = (natives.pop(), natives.is_empty()) else {
+        return Ok(None);
+    };
+    let sub = user.sub.to_string();
+    if fed_store::identities_of(conn, &sub)?.len() >= MAX_LINKED_IDENTITIES {
+        return Ok(None);
+    }
+    fed_store::link(
+        conn,
+        &IdentityRow {
+            pool_id: site.pool_id().to_owned(),
+            provider: provider.name.clone(),
+            subject: identity.subject.clone(),
+            user_sub: sub.clone(),
+            provider_type: provider.provider_type.as_str().to_owned(),
+            issuer: identity.issuer.clone(),
+            created_at: now,
+        },
+    )?;
+    tracing::info!(pool = site.pool_id(), provider = %provider.name, user = %user.username, "identity linked by verified email");
+    Ok(Some(sub))
 }
 
 /// Cognito's `identities` attribute: a JSON array of the user's upstream identities.

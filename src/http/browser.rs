@@ -105,15 +105,19 @@ pub async fn authorize(
             browser_cookie,
         }) => {
             let path = respond::cookie_path(&site, &req);
-            respond::redirect(&location)
-                .cookie(respond::cookie(
-                    &state,
-                    &path,
-                    FEDERATION_COOKIE,
-                    browser_cookie,
-                    Some(federation::PENDING_SECONDS),
-                ))
-                .finish()
+            let mut binding = respond::cookie(
+                &state,
+                &path,
+                FEDERATION_COOKIE,
+                browser_cookie,
+                Some(federation::PENDING_SECONDS),
+            );
+            // A provider that answers with a cross-site form POST (Apple's form_post) only gets
+            // the cookie back with SameSite=None, which browsers accept only on https.
+            if state.settings.secure_cookies() {
+                binding.set_same_site(actix_web::cookie::SameSite::None);
+            }
+            respond::redirect(&location).cookie(binding).finish()
         }
         Err(error) => unavailable_page(&state, &req, &error),
     }

@@ -88,6 +88,16 @@ pub struct IdentityProvider {
     pub idp_identifiers: Vec<String>,
 }
 
+/// The details key that turns on linking by verified email (kept with Cognito's
+/// ProviderDetails; the file's `link_by_verified_email = true` sets it).
+pub const LINK_BY_VERIFIED_EMAIL: &str = "link_by_verified_email";
+
+impl IdentityProvider {
+    pub fn links_by_verified_email(&self) -> bool {
+        self.details.get(LINK_BY_VERIFIED_EMAIL).map(String::as_str) == Some("true")
+    }
+}
+
 /// The client id under which a pool-wide customization is stored.
 pub const ALL_CLIENTS: &str = "ALL";
 

@@ -209,6 +209,51 @@ pub fn find_for_sign_in(
     Ok(None)
 }
 
+diesel::define_sql_function!(fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// The pool's users whose email is `email` (case-insensitive) and verified: narrowed in the
+/// database by a text match on the attributes, then checked one by one.
+pub fn find_by_verified_email(
+    conn: &mut AnyConnection,
+    pool: &UserPool,
+    email: &str,
+) -> StoreResult<Vec<User>> {
+    let needle = email.to_lowercase();
+    if needle.is_empty() {
+        return Ok(Vec::new());
+    }
+    let escaped: String = needle
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            other => vec![other],
+        })
+        .collect();
+    let candidates: Vec<UserRow> = users::table
+        .filter(users::pool_id.eq(pool.id.as_str()))
+        .filter(
+            lower(users::attributes)
+                .like(format!("%{escaped}%"))
+                .escape('\\'),
+        )
+        .select(UserRow::as_select())
+        .limit(50)
+        .load(conn)?;
+    let mut found = Vec::new();
+    for row in candidates {
+        let user = row.into_user()?;
+        let matches = user
+            .attributes
+            .get("email")
+            .is_some_and(|e| e.to_lowercase() == needle)
+            && user.attributes.is_verified("email");
+        if matches {
+            found.push(user);
+        }
+    }
+    Ok(found)
+}
+
 pub fn count(conn: &mut AnyConnection, pool_id: &str) -> StoreResult<i64> {
     Ok(users::table
         .filter(users::pool_id.eq(pool_id))

@@ -4,6 +4,7 @@ mod support;
 
 mod binary;
 mod config;
+mod federation;
 mod hosted;
 mod protocol;
 mod server;

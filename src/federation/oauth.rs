@@ -1,0 +1,122 @@
+//! What the OAuth 2.0 social connectors share: the code exchange (through the `oauth2` crate)
+//! and fetching a JSON profile, with upstream failures turned into `FederationError`s.
+
+use super::{FederationError, Upstreams};
+use oauth2::basic::BasicClient;
+use oauth2::{
+    AuthType, AuthorizationCode, ClientId, ClientSecret, PkceCodeVerifier, RedirectUrl,
+    RequestTokenError, TokenResponse, TokenUrl,
+};
+use serde_json::{Map, Value};
+
+/// An error with its sources, which is where HTTP clients put the useful part.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+pub struct Exchange<'a> {
+    pub token_url: &'a str,
+    pub client_id: &'a str,
+    pub client_secret: Option<&'a str>,
+    /// `client_secret_post` (the secret in the form) rather than HTTP Basic.
+    pub secret_in_body: bool,
+    pub redirect_uri: &'a str,
+    pub code: &'a str,
+    pub pkce_verifier: Option<&'a str>,
+}
+
+/// Exchanges an authorization code; returns the access token.
+pub fn exchange_code(
+    upstreams: &Upstreams,
+    exchange: &Exchange,
+) -> Result<String, FederationError> {
+    let bad =
+        |what: &str, e: url::ParseError| FederationError::Misconfigured(format!("{what}: {e}"));
+    let mut client = BasicClient::new(ClientId::new(exchange.client_id.to_owned()))
+        .set_token_uri(
+            TokenUrl::new(exchange.token_url.to_owned()).map_err(|e| bad("token_url", e))?,
+        )
+        .set_redirect_uri(
+            RedirectUrl::new(exchange.redirect_uri.to_owned())
+                .map_err(|e| bad("redirect URI", e))?,
+        )
+        .set_auth_type(if exchange.secret_in_body {
+            AuthType::RequestBody
+        } else {
+            AuthType::BasicAuth
+        });
+    if let Some(secret) = exchange.client_secret {
+        client = client.set_client_secret(ClientSecret::new(secret.to_owned()));
+    }
+    let mut request = client.exchange_code(AuthorizationCode::new(exchange.code.to_owned()));
+    if let Some(verifier) = exchange.pkce_verifier {
+        request = request.set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()));
+    }
+    let token = request.request(upstreams.http()).map_err(|e| match &e {
+        RequestTokenError::ServerResponse(answer) => {
+            FederationError::Rejected(format!("the token endpoint refused the code: {answer}"))
+        }
+        RequestTokenError::Parse(_, body) => FederationError::Rejected(format!(
+            "the token endpoint's answer is not a token response: {}",
+            String::from_utf8_lossy(&body[..body.len().min(200)])
+        )),
+        other => FederationError::Unavailable(format!(
+            "the token endpoint could not be used: {}",
+            error_chain(other)
+        )),
+    })?;
+    Ok(token.access_token().secret().clone())
+}
+
+/// A JSON object from a profile endpoint.
+pub fn fetch_profile(
+    request: reqwest::blocking::RequestBuilder,
+    what: &str,
+) -> Result<Map<String, Value>, FederationError> {
+    let response = request
+        .header("accept", "application/json")
+        .send()
+        .map_err(|e| {
+            FederationError::Unavailable(format!(
+                "{what} could not be reached: {}",
+                error_chain(&e)
+            ))
+        })?;
+    let status = response.status();
+    let body = response.text().map_err(|e| {
+        FederationError::Unavailable(format!("{what} could not be read: {}", error_chain(&e)))
+    })?;
+    if !status.is_success() {
+        return Err(FederationError::Rejected(format!(
+            "{what} answered {status}: {}",
+            &body[..body.len().min(200)]
+        )));
+    }
+    match serde_json::from_str::<Value>(&body) {
+        Ok(Value::Object(profile)) => Ok(profile),
+        _ => Err(FederationError::Rejected(format!(
+            "{what} did not answer with a JSON object"
+        ))),
+    }
+}
+
+/// The subject under `key` of a profile, as text (Facebook and Amazon send strings; a number is
+/// accepted too).
+pub fn subject_of(
+    profile: &Map<String, Value>,
+    key: &str,
+    what: &str,
+) -> Result<String, FederationError> {
+    match profile.get(key) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+        Some(Value::Number(n)) => Ok(n.to_string()),
+        _ => Err(FederationError::Rejected(format!("{what} has no `{key}`"))),
+    }
+}
