@@ -72,6 +72,7 @@ fn main() {
         query: "response_type=code&client_id=democlient0000000000000000&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcallback&scope=openid+email&state=abc".into(),
         signup_allowed: true,
         providers: vec!["Google".into(), "Upstream".into()],
+        identifier_routing: false,
         password_rules: gatehouse::model::PasswordPolicy::default().violations(""),
         look: None,
         redirect_source: Some("http://localhost:3000".into()),

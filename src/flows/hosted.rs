@@ -85,6 +85,8 @@ pub struct Frame {
     pub signup_allowed: bool,
     /// Upstream providers the client offers, by name (buttons on the sign-in page).
     pub providers: Vec<String>,
+    /// Whether one of them has identifiers (email domains): the page then asks for an email.
+    pub identifier_routing: bool,
     /// Every rule of the pool's password policy (for the live check on password forms).
     pub password_rules: Vec<PasswordRule>,
     /// The client's stylesheet and logo, if it (or the pool's `ALL`) has any.
@@ -253,6 +255,10 @@ pub fn context(
     };
     let supported = &client.settings.supported_identity_providers;
     let offers_cognito = supported.iter().any(|p| p == COGNITO_PROVIDER);
+    let identifier_routing =
+        crate::store::directory::list_identity_providers(conn, site.pool_id())?
+            .iter()
+            .any(|p| supported.contains(&p.name) && !p.idp_identifiers.is_empty());
     let frame = Frame {
         client_id: client.id.to_string(),
         client_name: client.name.clone(),
@@ -266,6 +272,7 @@ pub fn context(
             .filter(|p| *p != COGNITO_PROVIDER)
             .cloned()
             .collect(),
+        identifier_routing,
         password_rules: site.pool.settings.password_policy.violations(""),
         look: services
             .directory

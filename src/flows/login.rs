@@ -66,6 +66,7 @@ pub fn submit(
         "new_password" => new_password(conn, services, site, ctx, browser),
         "mfa" => mfa_challenge(conn, services, site, ctx, browser),
         "mfa_setup" => mfa_setup(conn, services, site, ctx, browser),
+        "idp_email" => provider_by_email(conn, site, ctx, browser),
         _ => password(conn, services, site, ctx, browser, username),
     }
 }
@@ -140,6 +141,44 @@ fn password(
             after_first_factor(conn, services, site, ctx, &user, browser)
         }
     }
+}
+
+/// "Sign in with your corporate email": the provider whose identifiers include the email's
+/// domain, among those the client supports; an unknown domain is said on the page.
+fn provider_by_email(
+    conn: &mut AnyConnection,
+    site: &Site,
+    ctx: Context,
+    browser: &Browser,
+) -> Result<HostedOutcome, OAuthError> {
+    let email = browser.short_field("email");
+    let supported = &ctx.client.settings.supported_identity_providers;
+    let found = store::directory::list_identity_providers(conn, site.pool_id())?
+        .into_iter()
+        .filter(|p| supported.contains(&p.name))
+        .find(|p| {
+            email.contains('@')
+                && p.idp_identifiers
+                    .iter()
+                    .any(|id| crate::oauth::authorize::identifies(id, &email))
+        });
+    let Some(provider) = found else {
+        return Ok(HostedOutcome::show_error(
+            ctx.frame,
+            Screen::SignIn {
+                username: String::new(),
+            },
+            Text::new("error.no_provider_for_email"),
+        ));
+    };
+    Ok(HostedOutcome::Goto {
+        page: "oauth2/authorize",
+        query: super::hosted::query_with(
+            &ctx.frame.query,
+            &[("identity_provider", provider.name.as_str())],
+        ),
+        session: None,
+    })
 }
 
 /// Required attributes the user has no value for, as form fields (values from `form`).

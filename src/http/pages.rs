@@ -86,6 +86,7 @@ pub struct LoginPage<'a> {
     pub username: String,
     pub providers: Vec<ProviderButton>,
     pub signup_allowed: bool,
+    pub identifier_routing: bool,
 }
 
 #[derive(Serialize)]
@@ -406,6 +407,7 @@ pub fn render_view(site: &PageSite, view: &View) -> HttpResponse {
                     username: username.clone(),
                     providers,
                     signup_allowed: view.frame.signup_allowed,
+                    identifier_routing: view.frame.identifier_routing,
                     c,
                 },
             )

@@ -259,6 +259,16 @@ pub fn validate(
     })
 }
 
+/// Whether a provider's identifier matches `given`: the identifier itself, or an email address
+/// in that domain (Cognito's email-domain discovery, federation.md §7.3).
+pub fn identifies(identifier: &str, given: &str) -> bool {
+    let given = given.trim();
+    identifier.eq_ignore_ascii_case(given)
+        || given
+            .rsplit_once('@')
+            .is_some_and(|(_, domain)| identifier.eq_ignore_ascii_case(domain))
+}
+
 /// `identity_provider` / `idp_identifier` → an upstream provider, or `None` for the pool's own
 /// sign-in page (COGNITO).
 fn choose_provider(
@@ -283,7 +293,7 @@ fn choose_provider(
         (None, Some(identifier)) => providers
             .known
             .iter()
-            .find(|(_, ids)| ids.iter().any(|id| id.eq_ignore_ascii_case(identifier)))
+            .find(|(_, ids)| ids.iter().any(|id| identifies(id, identifier)))
             .map(|(known, _)| known.clone())
             .ok_or_else(|| {
                 OAuthError::invalid_request(format!(

@@ -52,6 +52,24 @@ callback_urls = ["http://localhost:3000/callback"]
 allowed_oauth_flows = ["code"]
 allowed_oauth_scopes = ["openid", "email"]
 
+[[pool.client]]
+id = "hostedcorpclient0000000000"
+name = "Corp app"
+callback_urls = ["http://localhost:3000/callback"]
+allowed_oauth_flows = ["code"]
+allowed_oauth_scopes = ["openid", "email"]
+supported_identity_providers = ["COGNITO", "Corp"]
+
+[[pool.identity_provider]]
+name = "Corp"
+type = "OIDC"
+idp_identifiers = ["corp.example"]
+attribute_mapping = { email = "email", given_name = "given_name", username = "sub" }
+[pool.identity_provider.details]
+client_id = "gatehouse"
+authorize_scopes = "openid email"
+oidc_issuer = "http://127.0.0.1:9"
+
 [[pool.user]]
 username = "dora"
 password = "Dora-Passw0rd"
@@ -296,7 +314,68 @@ hosted_tests!(
     admin_only_pools_refuse_sign_up,
     email_as_username_pools_sign_up_and_in_by_email,
     pages_are_translated_secured_and_customized,
+    a_corporate_email_routes_to_its_provider,
 );
+
+async fn a_corporate_email_routes_to_its_provider(site: Site) {
+    const CORP: &str = "hostedcorpclient0000000000";
+    let b = browser();
+    let login = site.page(HOSTED, "login", CORP);
+    let (_, html) = site.get(&b, &login).await;
+    assert!(
+        html.contains("name=\"idpEmailForm\"") && html.contains("Continue with Corp"),
+        "{html}"
+    );
+    let (_, plain) = site.get(&b, &site.page(HOSTED, "login", PLAIN)).await;
+    assert!(
+        !plain.contains("idpEmailForm"),
+        "only clients of a provider with identifiers"
+    );
+    let routed = site
+        .submit(
+            &b,
+            &login,
+            &[("step", "idp_email"), ("email", "ann@Corp.Example")],
+        )
+        .await;
+    let next = location(&routed);
+    assert!(
+        next.contains("/oauth2/authorize?") && next.contains("identity_provider=Corp"),
+        "{next}"
+    );
+    let unknown = site
+        .submit(
+            &b,
+            &login,
+            &[("step", "idp_email"), ("email", "ann@elsewhere.example")],
+        )
+        .await;
+    assert!(
+        unknown
+            .text()
+            .await
+            .unwrap()
+            .contains("No sign-in is set up for this email domain.")
+    );
+    // idp_identifier with an email on the authorization request resolves the same provider; its
+    // upstream is down here, so the app hears so (never a 500, never the sign-in page).
+    let direct = b
+        .get(format!(
+            "{}/{HOSTED}/oauth2/authorize?{}&idp_identifier=bo%40corp.example",
+            site.root,
+            authorize_query(CORP)
+        ))
+        .send()
+        .await
+        .unwrap();
+    let to_app = location(&direct);
+    assert!(to_app.starts_with(CALLBACK), "{to_app}");
+    assert_eq!(
+        param(&to_app, "error").as_deref(),
+        Some("temporarily_unavailable")
+    );
+    assert_eq!(param(&to_app, "state").as_deref(), Some("st"));
+}
 
 async fn sign_up_is_validated_then_confirmed_by_code_straight_into_the_app(site: Site) {
     let b = browser();
