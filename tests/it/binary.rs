@@ -180,7 +180,7 @@ fn write_example(dir: &Path) -> std::path::PathBuf {
 }
 
 fn with_example_env(command: &mut Command) {
-    for name in ["EXAMPLE_CLIENT_SECRET", "ALICE_PASSWORD"] {
+    for name in ["EXAMPLE_CLIENT_SECRET", "ALICE_PASSWORD", "UPSTREAM_SECRET"] {
         command.env(name, example_env(name).unwrap());
     }
 }

@@ -50,7 +50,7 @@ password = "Temp-Passw0rd"
 status = "FORCE_CHANGE_PASSWORD"
 
 [[pool.identity_provider]]
-name = "Upstream"
+name = "Partner"
 type = "OIDC"
 idp_identifiers = ["example.org"]
 [pool.identity_provider.details]

@@ -445,8 +445,8 @@ fn config_applied_twice_gives_the_same_state(db: &TestDb) {
     assert_eq!(first.updated, 0);
     assert_eq!(first.keys_generated, 1);
     assert_eq!(
-        first.created, 6,
-        "pool, resource server, 2 clients, group, user: {first}"
+        first.created, 7,
+        "pool, resource server, identity provider, 2 clients, group, user: {first}"
     );
     drop(conn);
     let before = snapshot(db);
