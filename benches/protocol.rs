@@ -217,6 +217,7 @@ fn main() {
         .args(["--public-url", &format!("http://127.0.0.1:{port}")])
         .env("EXAMPLE_CLIENT_SECRET", SECRET)
         .env("ALICE_PASSWORD", "Alice-Passw0rd")
+        .env("UPSTREAM_SECRET", "upstream-secret")
         .env("GATEHOUSE_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
