@@ -63,16 +63,28 @@ pub fn exchange_code(
         RequestTokenError::ServerResponse(answer) => {
             FederationError::Rejected(format!("the token endpoint refused the code: {answer}"))
         }
-        RequestTokenError::Parse(_, body) => FederationError::Rejected(format!(
-            "the token endpoint's answer is not a token response: {}",
-            String::from_utf8_lossy(&body[..body.len().min(200)])
-        )),
+        RequestTokenError::Parse(_, body) => match graph_error(body) {
+            // Facebook's Graph API reports errors as {"error": {"message": …}}.
+            Some(message) => {
+                FederationError::Rejected(format!("the token endpoint refused the code: {message}"))
+            }
+            None => FederationError::Rejected(format!(
+                "the token endpoint's answer is not a token response: {}",
+                String::from_utf8_lossy(&body[..body.len().min(200)])
+            )),
+        },
         other => FederationError::Unavailable(format!(
             "the token endpoint could not be used: {}",
             error_chain(other)
         )),
     })?;
     Ok(token.access_token().secret().clone())
+}
+
+/// The message of an error answer shaped `{"error": {"message": "…"}}`.
+fn graph_error(body: &[u8]) -> Option<String> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    value["error"]["message"].as_str().map(str::to_owned)
 }
 
 /// A JSON object from a profile endpoint.

@@ -310,11 +310,14 @@ export class Browser {
    * @param {number} [options.timeoutMs]
    * @param {(url: URL) => boolean} [options.stopAt]  URLs never requested: navigation stops there
    *   (e.g. the application's redirect_uri).
+   * @param {(url: URL, browser: Browser) => void} [options.beforeRequest]  called before every
+   *   request (e.g. to snapshot the cookie jar at some point of a redirect chain).
    */
-  constructor({ name = 'browser', timeoutMs = DEFAULT_TIMEOUT_MS, stopAt = () => false } = {}) {
+  constructor({ name = 'browser', timeoutMs = DEFAULT_TIMEOUT_MS, stopAt = () => false, beforeRequest } = {}) {
     this.name = name;
     this.timeoutMs = timeoutMs;
     this.stopAt = stopAt;
+    this.beforeRequest = beforeRequest;
     this.jar = new CookieJar();
     /** Every exchange made: { method, url, status, location } */
     this.history = [];
@@ -339,6 +342,7 @@ export class Browser {
   async request(url, { method = 'GET', form, initiator = null, chain = [], headers = {} } = {}) {
     url = new URL(url);
     if (!isLoopbackHost(url.hostname)) throw new BrowserError(`${this.name}: refusing a non-loopback host: ${url.href}`);
+    this.beforeRequest?.(url, this);
     const target = siteOf(url);
     const sites = [...(initiator ? [siteOf(initiator)] : []), ...chain.map((u) => siteOf(u))];
     const sameSite = sites.every((s) => s === target);
@@ -380,6 +384,11 @@ export class Browser {
       setCookies,
     };
     this.history.push({ method, url: url.href, status: res.status, location: res.headers.location });
+    if (process.env.BROWSER_TRACE === '1') {
+      const sent = cookie ? cookie.split('; ').map((c) => c.split('=')[0]).join(',') : '-';
+      const set = setCookies.map((c) => c.split(';')[0].split('=')[0] + (c.split(';').slice(1).map((a) => a.trim().toLowerCase()).find((a) => a.startsWith('samesite')) ? `(${c.split(';').slice(1).map((a) => a.trim()).find((a) => /^samesite/i.test(a))})` : '')).join(',') || '-';
+      process.stderr.write(`[${this.name}] ${method} ${url.href} -> ${res.status}${res.headers.location ? ` ${res.headers.location}` : ''} | sent: ${sent} | set: ${set}${sameSite ? '' : ' | cross-site'}\n`);
+    }
     return out;
   }
 

@@ -718,3 +718,24 @@ fn federation_with_a_real_openid_provider() {
     );
     assert!(stdout.contains(" 0 failed"), "{stdout}");
 }
+
+/// Federation with Facebook, Login with Amazon and Sign in with Apple through local stand-ins
+/// of their documented APIs, and an OpenID Provider that misbehaves on demand (wrong issuer,
+/// audience or nonce, expired or badly signed tokens, rotated keys, malformed or slow answers):
+/// tests/federation/social_e2e.mjs.
+#[test]
+fn federation_with_social_providers_and_a_misbehaving_one() {
+    let dir = npm_packages("tests/federation");
+    let output = Command::new("node")
+        .arg(dir.join("social_e2e.mjs"))
+        .env("GATEHOUSE_BIN", env!("CARGO_BIN_EXE_gatehouse"))
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "social federation checks failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+}
