@@ -85,6 +85,8 @@ impl<'a> AppleConnector<'a> {
                 no_pkce: true,
                 form_post: true,
                 client_secret,
+                // Cognito reports Apple identities without an issuer, like other social ones.
+                social: true,
             }),
         )
     }
@@ -97,10 +99,7 @@ impl Connector for AppleConnector<'_> {
 
     fn exchange(&self, callback: &Callback) -> Result<UpstreamIdentity, FederationError> {
         let secret = self.client_secret()?;
-        let mut identity = self.oidc(Some(secret))?.exchange(callback)?;
-        // Cognito reports Apple identities without an issuer, like the other social providers.
-        identity.issuer = None;
-        Ok(identity)
+        self.oidc(Some(secret))?.exchange(callback)
     }
 
     /// The first sign-in's `user` field: `{"name":{"firstName","lastName"},"email"}`, as the

@@ -105,11 +105,13 @@ pub fn connector<'a>(
             provider, upstreams, None,
         )?)),
         // Google is an OpenID Provider with a fixed issuer (overridable for tests and proxies).
-        ProviderType::Google => Ok(Box::new(oidc::OidcConnector::new(
-            provider,
-            upstreams,
-            Some("https://accounts.google.com"),
-        )?)),
+        ProviderType::Google => Ok(Box::new(
+            oidc::OidcConnector::new(provider, upstreams, Some("https://accounts.google.com"))?
+                .with_flavor(oidc::Flavor {
+                    social: true,
+                    ..oidc::Flavor::default()
+                }),
+        )),
         ProviderType::Facebook => Ok(Box::new(facebook::FacebookConnector::new(
             provider, upstreams,
         ))),

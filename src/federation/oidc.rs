@@ -51,6 +51,8 @@ pub struct Flavor {
     pub form_post: bool,
     /// The client secret to present instead of `client_secret` (Apple's signed JWT).
     pub client_secret: Option<String>,
+    /// A social provider: its identities carry no issuer (as Cognito reports Google's).
+    pub social: bool,
 }
 
 fn detail<'p>(provider: &'p IdentityProvider, key: &str) -> Option<&'p str> {
@@ -357,7 +359,7 @@ impl Connector for OidcConnector<'_> {
         Ok(UpstreamIdentity {
             subject,
             claims,
-            issuer: Some(self.issuer.clone()),
+            issuer: (!self.flavor.social).then(|| self.issuer.clone()),
         })
     }
 }

@@ -48,7 +48,7 @@ name = "app"
 callback_urls = ["http://localhost:3000/callback"]
 allowed_oauth_flows = ["code"]
 allowed_oauth_scopes = ["openid", "email", "profile"]
-supported_identity_providers = ["COGNITO", "Upstream"]
+supported_identity_providers = ["COGNITO", "Upstream", "Google"]
 
 [[pool.identity_provider]]
 name = "Upstream"
@@ -60,13 +60,25 @@ client_secret = "env:UPSTREAM_SECRET"
 authorize_scopes = "openid email profile"
 oidc_issuer = "http://localhost:UPSTREAM_PORT"
 attributes_request_method = "GET"
+
+# Google is an OpenID Provider with a fixed issuer; here the issuer is overridden to point at
+# the local upstream, so the Google connector runs its real code path.
+[[pool.identity_provider]]
+name = "Google"
+type = "Google"
+attribute_mapping = { email = "email", email_verified = "email_verified", given_name = "given_name", username = "sub" }
+[pool.identity_provider.details]
+client_id = "gatehouse"
+client_secret = "env:UPSTREAM_SECRET"
+authorize_scopes = "openid email profile"
+oidc_issuer = "http://localhost:UPSTREAM_PORT"
 `;
 
 // ---------------------------------------------------------------------------
 // The test
 // ---------------------------------------------------------------------------
 
-const CHECKS = [1, 2, 3, 4, 5, 6, 7, 8];
+const CHECKS = [1, 2, 3, 4, 5, 6, 7, 9, 8];
 
 await runSuite({ tmpPrefix: 'gatehouse-fed-', checkTimeoutMs: CHECK_TIMEOUT_MS, overallTimeoutMs: OVERALL_TIMEOUT_MS }, async ({ tmp, reporter, onCleanup, setGatehouse }) => {
   const check = reporter.check.bind(reporter);
@@ -95,7 +107,7 @@ await runSuite({ tmpPrefix: 'gatehouse-fed-', checkTimeoutMs: CHECK_TIMEOUT_MS, 
     onCleanup(() => upstream.close());
     upstreamMeta = (await httpRequest(`${upstream.issuer}/.well-known/openid-configuration`)).json;
     const configFile = path.join(tmp, 'gatehouse.toml');
-    writeFileSync(configFile, CONFIG_TEMPLATE.replace('UPSTREAM_PORT', String(upstream.port)));
+    writeFileSync(configFile, CONFIG_TEMPLATE.replaceAll('UPSTREAM_PORT', String(upstream.port)));
     gatehouse = await startGatehouse({ bin: GATEHOUSE_BIN, configFile, tmp, port: gport, env: { UPSTREAM_SECRET: upstreamSecret } });
     setGatehouse(gatehouse);
     info(`upstream ${upstream.issuer} (oidc-provider), gatehouse ${base} (${path.relative(process.cwd(), GATEHOUSE_BIN) || GATEHOUSE_BIN})`);
@@ -276,6 +288,21 @@ await runSuite({ tmpPrefix: 'gatehouse-fed-', checkTimeoutMs: CHECK_TIMEOUT_MS, 
     }
     expect(nav.page.status >= 400 && nav.page.status < 500, `expected a 4xx page, got ${describeResponse(nav.page, 200)}`);
     return `HTTP ${nav.page.status} page`;
+  });
+
+  // --- 9 -----------------------------------------------------------------
+  await check(9, 'Google connector (issuer overridden to the local upstream) → Google_ann-0001, providerType Google, issuer null', async () => {
+    const browser = new Browser({ name: 'jar-9', stopAt: isApp });
+    const state = random();
+    const run = await signIn(browser, authorizeUrl({ state, identityProvider: 'Google' }), { login: 'ann', consent: 'accept' });
+    const code = expectCodeAtCallback(run.end, state);
+    const c = await verifiedClaims((await exchange(code)).id_token);
+    expectEqual(c['cognito:username'], 'Google_ann-0001', 'cognito:username');
+    expectEqual(c.email_verified, true, 'email_verified');
+    expect(c.sub !== ctx.claims2?.sub, 'the Google identity is another user than the Upstream one');
+    const id = expectIdentity(c, { userId: 'ann-0001', providerName: 'Google', providerType: 'Google', issuer: null });
+    expectEqual(id.issuer, null, 'identities[0].issuer of a social provider');
+    return `cognito:username ${c['cognito:username']}, identities[0] ${JSON.stringify(id)}`;
   });
 
   // Before the upstream goes away: what it saw of Gatehouse, for whoever reads a failure.
