@@ -73,6 +73,7 @@ fn main() {
         signup_allowed: true,
         providers: vec!["Google".into(), "Upstream".into()],
         identifier_routing: false,
+        cognito_allowed: true,
         password_rules: gatehouse::model::PasswordPolicy::default().violations(""),
         look: None,
         redirect_source: Some("http://localhost:3000".into()),

@@ -188,6 +188,9 @@ fn apply_user(
     Ok(saved)
 }
 
+/// Most identities one user may have linked (Cognito's limit).
+const MAX_LINKED_IDENTITIES: usize = 5;
+
 /// Links an upstream identity to a native user (Cognito's AdminLinkProviderForUser); returns
 /// whether it was new. An identity that already signs in as another user is an error: the
 /// file never merges or deletes users.
@@ -214,6 +217,17 @@ fn link_identity(
         .into_iter()
         .find(|p| p.name == provider_name)
         .ok_or(StoreError::NotFound)?;
+    if store::federation::identities_of(conn, &sub)?.len() >= MAX_LINKED_IDENTITIES {
+        return Err(StoreError::Invalid(format!(
+            "user {} already has {MAX_LINKED_IDENTITIES} linked identities",
+            user.username
+        )));
+    }
+    // Cognito gives an issuer only for OIDC identities.
+    let issuer = (provider.provider_type == crate::model::ProviderType::Oidc)
+        .then(|| provider.details.get("oidc_issuer"))
+        .flatten()
+        .map(|i| i.trim_end_matches('/').to_owned());
     store::federation::link(
         conn,
         &store::federation::IdentityRow {
@@ -222,7 +236,7 @@ fn link_identity(
             subject: subject.to_owned(),
             user_sub: sub.clone(),
             provider_type: provider.provider_type.as_str().to_owned(),
-            issuer: provider.details.get("oidc_issuer").cloned(),
+            issuer,
             created_at: store::now(),
         },
     )?;

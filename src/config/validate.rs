@@ -35,6 +35,24 @@ const MAX_PROVIDER_NAME: usize = 40;
 const MAX_LINKED_IDENTITIES: usize = 5;
 const MAX_SCOPES_PER_SERVER: usize = 60;
 const MAX_CUSTOM_ATTRIBUTES: usize = 25;
+/// Cognito's ProviderDetails keys, and the Facebook API version and token-endpoint method.
+const PROVIDER_DETAILS: &[&str] = &[
+    "client_id",
+    "client_secret",
+    "authorize_scopes",
+    "attributes_request_method",
+    "oidc_issuer",
+    "authorize_url",
+    "token_url",
+    "attributes_url",
+    "jwks_uri",
+    "attributes_url_add_attributes",
+    "team_id",
+    "key_id",
+    "private_key",
+    "api_version",
+    "token_endpoint_auth_method",
+];
 /// Provider-details keys that hold secrets and may be written `env:VAR`.
 const SECRET_DETAILS: &[&str] = &["client_secret", "private_key"];
 
@@ -1094,6 +1112,16 @@ fn identity_provider(
     let mut details = BTreeMap::new();
     for (key, value) in raw.details {
         let at = format!("{path}.details.{key}");
+        if !PROVIDER_DETAILS.contains(&key.as_str()) {
+            c.fail(
+                &at,
+                format!(
+                    "not a provider detail (known: {})",
+                    PROVIDER_DETAILS.join(", ")
+                ),
+            );
+            continue;
+        }
         let resolved = if SECRET_DETAILS.contains(&key.as_str()) {
             c.secret(&at, &value)
         } else {
@@ -1127,13 +1155,12 @@ fn identity_provider(
                 "an OIDC provider's authorize_scopes must include openid",
             );
         }
-        let manual = ["authorize_url", "token_url", "jwks_uri"]
-            .iter()
-            .all(|k| details.contains_key(*k));
-        if !details.contains_key("oidc_issuer") && !manual {
+        // The issuer is what its ID tokens are checked against, even with manual endpoints.
+        if !details.contains_key("oidc_issuer") {
             c.fail(
-                format!("{path}.details"),
-                "an OIDC provider needs oidc_issuer, or authorize_url, token_url and jwks_uri",
+                format!("{path}.details.oidc_issuer"),
+                "an OIDC provider needs oidc_issuer (authorize_url, token_url and jwks_uri \
+                 may replace discovery, not the issuer)",
             );
         }
     }

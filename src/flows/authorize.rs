@@ -81,7 +81,12 @@ pub fn start(
         Ok(resolved) => resolved,
         Err(error) => return Ok(error.into()),
     };
-    if let Some(provider) = &request.identity_provider {
+    // prompt=none never leaves for a provider's pages: a session here answers, or login_required.
+    if let Some(provider) = request
+        .identity_provider
+        .as_ref()
+        .filter(|_| !request.prompt_none)
+    {
         return super::federation::start(conn, services, site, &request, provider, query, now);
     }
     if !client

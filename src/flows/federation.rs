@@ -20,6 +20,7 @@ use crate::store::{self, AnyConnection, StoreError};
 use crate::ui::i18n::Text;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use diesel::Connection;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -172,7 +173,11 @@ pub fn respond(
             .get("error_description")
             .map(|d| format!("{}: {error}: {d}", pending.provider))
             .unwrap_or_else(|| format!("{}: {error}", pending.provider));
-        let code = if error == "access_denied" {
+        // The user said no: Facebook's and OIDC's access_denied, Apple's own word for it.
+        let code = if matches!(
+            error,
+            "access_denied" | "user_cancelled_authorize" | "user_denied"
+        ) {
             ErrorCode::AccessDenied
         } else {
             ErrorCode::ServerError
@@ -199,12 +204,17 @@ pub fn respond(
         Ok(identity) => identity,
         Err(error) => return Ok(to_app(upstream_error(&request, &error))),
     };
-    let user = match user_for_identity(conn, site, &provider, &identity, now)? {
+    // One transaction: a sign-in refused half-way (a value too long, an email that is another
+    // user's alias) leaves no user or link behind.
+    let user = match conn.transaction::<_, Refusal, _>(|conn| {
+        user_for_identity(conn, site, &provider, &identity, now)?.map_err(Refusal::Refused)
+    }) {
         Ok(user) => user,
-        Err(message) => {
+        Err(Refusal::Refused(message)) => {
             let error = OAuthError::invalid_request(message);
             return Ok(to_app(request.error(error).into()));
         }
+        Err(Refusal::Failed(error)) => return Err(error),
     };
     if !user.enabled {
         let error = OAuthError::new(ErrorCode::AccessDenied, "the user is disabled");
@@ -216,6 +226,24 @@ pub fn respond(
         location,
         session: Some(cookie),
     })
+}
+
+/// Why the federated user's transaction rolled back.
+enum Refusal {
+    Refused(String),
+    Failed(OAuthError),
+}
+
+impl From<OAuthError> for Refusal {
+    fn from(e: OAuthError) -> Self {
+        Self::Failed(e)
+    }
+}
+
+impl From<diesel::result::Error> for Refusal {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Failed(StoreError::Database(e).into())
+    }
 }
 
 /// The user an upstream identity signs in as: the linked user, else a new federated user

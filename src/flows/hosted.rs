@@ -87,6 +87,9 @@ pub struct Frame {
     pub providers: Vec<String>,
     /// Whether one of them has identifiers (email domains): the page then asks for an email.
     pub identifier_routing: bool,
+    /// Whether the client allows the pool's own sign-in (COGNITO): the password form, sign-up
+    /// and password reset exist only then.
+    pub cognito_allowed: bool,
     /// Every rule of the pool's password policy (for the live check on password forms).
     pub password_rules: Vec<PasswordRule>,
     /// The client's stylesheet and logo, if it (or the pool's `ALL`) has any.
@@ -144,6 +147,13 @@ pub enum Screen {
     },
     ConfirmForgotPassword {
         username: String,
+    },
+    /// On to an upstream provider. A page, not a redirect: a browser applies the page's CSP
+    /// `form-action` to the redirects that follow a form post, and the provider is elsewhere.
+    ContinueUpstream {
+        provider: String,
+        /// Our `/oauth2/authorize` query that sends the browser there.
+        query: String,
     },
 }
 
@@ -273,6 +283,7 @@ pub fn context(
             .cloned()
             .collect(),
         identifier_routing,
+        cognito_allowed: offers_cognito,
         password_rules: site.pool.settings.password_policy.violations(""),
         look: services
             .directory

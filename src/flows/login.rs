@@ -79,6 +79,9 @@ fn password(
     browser: &Browser,
     username: String,
 ) -> Result<HostedOutcome, OAuthError> {
+    if !ctx.frame.cognito_allowed {
+        return Ok(HostedOutcome::Page(Text::new("page.cognito_not_allowed")));
+    }
     let password = browser.field("password");
     let user_key = format!(
         "user:{}:{}",
@@ -171,14 +174,17 @@ fn provider_by_email(
             Text::new("error.no_provider_for_email"),
         ));
     };
-    Ok(HostedOutcome::Goto {
-        page: "oauth2/authorize",
-        query: super::hosted::query_with(
-            &ctx.frame.query,
-            &[("identity_provider", provider.name.as_str())],
-        ),
-        session: None,
-    })
+    let query = super::hosted::query_with(
+        &ctx.frame.query,
+        &[("identity_provider", provider.name.as_str())],
+    );
+    Ok(HostedOutcome::show(
+        ctx.frame,
+        Screen::ContinueUpstream {
+            provider: provider.name,
+            query,
+        },
+    ))
 }
 
 /// Required attributes the user has no value for, as form fields (values from `form`).

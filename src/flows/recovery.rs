@@ -25,6 +25,9 @@ pub fn show(
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
     };
+    if !ctx.frame.cognito_allowed {
+        return Ok(HostedOutcome::Page(Text::new("page.cognito_not_allowed")));
+    }
     let username = browser.query_value("username").unwrap_or_default();
     Ok(HostedOutcome::show(
         ctx.frame,
@@ -44,6 +47,9 @@ pub fn submit(
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
     };
+    if !ctx.frame.cognito_allowed {
+        return Ok(HostedOutcome::Page(Text::new("page.cognito_not_allowed")));
+    }
     let username: String = browser.short_field("username").chars().take(256).collect();
     let screen = Screen::ForgotPassword {
         username: username.clone(),
@@ -107,6 +113,9 @@ pub fn show_confirm(
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
     };
+    if !ctx.frame.cognito_allowed {
+        return Ok(HostedOutcome::Page(Text::new("page.cognito_not_allowed")));
+    }
     let username = browser.query_value("username").unwrap_or_default();
     Ok(HostedOutcome::show(
         ctx.frame,
@@ -125,6 +134,9 @@ pub fn submit_confirm(
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
     };
+    if !ctx.frame.cognito_allowed {
+        return Ok(HostedOutcome::Page(Text::new("page.cognito_not_allowed")));
+    }
     let username: String = browser.short_field("username").chars().take(256).collect();
     let screen = Screen::ConfirmForgotPassword {
         username: username.clone(),

@@ -27,6 +27,8 @@ pub struct Chrome<'a> {
     pub logo: Option<String>,
     /// Whether the page loads the small progressive script (password checks).
     pub script: bool,
+    /// Where the page sends the browser on by itself (`<meta http-equiv="refresh">`).
+    pub refresh: Option<String>,
     pub error: Option<String>,
     pub notice: Option<String>,
     pub csrf: String,
@@ -87,6 +89,15 @@ pub struct LoginPage<'a> {
     pub providers: Vec<ProviderButton>,
     pub signup_allowed: bool,
     pub identifier_routing: bool,
+    pub cognito_allowed: bool,
+}
+
+#[derive(Template, Serialize)]
+#[template(path = "continue.html")]
+pub struct ContinuePage<'a> {
+    pub c: Chrome<'a>,
+    pub provider: String,
+    pub href: String,
 }
 
 #[derive(Serialize)]
@@ -213,6 +224,7 @@ pub fn plain_chrome<'a>(catalogue: &'a Catalogue, lang: &str, title: &str) -> Ch
         custom_css: None,
         logo: None,
         script: false,
+        refresh: None,
         error: None,
         notice: None,
         csrf: String::new(),
@@ -288,6 +300,7 @@ fn screen_title(screen: &Screen) -> &'static str {
         Screen::Confirm { .. } => "confirm.title",
         Screen::ForgotPassword { .. } => "forgot.title",
         Screen::ConfirmForgotPassword { .. } => "reset.title",
+        Screen::ContinueUpstream { .. } => "continue.title",
     }
 }
 
@@ -298,7 +311,12 @@ fn chrome<'a>(site: &PageSite<'a>, view: &View) -> Chrome<'a> {
     let (custom_css, logo) = look_urls(&site.base, frame.look.as_deref());
     Chrome {
         lang: t.lang.clone(),
-        title: t.fill(screen_title(&view.screen), "client", &frame.client_name),
+        title: match &view.screen {
+            Screen::ContinueUpstream { provider, .. } => {
+                t.fill(screen_title(&view.screen), "provider", provider)
+            }
+            screen => t.fill(screen_title(screen), "client", &frame.client_name),
+        },
         error: view.error.as_ref().map(render_with_rules),
         notice: view.notice.as_ref().map(render_with_rules),
         app_name: frame.client_name.clone(),
@@ -311,6 +329,12 @@ fn chrome<'a>(site: &PageSite<'a>, view: &View) -> Chrome<'a> {
                 | Screen::ConfirmForgotPassword { .. }
         ),
         csrf: site.csrf.clone(),
+        refresh: match &view.screen {
+            Screen::ContinueUpstream { query, .. } => {
+                Some(format!("{}/oauth2/authorize?{query}", site.base))
+            }
+            _ => None,
+        },
         base: site.base.clone(),
         query: frame.query.clone(),
         t,
@@ -408,6 +432,7 @@ pub fn render_view(site: &PageSite, view: &View) -> HttpResponse {
                     providers,
                     signup_allowed: view.frame.signup_allowed,
                     identifier_routing: view.frame.identifier_routing,
+                    cognito_allowed: view.frame.cognito_allowed,
                     c,
                 },
             )
@@ -500,6 +525,17 @@ pub fn render_view(site: &PageSite, view: &View) -> HttpResponse {
                 c,
             },
         ),
+        Screen::ContinueUpstream { provider, query } => {
+            let href = format!("{}/oauth2/authorize?{query}", site.base);
+            render(
+                StatusCode::OK,
+                &ContinuePage {
+                    provider: provider.clone(),
+                    href,
+                    c,
+                },
+            )
+        }
         Screen::MfaChallenge => show(
             site,
             source,

@@ -63,7 +63,11 @@ pub fn user_claims(
     user.attributes
         .iter()
         .filter(|(name, _)| released_by(scopes, name))
-        .filter(|(name, _)| readable.is_none_or(|r| r.iter().any(|a| a == name)))
+        // `identities` is the server's, not an attribute a client's read list can name.
+        .filter(|(name, _)| {
+            *name == crate::model::attributes::IDENTITIES
+                || readable.is_none_or(|r| r.iter().any(|a| a == name))
+        })
         .map(|(name, value)| (name.to_owned(), claim_value(name, value)))
         .collect()
 }

@@ -274,6 +274,13 @@ fn provider_settings_are_checked_per_type() {
         oidc.contains("attributes_request_method") && oidc.contains("token_endpoint_auth_method"),
         "{oidc}"
     );
+    let typo = parse("[[pool.identity_provider]]\nname = \"O\"\ntype = \"OIDC\"\n[pool.identity_provider.details]\nclient_id = \"a\"\nauthorize_scopes = \"openid\"\noidc_issuer = \"https://o.example\"\nclient_secert = \"x\"\n").unwrap_err();
+    assert!(
+        typo.contains("details.client_secert: not a provider detail"),
+        "{typo}"
+    );
+    let no_issuer = parse("[[pool.identity_provider]]\nname = \"O\"\ntype = \"OIDC\"\n[pool.identity_provider.details]\nclient_id = \"a\"\nauthorize_scopes = \"openid\"\nauthorize_url = \"https://o.example/a\"\ntoken_url = \"https://o.example/t\"\njwks_uri = \"https://o.example/k\"\n").unwrap_err();
+    assert!(no_issuer.contains("details.oidc_issuer"), "{no_issuer}");
     let links = parse("[[pool.user]]\nusername = \"u\"\nlinked_identities = [ { provider = \"Nope\", subject = \"s\" } ]\n").unwrap_err();
     assert!(links.contains("linked_identities[0].provider"), "{links}");
 }

@@ -60,6 +60,14 @@ allowed_oauth_flows = ["code"]
 allowed_oauth_scopes = ["openid", "email"]
 supported_identity_providers = ["COGNITO", "Corp"]
 
+[[pool.client]]
+id = "hostedfedonlyclient0000000"
+name = "Federated only"
+callback_urls = ["http://localhost:3000/callback"]
+allowed_oauth_flows = ["code"]
+allowed_oauth_scopes = ["openid", "email"]
+supported_identity_providers = ["Corp"]
+
 [[pool.identity_provider]]
 name = "Corp"
 type = "OIDC"
@@ -331,6 +339,8 @@ async fn a_corporate_email_routes_to_its_provider(site: Site) {
         !plain.contains("idpEmailForm"),
         "only clients of a provider with identifiers"
     );
+    // A page that moves on by itself: a redirect after a form post would meet the page's CSP
+    // `form-action` on its way to the provider, and browsers would stop it.
     let routed = site
         .submit(
             &b,
@@ -338,7 +348,16 @@ async fn a_corporate_email_routes_to_its_provider(site: Site) {
             &[("step", "idp_email"), ("email", "ann@Corp.Example")],
         )
         .await;
-    let next = location(&routed);
+    assert_eq!(routed.status(), StatusCode::OK);
+    let page = routed.text().await.unwrap();
+    assert!(page.contains("http-equiv=\"refresh\""), "{page}");
+    let marker = "class=\"btn submitButton-customizable\" href=\"";
+    let start = page.find(marker).expect("a link on") + marker.len();
+    let next = page[start..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
     assert!(
         next.contains("/oauth2/authorize?") && next.contains("identity_provider=Corp"),
         "{next}"
@@ -356,6 +375,46 @@ async fn a_corporate_email_routes_to_its_provider(site: Site) {
             .await
             .unwrap()
             .contains("No sign-in is set up for this email domain.")
+    );
+    // A client that offers only the provider: no password form, and none accepted.
+    const FED_ONLY: &str = "hostedfedonlyclient0000000";
+    let fed_login = site.page(HOSTED, "login", FED_ONLY);
+    let (status, fed_page) = site.get(&b, &fed_login).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(fed_page.contains("Continue with Corp") && !fed_page.contains("signInFormPassword"));
+    assert!(!fed_page.contains("/forgotPassword?") && !fed_page.contains("/signup?"));
+    let refused = site
+        .submit(
+            &b,
+            &fed_login,
+            &[("username", "dora"), ("password", "Dora-Passw0rd")],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("does not accept sign-in with a password")
+    );
+    let (status, _) = site
+        .get(&b, &site.page(HOSTED, "forgotPassword", FED_ONLY))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // prompt=none never goes upstream: without a session here, login_required.
+    let silent = b
+        .get(format!(
+            "{}/{HOSTED}/oauth2/authorize?{}&identity_provider=Corp&prompt=none",
+            site.root,
+            authorize_query(CORP)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        param(&location(&silent), "error").as_deref(),
+        Some("login_required")
     );
     // idp_identifier with an email on the authorization request resolves the same provider; its
     // upstream is down here, so the app hears so (never a 500, never the sign-in page).
