@@ -105,13 +105,13 @@ fn invite(mailer: &dyn Mailer, pool: &UserPool, user: &User, password: &str) -> 
         return Ok(());
     };
     let templates = &pool.settings.messages;
-    let body = mail::fill(&templates.invitation_message, &user.username, password);
+    let (body, html) = mail::body(&templates.invitation_message, &user.username, password);
     let email = Email {
         from: templates.email_from.clone(),
         reply_to: templates.reply_to.clone(),
         to: to.to_owned(),
         subject: mail::fill(&templates.invitation_subject, &user.username, password),
-        html: body.contains('<'),
+        html,
         body,
     };
     mailer.send(&email).map_err(|e| {

@@ -1144,7 +1144,7 @@ fn identity_provider(
     if raw.link_by_verified_email {
         details.insert(LINK_BY_VERIFIED_EMAIL.to_owned(), "true".to_owned());
     }
-    if provider_type == ProviderType::Oidc {
+    if matches!(provider_type, ProviderType::Oidc | ProviderType::Google) {
         let scopes = details
             .get("authorize_scopes")
             .map(String::as_str)
@@ -1152,11 +1152,11 @@ fn identity_provider(
         if !scopes.split([' ', ',']).any(|s| s == "openid") {
             c.fail(
                 format!("{path}.details.authorize_scopes"),
-                "an OIDC provider's authorize_scopes must include openid",
+                "an OpenID Connect provider's (OIDC, Google) authorize_scopes must include openid",
             );
         }
         // The issuer is what its ID tokens are checked against, even with manual endpoints.
-        if !details.contains_key("oidc_issuer") {
+        if provider_type == ProviderType::Oidc && !details.contains_key("oidc_issuer") {
             c.fail(
                 format!("{path}.details.oidc_issuer"),
                 "an OIDC provider needs oidc_issuer (authorize_url, token_url and jwks_uri \

@@ -71,6 +71,9 @@ pub fn exchange_code(
             None => FederationError::Rejected(format!(
                 "the token endpoint's answer is not a token response: {}",
                 String::from_utf8_lossy(&body[..body.len().min(200)])
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
             )),
         },
         other => FederationError::Unavailable(format!(
@@ -108,7 +111,7 @@ pub fn fetch_profile(
     if !status.is_success() {
         return Err(FederationError::Rejected(format!(
             "{what} answered {status}: {}",
-            &body[..body.len().min(200)]
+            body.chars().take(200).collect::<String>()
         )));
     }
     match serde_json::from_str::<Value>(&body) {

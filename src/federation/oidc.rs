@@ -315,6 +315,9 @@ impl Connector for OidcConnector<'_> {
                     FederationError::Rejected(format!(
                         "the token endpoint's answer is not a token response: {}",
                         String::from_utf8_lossy(&body[..body.len().min(200)])
+                            .chars()
+                            .take(200)
+                            .collect::<String>()
                     ))
                 }
                 other => unavailable("the token endpoint could not be used", error_chain(other)),

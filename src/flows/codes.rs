@@ -83,13 +83,13 @@ pub fn send(
     } else {
         (&templates.reset_subject, &templates.reset_message)
     };
-    let body = mail::fill(body, &user.username, &code);
+    let (body, html) = mail::body(body, &user.username, &code);
     let email = Email {
         from: templates.email_from.clone(),
         reply_to: templates.reply_to.clone(),
         to: to.to_owned(),
         subject: mail::fill(subject, &user.username, &code),
-        html: body.contains('<'),
+        html,
         body,
     };
     services.mailer.send(&email).map_err(|e| {
@@ -112,38 +112,48 @@ pub fn may_resend(
     )
 }
 
-/// Checks and consumes a code. `Err(text)` is the message for the page.
+/// Checks and consumes a code. `Err(text)` is the message for the page. A wrong, expired or
+/// missing code and an unknown user all get the same message, and failures are throttled per
+/// user found or, for unknown users, per name typed: the answers do not tell accounts apart.
 pub fn redeem(
     conn: &mut AnyConnection,
     site: &Site,
     user: Option<&User>,
+    typed_name: &str,
     purpose: &str,
     code: &str,
     now: i64,
 ) -> Result<Result<CodeRow, Text>, StoreError> {
     let mismatch = Text::new("error.code_mismatch");
-    let Some(user) = user else {
-        return Ok(Err(mismatch));
+    let throttle_key = match user {
+        Some(user) => format!("code:{}:{}", site.pool_id(), user.sub),
+        None => format!(
+            "code:{}:name:{}",
+            site.pool_id(),
+            site.pool.settings.username_key(typed_name)
+        ),
     };
-    let sub = user.sub.to_string();
-    let throttle_key = format!("code:{}:{sub}", site.pool_id());
     if throttle::locked_until(conn, std::slice::from_ref(&throttle_key), now)?.is_some() {
         return Ok(Err(Text::new("error.too_many_codes")));
     }
-    let Some(row) = codes::find(conn, site.pool_id(), &sub, purpose)? else {
-        return Ok(Err(mismatch));
+    let miss = |conn: &mut AnyConnection| -> Result<Result<CodeRow, Text>, StoreError> {
+        throttle::record_failure(conn, &throttle_key, throttle::FREE_FAILURES, now)?;
+        Ok(Err(Text::new("error.code_mismatch")))
     };
-    if row.expires_at <= now {
-        return Ok(Err(Text::new("error.code_expired")));
-    }
-    if row.attempts >= MAX_ATTEMPTS {
+    let row = match user {
+        Some(user) => codes::find(conn, site.pool_id(), &user.sub.to_string(), purpose)?
+            .filter(|row| row.expires_at > now),
+        None => None,
+    };
+    let (Some(row), Some(user)) = (row, user) else {
+        return miss(conn);
+    };
+    if !codes::take_attempt(conn, &row, MAX_ATTEMPTS)? {
         return Ok(Err(Text::new("error.too_many_codes")));
     }
-    let given = digest(purpose, &sub, code.trim());
+    let given = digest(purpose, &user.sub.to_string(), code.trim());
     if !bool::from(given.as_bytes().ct_eq(row.code_digest.as_bytes())) {
-        codes::record_miss(conn, &row)?;
-        throttle::record_failure(conn, &throttle_key, throttle::FREE_FAILURES, now)?;
-        return Ok(Err(mismatch));
+        return miss(conn);
     }
     if !codes::consume(conn, &row)? {
         return Ok(Err(mismatch));

@@ -283,7 +283,16 @@ pub fn user_for_identity(
                 created_at: now,
                 updated_at: now,
             };
-            store::users::create(conn, &site.pool, &user)?;
+            match store::users::create(conn, &site.pool, &user) {
+                Ok(()) => {}
+                Err(StoreError::Conflict(_)) => {
+                    return Ok(Err(format!(
+                        "{}: the username {} or one of its aliases is taken",
+                        provider.name, user.username
+                    )));
+                }
+                Err(e) => return Err(e.into()),
+            }
             fed_store::link(
                 conn,
                 &IdentityRow {
@@ -299,22 +308,30 @@ pub fn user_for_identity(
             user
         }
     };
-    let email_before = user.attributes.get("email").map(str::to_owned);
+    let before = user.attributes.clone();
     for (attribute, value) in &mapped {
+        if attribute == "preferred_username" && value.contains('@') {
+            // It is a sign-in alias: one shaped like an email could shadow someone's email.
+            return Ok(Err(format!(
+                "{}: a preferred_username may not look like an email address",
+                provider.name
+            )));
+        }
         if let Err(error) = user.attributes.set(attribute.clone(), value.clone()) {
             return Ok(Err(format!("{}: {error}", provider.name)));
         }
     }
-    // A new or changed email is unverified unless the upstream said otherwise just now.
-    let verified_now = mapped.iter().any(|(a, _)| a == "email_verified");
-    if user.attributes.get("email").is_some()
-        && !verified_now
-        && (email_before.as_deref() != user.attributes.get("email")
-            || user.attributes.get("email_verified").is_none())
-    {
-        user.attributes
-            .set("email_verified", "false")
-            .map_err(internal)?;
+    // A new or changed email or phone number is unverified unless the upstream said otherwise
+    // just now.
+    for (attribute, flag) in crate::model::attributes::VERIFIABLE {
+        let said = mapped.iter().any(|(a, _)| a == flag);
+        let value = user.attributes.get(attribute);
+        if value.is_some()
+            && !said
+            && (before.get(attribute) != value || user.attributes.get(flag).is_none())
+        {
+            user.attributes.set(*flag, "false").map_err(internal)?;
+        }
     }
     let identities = fed_store::identities_of(conn, &user.sub.to_string())?;
     user.attributes

@@ -62,7 +62,13 @@ pub fn submit(
             Text::new("error.expired_form"),
         ));
     }
-    match browser.field("step") {
+    let step = browser.field("step");
+    // Every step but the provider choice belongs to the pool's own sign-in (COGNITO): a client
+    // that does not offer it must not be reachable through a half-finished password sign-in.
+    if step != "idp_email" && !ctx.frame.cognito_allowed {
+        return Ok(HostedOutcome::Page(Text::new("page.cognito_not_allowed")));
+    }
+    match step {
         "new_password" => new_password(conn, services, site, ctx, browser),
         "mfa" => mfa_challenge(conn, services, site, ctx, browser),
         "mfa_setup" => mfa_setup(conn, services, site, ctx, browser),
@@ -79,15 +85,21 @@ fn password(
     browser: &Browser,
     username: String,
 ) -> Result<HostedOutcome, OAuthError> {
-    if !ctx.frame.cognito_allowed {
-        return Ok(HostedOutcome::Page(Text::new("page.cognito_not_allowed")));
-    }
     let password = browser.field("password");
-    let user_key = format!(
-        "user:{}:{}",
-        site.pool_id(),
-        site.pool.settings.username_key(&username)
-    );
+    let user = if username.is_empty() {
+        None
+    } else {
+        store::users::find_for_sign_in(conn, &site.pool, &username)?
+    };
+    // Throttled per account, whichever of its names was typed; per name for unknown ones.
+    let user_key = match &user {
+        Some(user) => format!("user:{}:{}", site.pool_id(), user.sub),
+        None => format!(
+            "user:{}:name:{}",
+            site.pool_id(),
+            site.pool.settings.username_key(&username)
+        ),
+    };
     let address_key = format!("ip:{}:{}", site.pool_id(), browser.address);
     let fail = |frame, text| {
         HostedOutcome::show_error(
@@ -103,11 +115,6 @@ fn password(
     {
         return Ok(fail(ctx.frame, "error.too_many_attempts"));
     }
-    let user = if username.is_empty() {
-        None
-    } else {
-        store::users::find_for_sign_in(conn, &site.pool, &username)?
-    };
     let verified = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
         Some(hash) => secrets::verify_password(password, hash),
         None => {
@@ -131,6 +138,9 @@ fn password(
     match user.status {
         UserStatus::Unconfirmed => Ok(fail(ctx.frame, "error.user_not_confirmed")),
         UserStatus::ResetRequired => Ok(fail(ctx.frame, "error.reset_required")),
+        UserStatus::ForceChangePassword if temporary_password_expired(site, &user, browser.now) => {
+            Ok(fail(ctx.frame, "error.temporary_password_expired"))
+        }
         UserStatus::ForceChangePassword => {
             session::end(conn, browser.session_cookie)?;
             let cookie = session::start(conn, site, &user, SESSION_NEW_PASSWORD, browser.now)?;
@@ -185,6 +195,18 @@ fn provider_by_email(
             query,
         },
     ))
+}
+
+/// An administrator's temporary password lasts the pool's `temporary_password_validity_days`
+/// from when the user was created (user-pools.md §7.3).
+fn temporary_password_expired(site: &Site, user: &User, now: i64) -> bool {
+    let days = i64::from(
+        site.pool
+            .settings
+            .password_policy
+            .temporary_password_validity_days,
+    );
+    now - user.created_at > days * 86_400
 }
 
 /// Required attributes the user has no value for, as form fields (values from `form`).
@@ -326,6 +348,10 @@ fn mfa_setup(
     let Some(mut row) = mfa::find(conn, site.pool_id(), &sub)? else {
         return Ok(expired(ctx));
     };
+    // An authenticator set up meanwhile (in another browser) is not replaced or skipped here.
+    if row.has_totp() {
+        return Ok(expired(ctx));
+    }
     let optional = site.pool.settings.mfa_configuration == MfaConfiguration::Optional;
     if optional && browser.form.and_then(|f| f.get("skip")).is_some() {
         row.declined = true;

@@ -157,6 +157,7 @@ pub fn submit_confirm(
         conn,
         site,
         user.as_ref(),
+        &username,
         PURPOSE_RESET,
         browser.field("code"),
         browser.now,

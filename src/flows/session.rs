@@ -55,12 +55,12 @@ pub fn current_of_kind(
         Err(store::StoreError::NotFound) => return Ok(None),
         Err(e) => return Err(e),
     };
-    if !user.enabled
-        || matches!(
-            user.status,
-            UserStatus::Unconfirmed | UserStatus::ResetRequired
-        )
-    {
+    // A sign-up session belongs to a user still waiting for confirmation; no other may.
+    let waiting = matches!(
+        user.status,
+        UserStatus::Unconfirmed | UserStatus::ResetRequired
+    );
+    if !user.enabled || (waiting && kind != grants::SESSION_SIGNUP) {
         return Ok(None);
     }
     Ok(Some(SignedIn { session, user }))

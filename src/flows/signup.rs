@@ -200,7 +200,12 @@ pub fn submit(
         }
     }
     if settings.username_attributes.is_empty() {
-        if let Some(text) = username_error(site, &username) {
+        let providers: Vec<String> =
+            store::directory::list_identity_providers(conn, site.pool_id())?
+                .into_iter()
+                .map(|p| p.name)
+                .collect();
+        if let Some(text) = username_error(site, &providers, &username) {
             return fail(ctx, text);
         }
     } else {
@@ -304,8 +309,16 @@ pub fn submit(
 
 /// Cognito's username rules, plus: with an email (phone) alias, a username may not look like
 /// an email (phone number), or one user's username could be another's alias (§3.2).
-fn username_error(site: &Site, username: &str) -> Option<Text> {
+fn username_error(site: &Site, providers: &[String], username: &str) -> Option<Text> {
     let aliases = &site.pool.settings.alias_attributes;
+    // `<Provider>_…` names federated users: a sign-up may not take one in advance.
+    if providers.iter().any(|p| {
+        username
+            .to_lowercase()
+            .starts_with(&format!("{}_", p.to_lowercase()))
+    }) {
+        return Some(Text::new("error.username_reserved"));
+    }
     if username.is_empty() {
         return Some(Text::new("error.attribute_required").with("attribute", "username"));
     }
@@ -324,18 +337,35 @@ fn username_error(site: &Site, username: &str) -> Option<Text> {
     None
 }
 
+/// The confirmation page. Where the code went is shown only to the browser that signed up
+/// (it holds the sign-up session), so the page tells nobody else which accounts exist.
 fn confirm_screen(
     conn: &mut AnyConnection,
     site: &Site,
+    browser: &Browser,
     username: &str,
 ) -> Result<Screen, OAuthError> {
-    let user = store::users::find_for_sign_in(conn, &site.pool, username)?;
-    let destination = match &user {
-        Some(user) => {
-            store::codes::find(conn, site.pool_id(), &user.sub.to_string(), PURPOSE_SIGNUP)?
-                .map(|row| mask_destination(&row.destination))
+    let signing_up = session::current_of_kind(
+        conn,
+        site,
+        browser.session_cookie,
+        browser.now,
+        SESSION_SIGNUP,
+    )?;
+    let destination = match signing_up {
+        Some(pending)
+            if store::users::find_for_sign_in(conn, &site.pool, username)?
+                .is_some_and(|u| u.sub == pending.user.sub) =>
+        {
+            store::codes::find(
+                conn,
+                site.pool_id(),
+                &pending.user.sub.to_string(),
+                PURPOSE_SIGNUP,
+            )?
+            .map(|row| mask_destination(&row.destination))
         }
-        None => None,
+        _ => None,
     };
     Ok(Screen::Confirm {
         username: username.to_owned(),
@@ -354,8 +384,11 @@ pub fn show_confirm(
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
     };
+    if !ctx.frame.cognito_allowed {
+        return Ok(HostedOutcome::Page(Text::new("page.cognito_not_allowed")));
+    }
     let username = browser.query_value("username").unwrap_or_default();
-    let screen = confirm_screen(conn, site, &username)?;
+    let screen = confirm_screen(conn, site, browser, &username)?;
     Ok(HostedOutcome::show(ctx.frame, screen))
 }
 
@@ -370,8 +403,11 @@ pub fn submit_confirm(
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
     };
+    if !ctx.frame.cognito_allowed {
+        return Ok(HostedOutcome::Page(Text::new("page.cognito_not_allowed")));
+    }
     let username: String = browser.short_field("username").chars().take(256).collect();
-    let screen = confirm_screen(conn, site, &username)?;
+    let screen = confirm_screen(conn, site, browser, &username)?;
     if !browser.csrf_ok() {
         return Ok(HostedOutcome::show_error(
             ctx.frame,
@@ -388,6 +424,7 @@ pub fn submit_confirm(
         conn,
         site,
         user.as_ref(),
+        &username,
         PURPOSE_SIGNUP,
         browser.field("code"),
         browser.now,
@@ -449,7 +486,7 @@ fn resend(
     user: Option<&User>,
     username: &str,
 ) -> Result<HostedOutcome, OAuthError> {
-    let mut screen = confirm_screen(conn, site, username)?;
+    let mut screen = confirm_screen(conn, site, browser, username)?;
     let verifies_email = site
         .pool
         .settings
@@ -481,7 +518,7 @@ fn resend(
     });
     match sent {
         Ok(()) => {
-            screen = confirm_screen(conn, site, username)?;
+            screen = confirm_screen(conn, site, browser, username)?;
             Ok(HostedOutcome::show(ctx.frame, screen).with_notice(Text::new("notice.code_sent")))
         }
         Err(SendError::Store(e)) => Err(e.into()),

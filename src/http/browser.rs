@@ -65,6 +65,21 @@ fn unavailable_page(state: &AppState, req: &HttpRequest, error: &OAuthError) -> 
     )
 }
 
+/// The address failures are counted against: the IPv4 address, or the IPv6 /64 (one host
+/// commonly holds a whole /64, so counting single IPv6 addresses would count nothing).
+fn throttle_address(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
 /// The pool's path prefix as the browser sees it: `/{pool_id}`, or empty on a pool domain.
 fn base_path(site: &Site, req: &HttpRequest) -> String {
     let path = respond::cookie_path(site, req);
@@ -204,7 +219,7 @@ async fn hosted(
         csrf_cookie.clone(),
         cookie_value(&req, SESSION_COOKIE),
         req.peer_addr()
-            .map(|a| a.ip().to_string())
+            .map(|a| throttle_address(a.ip()))
             .unwrap_or_default(),
         header(&req, "accept-language"),
     );

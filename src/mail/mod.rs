@@ -58,9 +58,35 @@ pub fn fill(template: &str, username: &str, code: &str) -> String {
         .replace("{username}", username)
 }
 
+/// A message body from its template: HTML when the template is (it has a `<`), and then the
+/// username is escaped, so a username cannot put markup into the pool's own emails.
+pub fn body(template: &str, username: &str, code: &str) -> (String, bool) {
+    let html = template.contains('<');
+    let username = if html {
+        username
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#39;")
+    } else {
+        username.to_owned()
+    };
+    (fill(template, &username, code), html)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usernames_cannot_add_markup_to_html_messages() {
+        let (text, html) = body("Code {####} for {username}", "<a>x</a>", "1");
+        assert_eq!((text.as_str(), html), ("Code 1 for <a>x</a>", false));
+        let (markup, html) = body("<p>Code {####} for {username}</p>", "<a href=x>", "1");
+        assert!(html);
+        assert_eq!(markup, "<p>Code 1 for &lt;a href=x&gt;</p>");
+    }
 
     #[test]
     fn placeholders_are_filled() {

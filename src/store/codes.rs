@@ -47,16 +47,18 @@ pub fn find(
         .optional()?)
 }
 
-/// Counts a wrong guess; the condition on `attempts` makes concurrent guesses count each once.
-pub fn record_miss(conn: &mut AnyConnection, code: &CodeRow) -> StoreResult<()> {
-    diesel::update(
+/// Spends one of the code's guesses; `false` when none is left. The condition on `attempts`
+/// makes concurrent guesses each spend one, so the limit holds under parallel requests.
+pub fn take_attempt(conn: &mut AnyConnection, code: &CodeRow, max: i32) -> StoreResult<bool> {
+    let changed = diesel::update(
         user_codes::table
             .find((&code.pool_id, &code.user_sub, &code.purpose))
-            .filter(user_codes::code_digest.eq(&code.code_digest)),
+            .filter(user_codes::code_digest.eq(&code.code_digest))
+            .filter(user_codes::attempts.lt(max)),
     )
     .set(user_codes::attempts.eq(user_codes::attempts + 1))
     .execute(conn)?;
-    Ok(())
+    Ok(changed == 1)
 }
 
 /// Consumes the code; `false` when another request used it first.

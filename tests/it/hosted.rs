@@ -402,6 +402,49 @@ async fn a_corporate_email_routes_to_its_provider(site: Site) {
         .get(&b, &site.page(HOSTED, "forgotPassword", FED_ONLY))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // A half-finished password sign-in (here the MFA offer) cannot be finished through a
+    // client that does not allow password sign-in.
+    let pending = browser();
+    let offer = site
+        .sign_in(&pending, HOSTED, PLAIN, "dora", "Dora-Passw0rd")
+        .await;
+    let offer = offer.text().await.unwrap();
+    assert!(offer.contains("totpSecret"));
+    let smuggled = pending
+        .post(&fed_login)
+        .form(&[
+            ("_csrf", input_value(&offer, "_csrf").as_str()),
+            ("step", "mfa_setup"),
+            ("skip", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(smuggled.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        location(&smuggled).is_empty(),
+        "no code for the federated-only client"
+    );
+    // Names of federated users cannot be taken by a sign-up.
+    let squat = site
+        .submit(
+            &b,
+            &site.page(HOSTED, "signup", PLAIN),
+            &[
+                ("username", "Corp_someone"),
+                ("email", "squat@example.com"),
+                ("given_name", "Squat"),
+                ("password", "Squat-Passw0rd1"),
+            ],
+        )
+        .await;
+    assert!(
+        squat
+            .text()
+            .await
+            .unwrap()
+            .contains("This username is reserved")
+    );
     // prompt=none never goes upstream: without a session here, login_required.
     let silent = b
         .get(format!(
@@ -713,7 +756,7 @@ async fn expired_codes_and_taken_aliases_are_refused_on_confirmation(site: Site)
         "dora still signs in by email"
     );
 
-    // A code past its 24 hours: expired, even when right.
+    // A code past its 24 hours is refused like a wrong one, even when right.
     let fields = [
         ("username", "late"),
         ("email", "late@example.com"),
@@ -745,7 +788,7 @@ async fn expired_codes_and_taken_aliases_are_refused_on_confirmation(site: Site)
             .text()
             .await
             .unwrap()
-            .contains("Invalid code provided, please request a code again.")
+            .contains("Invalid verification code provided, please try again.")
     );
 }
 
