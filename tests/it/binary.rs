@@ -739,3 +739,23 @@ fn federation_with_social_providers_and_a_misbehaving_one() {
     );
     assert!(stdout.contains(" 0 failed"), "{stdout}");
 }
+
+/// Federation in Chromium (tests/federation/browser_e2e.mjs): the provider button and the
+/// corporate-email form lead through a real OpenID Provider back to the app, with no CSP
+/// violation on the way.
+#[test]
+fn federation_in_a_real_browser() {
+    let dir = npm_packages("tests/federation");
+    let output = Command::new("node")
+        .arg(dir.join("browser_e2e.mjs"))
+        .env("GATEHOUSE_BIN", env!("CARGO_BIN_EXE_gatehouse"))
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "federation browser checks failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+}
