@@ -37,7 +37,7 @@ pub fn get(conn: &mut AnyConnection, pool_id: &str, id: &str) -> StoreResult<App
         .find(id)
         .filter(app_clients::pool_id.eq(pool_id))
         .select(ClientRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or(StoreError::NotFound)?
         .into_client()
@@ -53,7 +53,7 @@ pub fn find_by_name(
         .filter(app_clients::name.eq(name))
         .order(app_clients::created_at)
         .select(ClientRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(ClientRow::into_client)
         .transpose()
@@ -77,7 +77,7 @@ pub fn save(conn: &mut AnyConnection, client: &AppClient) -> StoreResult<Saved> 
     let existing = app_clients::table
         .find(client.id.as_str())
         .select(ClientRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let time = now();
     match existing {

@@ -43,7 +43,7 @@ pub fn find(
     Ok(user_codes::table
         .find((pool_id, user_sub, purpose))
         .select(CodeRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -56,7 +56,7 @@ pub fn save_group(conn: &mut AnyConnection, group: &Group) -> StoreResult<Saved>
     let existing: Option<GroupRow> = user_groups::table
         .find(key)
         .select(GROUP_COLUMNS)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let existing = existing.map(group_from_row).transpose()?;
     let time = now();
@@ -127,7 +127,7 @@ pub fn save_resource_server(
     let existing: Option<(String, String)> = resource_servers::table
         .find(key)
         .select((resource_servers::name, resource_servers::scopes))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     match existing {
         None => {
@@ -208,7 +208,7 @@ pub fn save_identity_provider(
     let existing: Option<ProviderRow> = identity_providers::table
         .find(key)
         .select(PROVIDER_COLUMNS)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let existing = existing.map(provider_from_row).transpose()?;
     let values = (
@@ -264,7 +264,7 @@ pub fn find_customization(
             ui_customizations::css,
             ui_customizations::logo,
         ))
-        .first::<CustomizationRow>(conn)
+        .get_result::<CustomizationRow>(conn)
         .optional()?
         .map(customization_from_row)
         .transpose()

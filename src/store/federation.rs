@@ -72,7 +72,7 @@ pub fn user_of(
     Ok(user_identities::table
         .find((pool_id, provider, subject))
         .select(user_identities::user_sub)
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

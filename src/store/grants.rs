@@ -47,7 +47,7 @@ pub fn find_session(
         .filter(sessions::pool_id.eq(pool_id))
         .filter(sessions::expires_at.gt(now))
         .select(SessionRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -101,7 +101,7 @@ pub fn family_is_live(conn: &mut AnyConnection, pool_id: &str, id: &str) -> Stor
         .find(id)
         .filter(token_families::pool_id.eq(pool_id))
         .select(token_families::revoked_at)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(matches!(revoked, Some(None)))
 }
@@ -184,7 +184,7 @@ pub fn redeem_code(
         .find(code_digest)
         .filter(authorization_codes::pool_id.eq(pool_id))
         .select(authorization_codes::family_id)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(match replayed {
         Some(family_id) => Redemption::Replayed { family_id },
@@ -225,7 +225,7 @@ pub fn find_refresh(
         .find(token_digest)
         .filter(refresh_tokens::pool_id.eq(pool_id))
         .select(RefreshRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -40,7 +40,7 @@ pub fn active(conn: &mut AnyConnection, pool_id: &str) -> StoreResult<Option<Sto
         .filter(signing_keys::retired_at.is_null())
         .order(signing_keys::created_at.desc())
         .select(StoredKey::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -45,7 +45,7 @@ pub fn find(
     Ok(user_mfa::table
         .find((pool_id, user_sub))
         .select(MfaRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -31,7 +31,7 @@ pub fn get(conn: &mut AnyConnection, id: &str) -> StoreResult<UserPool> {
     user_pools::table
         .find(id)
         .select(PoolRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or(StoreError::NotFound)?
         .into_pool()
@@ -41,7 +41,7 @@ pub fn find_by_domain(conn: &mut AnyConnection, domain: &str) -> StoreResult<Opt
     user_pools::table
         .filter(user_pools::domain.eq(domain))
         .select(PoolRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(PoolRow::into_pool)
         .transpose()
@@ -52,7 +52,7 @@ pub fn find_by_name(conn: &mut AnyConnection, name: &str) -> StoreResult<Option<
         .filter(user_pools::name.eq(name))
         .order(user_pools::created_at)
         .select(PoolRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(PoolRow::into_pool)
         .transpose()
@@ -74,7 +74,7 @@ pub fn save(conn: &mut AnyConnection, pool: &UserPool) -> StoreResult<Saved> {
     let existing = user_pools::table
         .find(pool.id.as_str())
         .select(PoolRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let time = now();
     match existing {

@@ -30,7 +30,7 @@ pub fn locked_until(
         .filter(sign_in_failures::throttle_key.eq_any(keys))
         .filter(sign_in_failures::locked_until.gt(now))
         .select(diesel::dsl::max(sign_in_failures::locked_until))
-        .first(conn)?;
+        .get_result(conn)?;
     Ok(until)
 }
 
@@ -56,7 +56,7 @@ fn record_failure_once(
         let failures: Option<i32> = sign_in_failures::table
             .find(key)
             .select(sign_in_failures::failures)
-            .first(conn)
+            .get_result(conn)
             .optional()?;
         match failures {
             Some(failures) => {

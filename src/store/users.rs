@@ -155,7 +155,7 @@ pub fn get(conn: &mut AnyConnection, pool_id: &str, sub: &Uuid) -> StoreResult<U
         .find(sub.to_string())
         .filter(users::pool_id.eq(pool_id))
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or(StoreError::NotFound)?
         .into_user()
@@ -170,7 +170,7 @@ pub fn find_by_username(
         .filter(users::pool_id.eq(pool.id.as_str()))
         .filter(users::username_key.eq(pool.settings.username_key(username)))
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(UserRow::into_user)
         .transpose()
@@ -199,7 +199,7 @@ pub fn find_for_sign_in(
         let sub: Option<String> = user_aliases::table
             .find((pool.id.as_str(), kind.as_str(), key))
             .select(user_aliases::user_sub)
-            .first(conn)
+            .get_result(conn)
             .optional()?;
         if let Some(sub) = sub {
             let sub = Uuid::parse_str(&sub).map_err(|e| StoreError::Corrupt(e.to_string()))?;
