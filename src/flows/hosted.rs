@@ -297,6 +297,23 @@ pub fn context(
     }))
 }
 
+/// `context` for the pages of the pool's own sign-in (password reset, confirmation): a client
+/// that does not offer COGNITO gets a page saying so.
+pub fn password_context(
+    conn: &mut AnyConnection,
+    services: &Services,
+    site: &Site,
+    browser: &Browser,
+) -> Result<Result<Context, HostedOutcome>, OAuthError> {
+    Ok(context(conn, services, site, browser)?.and_then(|ctx| {
+        if ctx.frame.cognito_allowed {
+            Ok(ctx)
+        } else {
+            Err(HostedOutcome::Page(Text::new("page.cognito_not_allowed")))
+        }
+    }))
+}
+
 /// After the password (or a confirmation code) proved who the user is: a TOTP challenge or
 /// set-up when the pool asks for one, else the session and the redirect to the app.
 /// `pending` is the browser's pending session, reused rather than left behind.

@@ -3,7 +3,7 @@
 //! the same whether or not the account exists.
 
 use super::codes::{self, SendError};
-use super::hosted::{Browser, HostedOutcome, Screen, context, query_with};
+use super::hosted::{Browser, HostedOutcome, Screen, password_context, query_with};
 use super::signup::policy_error;
 use super::{Services, Site};
 use crate::model::UserStatus;
@@ -21,13 +21,10 @@ pub fn show(
     site: &Site,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
-    let ctx = match context(conn, services, site, browser)? {
+    let ctx = match password_context(conn, services, site, browser)? {
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
     };
-    if !ctx.frame.cognito_allowed {
-        return Ok(HostedOutcome::Page(Text::new("page.cognito_not_allowed")));
-    }
     let username = browser.query_value("username").unwrap_or_default();
     Ok(HostedOutcome::show(
         ctx.frame,
@@ -43,13 +40,10 @@ pub fn submit(
     site: &Site,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
-    let ctx = match context(conn, services, site, browser)? {
+    let ctx = match password_context(conn, services, site, browser)? {
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
     };
-    if !ctx.frame.cognito_allowed {
-        return Ok(HostedOutcome::Page(Text::new("page.cognito_not_allowed")));
-    }
     let username: String = browser.short_field("username").chars().take(256).collect();
     let screen = Screen::ForgotPassword {
         username: username.clone(),
@@ -109,13 +103,10 @@ pub fn show_confirm(
     site: &Site,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
-    let ctx = match context(conn, services, site, browser)? {
+    let ctx = match password_context(conn, services, site, browser)? {
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
     };
-    if !ctx.frame.cognito_allowed {
-        return Ok(HostedOutcome::Page(Text::new("page.cognito_not_allowed")));
-    }
     let username = browser.query_value("username").unwrap_or_default();
     Ok(HostedOutcome::show(
         ctx.frame,
@@ -130,13 +121,10 @@ pub fn submit_confirm(
     site: &Site,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
-    let ctx = match context(conn, services, site, browser)? {
+    let ctx = match password_context(conn, services, site, browser)? {
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
     };
-    if !ctx.frame.cognito_allowed {
-        return Ok(HostedOutcome::Page(Text::new("page.cognito_not_allowed")));
-    }
     let username: String = browser.short_field("username").chars().take(256).collect();
     let screen = Screen::ConfirmForgotPassword {
         username: username.clone(),

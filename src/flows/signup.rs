@@ -6,7 +6,7 @@
 use super::codes::{self, SendError};
 use super::hosted::{
     Browser, Context, Field, HostedOutcome, Screen, after_first_factor, context, mask_destination,
-    query_with,
+    password_context, query_with,
 };
 use super::{Services, Site, session};
 use crate::model::attributes::Attributes;
@@ -380,13 +380,10 @@ pub fn show_confirm(
     site: &Site,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
-    let ctx = match context(conn, services, site, browser)? {
+    let ctx = match password_context(conn, services, site, browser)? {
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
     };
-    if !ctx.frame.cognito_allowed {
-        return Ok(HostedOutcome::Page(Text::new("page.cognito_not_allowed")));
-    }
     let username = browser.query_value("username").unwrap_or_default();
     let screen = confirm_screen(conn, site, browser, &username)?;
     Ok(HostedOutcome::show(ctx.frame, screen))
@@ -399,13 +396,10 @@ pub fn submit_confirm(
     site: &Site,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
-    let ctx = match context(conn, services, site, browser)? {
+    let ctx = match password_context(conn, services, site, browser)? {
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
     };
-    if !ctx.frame.cognito_allowed {
-        return Ok(HostedOutcome::Page(Text::new("page.cognito_not_allowed")));
-    }
     let username: String = browser.short_field("username").chars().take(256).collect();
     let screen = confirm_screen(conn, site, browser, &username)?;
     if !browser.csrf_ok() {
