@@ -2,12 +2,14 @@
 //! from the browser's session (single sign-on, within `prompt` and `max_age`) or send the browser
 //! to the sign-in page with every parameter kept.
 
-use super::{Services, Site, defined_custom_scopes, find_client, issue, session};
+use super::{
+    Services, Site, defined_custom_scopes, find_client, identity_providers, issue, session,
+};
 use crate::model::AppClient;
 use crate::model::client::COGNITO_PROVIDER;
 use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError, Providers};
 use crate::oauth::{ErrorCode, OAuthError, Params};
-use crate::store::{self, AnyConnection};
+use crate::store::AnyConnection;
 
 pub enum AuthorizeOutcome {
     /// An error shown on a page: never a redirect to an untrusted URI.
@@ -58,11 +60,10 @@ pub fn resolve(
         )));
     };
     let defined = defined_custom_scopes(conn, services, site)?;
-    let known: Vec<(String, Vec<String>)> =
-        store::directory::list_identity_providers(conn, site.pool_id())?
-            .into_iter()
-            .map(|p| (p.name, p.idp_identifiers))
-            .collect();
+    let known: Vec<(String, Vec<String>)> = identity_providers(conn, services, site)?
+        .iter()
+        .map(|p| (p.name.clone(), p.idp_identifiers.clone()))
+        .collect();
     Ok(
         authorize::validate(&params, &client, &defined, &Providers { known: &known })
             .map(|request| (client, request)),

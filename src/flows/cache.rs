@@ -1,10 +1,10 @@
 //! A short-lived in-memory view of what every request reads and rarely changes: pools (by id and
-//! by domain), app clients and each pool's defined custom scopes. Entries live `TTL_SECONDS`, so
+//! by domain), app clients, each pool's defined custom scopes, identity providers and client looks. Entries live `TTL_SECONDS`, so
 //! a change made by another process (a config apply, a key rotation) shows within seconds,
 //! while a busy server answers most requests without a database round trip for them.
 
 use super::Site;
-use crate::model::{AppClient, UiCustomization, UserPool};
+use crate::model::{AppClient, IdentityProvider, UiCustomization, UserPool};
 use crate::store::{self, AnyConnection, StoreError};
 use crate::ui::logo::ImageType;
 use sha2::{Digest, Sha256};
@@ -66,6 +66,7 @@ pub struct DirectoryCache {
     clients: Arc<Timed<(String, String), Option<AppClient>>>,
     scopes: Arc<Timed<String, Arc<HashSet<String>>>>,
     looks: Arc<Timed<(String, String), MaybeLook>>,
+    providers: Arc<Timed<String, Arc<Vec<IdentityProvider>>>>,
 }
 
 type MaybeLook = Option<Arc<ClientLook>>;
@@ -77,6 +78,7 @@ impl Default for DirectoryCache {
             clients: Arc::new(Timed::new()),
             scopes: Arc::new(Timed::new()),
             looks: Arc::new(Timed::new()),
+            providers: Arc::new(Timed::new()),
         }
     }
 }
@@ -170,6 +172,20 @@ impl DirectoryCache {
             };
             Ok(found.map(|c| Arc::new(ClientLook::of(c))))
         })
+    }
+
+    /// The pool's identity providers (read by authorization requests, every hosted page and
+    /// federation).
+    pub fn identity_providers(
+        &self,
+        conn: &mut AnyConnection,
+        site: &Site,
+        now: i64,
+    ) -> Result<Arc<Vec<IdentityProvider>>, StoreError> {
+        self.providers
+            .get_or_load(&site.pool_id().to_owned(), now, || {
+                store::directory::list_identity_providers(conn, site.pool_id()).map(Arc::new)
+            })
     }
 
     pub fn custom_scopes(

@@ -36,14 +36,14 @@ pub fn idpresponse_url(site: &Site) -> String {
 
 fn provider_named(
     conn: &mut AnyConnection,
+    services: &Services,
     site: &Site,
     name: &str,
 ) -> Result<Option<IdentityProvider>, StoreError> {
-    Ok(
-        store::directory::list_identity_providers(conn, site.pool_id())?
-            .into_iter()
-            .find(|p| p.name == name),
-    )
+    Ok(super::identity_providers(conn, services, site)?
+        .iter()
+        .find(|p| p.name == name)
+        .cloned())
 }
 
 fn upstream_error(request: &AuthorizationRequest, error: &FederationError) -> AuthorizeOutcome {
@@ -69,7 +69,7 @@ pub fn start(
     query: &str,
     now: i64,
 ) -> Result<AuthorizeOutcome, OAuthError> {
-    let Some(provider) = provider_named(conn, site, provider_name)? else {
+    let Some(provider) = provider_named(conn, services, site, provider_name)? else {
         let error =
             OAuthError::invalid_request(format!("unknown identity provider `{provider_name}`"));
         return Ok(request.error(error).into());
@@ -189,7 +189,7 @@ pub fn respond(
         let error = OAuthError::invalid_request("the identity provider sent no code");
         return Ok(to_app(request.error(error).into()));
     };
-    let Some(provider) = provider_named(conn, site, &pending.provider)? else {
+    let Some(provider) = provider_named(conn, services, site, &pending.provider)? else {
         return Ok(invalid_answer());
     };
     let identity = match federation::connector(&provider, &services.upstreams).and_then(|c| {

@@ -265,10 +265,9 @@ pub fn context(
     };
     let supported = &client.settings.supported_identity_providers;
     let offers_cognito = supported.iter().any(|p| p == COGNITO_PROVIDER);
-    let identifier_routing =
-        crate::store::directory::list_identity_providers(conn, site.pool_id())?
-            .iter()
-            .any(|p| supported.contains(&p.name) && !p.idp_identifiers.is_empty());
+    let identifier_routing = super::identity_providers(conn, services, site)?
+        .iter()
+        .any(|p| supported.contains(&p.name) && !p.idp_identifiers.is_empty());
     let frame = Frame {
         client_id: client.id.to_string(),
         client_name: client.name.clone(),

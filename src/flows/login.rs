@@ -72,7 +72,7 @@ pub fn submit(
         "new_password" => new_password(conn, services, site, ctx, browser),
         "mfa" => mfa_challenge(conn, services, site, ctx, browser),
         "mfa_setup" => mfa_setup(conn, services, site, ctx, browser),
-        "idp_email" => provider_by_email(conn, site, ctx, browser),
+        "idp_email" => provider_by_email(conn, services, site, ctx, browser),
         _ => password(conn, services, site, ctx, browser, username),
     }
 }
@@ -160,14 +160,16 @@ fn password(
 /// domain, among those the client supports; an unknown domain is said on the page.
 fn provider_by_email(
     conn: &mut AnyConnection,
+    services: &Services,
     site: &Site,
     ctx: Context,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
     let email = browser.short_field("email");
     let supported = &ctx.client.settings.supported_identity_providers;
-    let found = store::directory::list_identity_providers(conn, site.pool_id())?
-        .into_iter()
+    let providers = super::identity_providers(conn, services, site)?;
+    let found = providers
+        .iter()
         .filter(|p| supported.contains(&p.name))
         .find(|p| {
             email.contains('@')
@@ -191,7 +193,7 @@ fn provider_by_email(
     Ok(HostedOutcome::show(
         ctx.frame,
         Screen::ContinueUpstream {
-            provider: provider.name,
+            provider: provider.name.clone(),
             query,
         },
     ))

@@ -123,6 +123,17 @@ pub fn defined_custom_scopes(
     services.directory.custom_scopes(conn, site, store::now())
 }
 
+/// The pool's identity providers (through the directory cache).
+pub fn identity_providers(
+    conn: &mut AnyConnection,
+    services: &Services,
+    site: &Site,
+) -> Result<Arc<Vec<crate::model::IdentityProvider>>, StoreError> {
+    services
+        .directory
+        .identity_providers(conn, site, store::now())
+}
+
 /// A random identifier for a token (`jti`) or a family (`origin_jti`).
 pub fn new_jti() -> String {
     uuid::Uuid::new_v4().to_string()

@@ -200,11 +200,10 @@ pub fn submit(
         }
     }
     if settings.username_attributes.is_empty() {
-        let providers: Vec<String> =
-            store::directory::list_identity_providers(conn, site.pool_id())?
-                .into_iter()
-                .map(|p| p.name)
-                .collect();
+        let providers: Vec<String> = super::identity_providers(conn, services, site)?
+            .iter()
+            .map(|p| p.name.clone())
+            .collect();
         if let Some(text) = username_error(site, &providers, &username) {
             return fail(ctx, text);
         }
