@@ -678,24 +678,30 @@ attributes = {{ email = "erin@example.com", email_verified = "true" }}
     assert!(running.stop().success());
 }
 
-/// The hosted pages in a real browser (tests/browser/hosted_ui.mjs): Debian's chromium through
-/// playwright-core signs up with a code read from a real SMTP server (aiosmtpd), resets a
-/// password, sets up and answers TOTP, and checks a client's CSS in computed styles.
-#[test]
-fn hosted_pages_work_in_a_real_browser() {
-    let dir = npm_packages("tests/browser");
+/// Runs one of the node suites (`dir/script`) against the test build of the binary; each prints
+/// one line per check and ends with `N passed, M failed`.
+fn node_suite_passes(dir: &str, script: &str) {
+    let dir = npm_packages(dir);
     let output = Command::new("node")
-        .arg(dir.join("hosted_ui.mjs"))
+        .arg(dir.join(script))
         .env("GATEHOUSE_BIN", env!("CARGO_BIN_EXE_gatehouse"))
         .output()
         .expect("node runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
-        "browser checks failed:\n{stdout}\n{}",
+        "{script} failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains(" 0 failed"), "{stdout}");
+}
+
+/// The hosted pages in a real browser (tests/browser/hosted_ui.mjs): Debian's chromium through
+/// playwright-core signs up with a code read from a real SMTP server (aiosmtpd), resets a
+/// password, sets up and answers TOTP, and checks a client's CSS in computed styles.
+#[test]
+fn hosted_pages_work_in_a_real_browser() {
+    node_suite_passes("tests/browser", "hosted_ui.mjs");
 }
 
 /// Federation against a real, certified OpenID Provider (tests/federation/oidc_e2e.mjs): the
@@ -704,19 +710,7 @@ fn hosted_pages_work_in_a_real_browser() {
 /// and `identities`; cancellation, replay, a forged state and a dead upstream are refused.
 #[test]
 fn federation_with_a_real_openid_provider() {
-    let dir = npm_packages("tests/federation");
-    let output = Command::new("node")
-        .arg(dir.join("oidc_e2e.mjs"))
-        .env("GATEHOUSE_BIN", env!("CARGO_BIN_EXE_gatehouse"))
-        .output()
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "federation checks failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(stdout.contains(" 0 failed"), "{stdout}");
+    node_suite_passes("tests/federation", "oidc_e2e.mjs");
 }
 
 /// Federation with Facebook, Login with Amazon and Sign in with Apple through local stand-ins
@@ -725,19 +719,7 @@ fn federation_with_a_real_openid_provider() {
 /// tests/federation/social_e2e.mjs.
 #[test]
 fn federation_with_social_providers_and_a_misbehaving_one() {
-    let dir = npm_packages("tests/federation");
-    let output = Command::new("node")
-        .arg(dir.join("social_e2e.mjs"))
-        .env("GATEHOUSE_BIN", env!("CARGO_BIN_EXE_gatehouse"))
-        .output()
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "social federation checks failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(stdout.contains(" 0 failed"), "{stdout}");
+    node_suite_passes("tests/federation", "social_e2e.mjs");
 }
 
 /// Federation in Chromium (tests/federation/browser_e2e.mjs): the provider button and the
@@ -745,17 +727,5 @@ fn federation_with_social_providers_and_a_misbehaving_one() {
 /// violation on the way.
 #[test]
 fn federation_in_a_real_browser() {
-    let dir = npm_packages("tests/federation");
-    let output = Command::new("node")
-        .arg(dir.join("browser_e2e.mjs"))
-        .env("GATEHOUSE_BIN", env!("CARGO_BIN_EXE_gatehouse"))
-        .output()
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "federation browser checks failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(stdout.contains(" 0 failed"), "{stdout}");
+    node_suite_passes("tests/federation", "browser_e2e.mjs");
 }
