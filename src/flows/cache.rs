@@ -109,6 +109,35 @@ impl ClientLook {
     }
 }
 
+impl ClientLook {
+    /// The stylesheet's file name under `ui/{owner}/`: `{version}.css`.
+    pub fn css_name(&self) -> Option<String> {
+        self.css
+            .as_ref()
+            .map(|(version, _)| format!("{version}.css"))
+    }
+
+    /// The logo's file name under `ui/{owner}/`: `{version}.png` or `.jpg`.
+    pub fn logo_name(&self) -> Option<String> {
+        self.logo
+            .as_ref()
+            .map(|(version, kind, _)| format!("{version}.{}", kind.extension()))
+    }
+
+    /// The content type and bytes of the file `name`, if it is one of this look's current files.
+    pub fn file(&self, name: &str) -> Option<(&'static str, &[u8])> {
+        if self.css_name().as_deref() == Some(name) {
+            let (_, css) = self.css.as_ref()?;
+            return Some(("text/css; charset=utf-8", css.as_bytes()));
+        }
+        if self.logo_name().as_deref() == Some(name) {
+            let (_, kind, bytes) = self.logo.as_ref()?;
+            return Some((kind.content_type(), bytes));
+        }
+        None
+    }
+}
+
 fn hex_prefix(digest: &[u8]) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }

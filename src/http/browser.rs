@@ -4,7 +4,7 @@
 
 use super::pages::{self, PageSite, SignedOutPage};
 use super::pool::PoolSite;
-use super::respond::{self, run_flow};
+use super::respond::{self, run_flow, run_read_flow};
 use crate::app::AppState;
 use crate::flows::authorize::AuthorizeOutcome;
 use crate::flows::federation::{self, FEDERATION_COOKIE, IdpOutcome};
@@ -370,29 +370,21 @@ pub async fn ui_file(state: web::Data<AppState>, pool: PoolSite, req: HttpReques
     let segment = |name| req.match_info().get(name).unwrap_or_default().to_owned();
     let (client, file) = (segment("client"), segment("file"));
     let site = pool.site();
-    let (services, owner) = (state.services.clone(), client.clone());
-    let look = run_flow(&state, move |conn| {
-        Ok(services.directory.look(conn, &site, &owner, true, now())?)
+    let services = state.services.clone();
+    let look = run_read_flow(&state, move |conn| {
+        Ok(services.directory.look(conn, &site, &client, true, now())?)
     })
     .await;
-    let Ok(Some(look)) = look else {
-        return HttpResponse::NotFound().finish();
-    };
-    let (version, extension) = file.rsplit_once('.').unwrap_or((&file, ""));
-    let immutable = |content_type: &str, body: web::Bytes| {
-        HttpResponse::Ok()
+    match look
+        .ok()
+        .flatten()
+        .as_deref()
+        .and_then(|look| look.file(&file))
+    {
+        Some((content_type, bytes)) => HttpResponse::Ok()
             .content_type(content_type)
             .insert_header(("Cache-Control", "public, max-age=31536000, immutable"))
-            .body(body)
-    };
-    match (&look.css, &look.logo, extension) {
-        (Some((v, css)), _, "css") if v == version => immutable(
-            "text/css; charset=utf-8",
-            web::Bytes::copy_from_slice(css.as_bytes()),
-        ),
-        (_, Some((v, kind, bytes)), ext) if v == version && ext == kind.extension() => {
-            immutable(kind.content_type(), web::Bytes::copy_from_slice(bytes))
-        }
-        _ => HttpResponse::NotFound().finish(),
+            .body(web::Bytes::copy_from_slice(bytes)),
+        None => HttpResponse::NotFound().finish(),
     }
 }

@@ -52,13 +52,9 @@ fn look_urls(base: &str, look: Option<&ClientLook>) -> (Option<String>, Option<S
     let Some(look) = look else {
         return (None, None);
     };
-    let css = look
-        .css
-        .as_ref()
-        .map(|(version, _)| format!("{base}/ui/{}/{version}.css", look.owner));
-    let logo = look.logo.as_ref().map(|(version, kind, _)| {
-        format!("{base}/ui/{}/{version}.{}", look.owner, kind.extension())
-    });
+    let url = |name: String| format!("{base}/ui/{}/{name}", look.owner);
+    let css = look.css_name().map(url);
+    let logo = look.logo_name().map(url);
     (css, logo)
 }
 
