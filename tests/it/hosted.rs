@@ -2,6 +2,7 @@
 //! password reset, the new-password step with missing attributes, TOTP set-up and challenge,
 //! translations, customization files and the mailer failing.
 
+use crate::on_both_backends_with;
 use crate::support::{TestDb, spawn_server_with_mail, spawn_server_with_outbox};
 use gatehouse::mail::MailSettings;
 use gatehouse::mail::smtp::{SmtpSecurity, SmtpSettings};
@@ -298,20 +299,8 @@ fn claims(jwt: &str) -> Value {
     serde_json::from_slice(&bytes).unwrap()
 }
 
-macro_rules! hosted_tests {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[actix_web::test] async fn $name() { super::$name(super::Site::start($crate::support::TestDb::sqlite()).await).await; } )*
-        }
-        mod postgres {
-            $( #[actix_web::test] async fn $name() {
-                if let Some(db) = $crate::support::TestDb::postgres() { super::$name(super::Site::start(db).await).await; }
-            } )*
-        }
-    };
-}
-
-hosted_tests!(
+on_both_backends_with!(
+    Site;
     sign_up_is_validated_then_confirmed_by_code_straight_into_the_app,
     expired_codes_and_taken_aliases_are_refused_on_confirmation,
     confirmation_codes_are_single_use_throttled_and_reveal_nothing,

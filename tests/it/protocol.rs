@@ -1,6 +1,7 @@
 //! Every parameter and error case of the protocol endpoints, over a real socket, on SQLite and
 //! on PostgreSQL.
 
+use crate::on_both_backends_with;
 use crate::support::{EXAMPLE_CONFIG, TestDb, example_env, spawn_server};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -263,20 +264,8 @@ impl Pool {
     }
 }
 
-macro_rules! protocol_tests {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[actix_web::test] async fn $name() { super::$name(super::Pool::start($crate::support::TestDb::sqlite()).await).await; } )*
-        }
-        mod postgres {
-            $( #[actix_web::test] async fn $name() {
-                if let Some(db) = $crate::support::TestDb::postgres() { super::$name(super::Pool::start(db).await).await; }
-            } )*
-        }
-    };
-}
-
-protocol_tests!(
+on_both_backends_with!(
+    Pool;
     discovery_lists_every_endpoint,
     untrusted_clients_and_redirects_get_a_page_never_a_redirect,
     authorize_errors_redirect_with_state,

@@ -93,6 +93,26 @@ macro_rules! on_both_backends {
     };
 }
 
+/// Declares each listed async test function (taking a harness built by `$harness::start(db)`)
+/// once per backend.
+#[macro_export]
+macro_rules! on_both_backends_with {
+    ($harness:ident; $($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[actix_web::test] async fn $name() {
+                super::$name(super::$harness::start($crate::support::TestDb::sqlite()).await).await;
+            } )*
+        }
+        mod postgres {
+            $( #[actix_web::test] async fn $name() {
+                if let Some(db) = $crate::support::TestDb::postgres() {
+                    super::$name(super::$harness::start(db).await).await;
+                }
+            } )*
+        }
+    };
+}
+
 /// The configuration file from the foundation issue, exactly as written there.
 pub const EXAMPLE_CONFIG: &str = include_str!("../../examples/gatehouse.toml");
 
