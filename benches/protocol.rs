@@ -3,8 +3,9 @@
 //!
 //! The release binary runs pinned to CPU 0 (`taskset -c 0`) on a SQLite database; this load
 //! generator pins itself to CPU 1 and drives it over loopback with keep-alive connections.
-//! Raw RS256 signing and verification with the same pool key are measured here too, so each
-//! endpoint's rate can be read against what the cryptography alone allows.
+//! Raw RS256 signing and verification with the same pool key are measured first, on CPU 0
+//! while the server idles, so each endpoint's rate can be read against what the cryptography
+//! alone allows on that core.
 
 use gatehouse::store::{self, Store};
 use gatehouse::tokens::Signer;
@@ -84,6 +85,15 @@ where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = bool> + Send,
 {
+    rate_at_most(name, usize::MAX, op).await
+}
+
+/// Like `rate`, stopping early after `limit` operations (work prepared in advance).
+async fn rate_at_most<F, Fut>(name: &str, limit: usize, op: F) -> f64
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
     // GATEHOUSE_BENCH_ONLY=userInfo measures only the figures whose name contains it (profiling).
     if std::env::var("GATEHOUSE_BENCH_ONLY").is_ok_and(|only| !name.contains(&only)) {
         return 1.0;
@@ -91,14 +101,16 @@ where
     let op = Arc::new(op);
     let done = Arc::new(AtomicUsize::new(0));
     let failed = Arc::new(AtomicUsize::new(0));
+    let started = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + Duration::from_secs(SECONDS);
     let start = Instant::now();
     let cpu_start = server_cpu_seconds();
     let tasks: Vec<_> = (0..CONCURRENCY)
         .map(|worker| {
-            let (op, done, failed) = (op.clone(), done.clone(), failed.clone());
+            let (op, done, failed, started) =
+                (op.clone(), done.clone(), failed.clone(), started.clone());
             tokio::spawn(async move {
-                while Instant::now() < deadline {
+                while Instant::now() < deadline && started.fetch_add(1, Ordering::Relaxed) < limit {
                     if op(worker).await {
                         done.fetch_add(1, Ordering::Relaxed);
                     } else {
@@ -224,7 +236,6 @@ fn main() {
         .expect("taskset and the gatehouse binary");
     SERVER_PID.store(child.id() as usize, Ordering::Relaxed);
     let _server = Server(child);
-    pin_self_to(1);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -240,6 +251,9 @@ fn main() {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         println!("server: release build, 1 core (taskset -c 0), SQLite; load: {CONCURRENCY} connections from CPU 1, {SECONDS} s per figure\n");
+        // The raw figures are measured on the server's core (idle meanwhile), so each endpoint is
+        // compared with what the cryptography allows on the core it runs on.
+        pin_self_to(0);
 
         // The pool's own key, signing and verifying on this core.
         let key = {
@@ -280,6 +294,18 @@ fn main() {
         println!("{:<52} {verify_rate:>9.0} /s", "raw RS256 verify, pool key (jsonwebtoken)");
         println!("{:<52} {argon_rate:>9.1} /s", "raw argon2id verify (19 MiB, t=2, p=1)");
         println!();
+        pin_self_to(1);
+
+        // The floor every endpoint stands on: HTTP over loopback, a static answer, no database
+        // and no cryptography.
+        {
+            let (http, url) = (http.clone(), format!("http://127.0.0.1:{port}/static/gatehouse.js"));
+            rate("HTTP floor: GET a static file (no database, no crypto)", move |_| {
+                let (http, url) = (http.clone(), url.clone());
+                async move { succeeded(http.get(url).send().await).await }
+            })
+            .await;
+        }
 
         let token_url = format!("{base}/oauth2/token");
         let cc = {
@@ -372,6 +398,31 @@ fn main() {
             })
             .await
         };
+        // The same, but every call presents a token never seen before, so each one is verified
+        // (RSA) rather than found among the verified ones. The tokens are the server's access
+        // token with a new jti each, signed in advance with the pool key.
+        let userinfo_first_use = {
+            let payload = access_token.split('.').nth(1).unwrap();
+            let claims: Value = serde_json::from_slice(&base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap()).unwrap();
+            let fresh: Vec<String> = (0..12_000)
+                .map(|i| {
+                    let mut claims = claims.clone();
+                    claims["jti"] = Value::from(format!("bench-{i}"));
+                    signer.sign(&private, &claims).unwrap()
+                })
+                .collect();
+            let fresh = Arc::new(std::sync::Mutex::new(fresh));
+            let (http, url) = (http.clone(), format!("{base}/oauth2/userInfo"));
+            rate_at_most("userInfo, each token presented once", 12_000, move |_| {
+                let (http, url) = (http.clone(), url.clone());
+                let token = fresh.lock().unwrap().pop();
+                async move {
+                    let Some(token) = token else { return false };
+                    succeeded(http.get(url).bearer_auth(token).send().await).await
+                }
+            })
+            .await
+        };
         let sign_in = {
             let (login, _) = (login.clone(), ());
             rate("password sign-in (POST /login, argon2id + code)", move |_| {
@@ -388,7 +439,7 @@ fn main() {
         };
         println!();
         println!("client_credentials / raw sign: {:.0} %", cc / sign_rate * 100.0);
-        println!("code exchange: {exchange:.0}/s, refresh with rotation: {refresh:.0}/s, userInfo: {userinfo:.0}/s");
+        println!("code exchange: {exchange:.0}/s, refresh with rotation: {refresh:.0}/s, userInfo: {userinfo:.0}/s ({userinfo_first_use:.0}/s for tokens seen once)");
         println!("password sign-in / raw argon2id: {:.0} %", sign_in / argon_rate * 100.0);
         // Let the sign-in load drain (argon2 work still queued on the server) before measuring
         // latency: the figure is of the token endpoint, not of the previous test's tail.

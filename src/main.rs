@@ -11,6 +11,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+// The server allocates many small, short-lived buffers per request (JSON, claims, SQL rows);
+// mimalloc serves them in about half the time glibc's allocator takes.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "gatehouse",

@@ -33,11 +33,11 @@ pub fn introspect(
         if let Some(username) = &claims.username {
             answer.insert("username".into(), username.clone().into());
         }
-        answer.insert("sub".into(), claims.sub.into());
-        answer.insert("iss".into(), claims.iss.into());
+        answer.insert("sub".into(), claims.sub.clone().into());
+        answer.insert("iss".into(), claims.iss.clone().into());
         answer.insert("exp".into(), claims.exp.into());
         answer.insert("iat".into(), claims.iat.into());
-        answer.insert("jti".into(), claims.jti.into());
+        answer.insert("jti".into(), claims.jti.clone().into());
         answer.insert("token_use".into(), "access".into());
         return Ok(answer);
     }

@@ -10,6 +10,7 @@ use crate::secrets::{self, SecretDigest};
 use crate::store::grants::{self, CodeRow};
 use crate::store::{self, AnyConnection};
 use crate::tokens::claims::{self, UserTokenContext};
+use crate::tokens::signer::PrivateKey;
 
 /// Issues what the request asked for and returns the redirect location.
 #[allow(clippy::too_many_arguments)]
@@ -59,18 +60,15 @@ pub fn complete(
                 Some(&user.sub.to_string()),
                 now,
             )?;
-            let tokens = user_tokens(
-                conn,
-                services,
-                site,
+            let grant = TokenGrant {
                 client,
                 user,
-                &request.scopes,
+                scopes: &request.scopes,
                 auth_time,
-                &family,
-                request.nonce.as_deref(),
-                now,
-            )?;
+                family: &family,
+                nonce: request.nonce.as_deref(),
+            };
+            let tokens = user_tokens(conn, services, site, &grant, now)?;
             let expires_in = tokens.expires_in.to_string();
             let mut params = vec![("access_token", tokens.access_token.as_str())];
             if let Some(id_token) = &tokens.id_token {
@@ -113,47 +111,78 @@ pub struct UserTokens {
     pub expires_in: i64,
 }
 
-/// Signs an access token, and an ID token when `openid` was granted, for a user.
-#[allow(clippy::too_many_arguments)]
-pub fn user_tokens(
+/// Whom a user's tokens are for and what they grant.
+pub struct TokenGrant<'a> {
+    pub client: &'a AppClient,
+    pub user: &'a User,
+    pub scopes: &'a [String],
+    pub auth_time: i64,
+    /// The family (`origin_jti`) the tokens belong to.
+    pub family: &'a str,
+    pub nonce: Option<&'a str>,
+}
+
+/// What signing a user's tokens reads from the database. Grants read it inside their
+/// transaction and sign after it commits, so the write lock is not held while RSA runs.
+pub struct SigningInputs {
+    groups: Vec<String>,
+    key: PrivateKey,
+}
+
+pub fn signing_inputs(
     conn: &mut AnyConnection,
     services: &Services,
     site: &Site,
-    client: &AppClient,
     user: &User,
-    scopes: &[String],
-    auth_time: i64,
-    family: &str,
-    nonce: Option<&str>,
+    now: i64,
+) -> Result<SigningInputs, OAuthError> {
+    Ok(SigningInputs {
+        groups: store::users::groups_of(conn, site.pool_id(), &user.sub)?,
+        key: services
+            .keys
+            .active_key(conn, site.pool_id(), now)
+            .map_err(internal)?,
+    })
+}
+
+/// Signs an access token, and an ID token when `openid` was granted, for a user.
+pub fn sign_user_tokens(
+    services: &Services,
+    site: &Site,
+    grant: &TokenGrant,
+    inputs: &SigningInputs,
     now: i64,
 ) -> Result<UserTokens, OAuthError> {
-    let groups = store::users::groups_of(conn, site.pool_id(), &user.sub)?;
+    let settings = &grant.client.settings;
     let ctx = UserTokenContext {
         issuer: &site.urls.issuer,
-        client_id: client.id.as_str(),
-        user,
-        groups: &groups,
-        scopes,
-        readable: client.settings.read_attributes.as_deref(),
-        auth_time,
+        client_id: grant.client.id.as_str(),
+        user: grant.user,
+        groups: &inputs.groups,
+        scopes: grant.scopes,
+        readable: settings.read_attributes.as_deref(),
+        auth_time: grant.auth_time,
         now,
-        origin_jti: family,
+        origin_jti: grant.family,
     };
-    let access_lifetime = i64::from(client.settings.access_token_validity_minutes) * 60;
-    let access_claims = claims::access_token(&ctx, access_lifetime, &new_jti());
-    let access_token = services
-        .keys
-        .sign(conn, site.pool_id(), &access_claims, now)
-        .map_err(internal)?;
-    let id_token = if scopes.iter().any(|s| s == "openid") {
-        let id_lifetime = i64::from(client.settings.id_token_validity_minutes) * 60;
-        let id_claims = claims::id_token(&ctx, id_lifetime, &new_jti(), nonce, Some(&access_token));
-        Some(
-            services
-                .keys
-                .sign(conn, site.pool_id(), &id_claims, now)
-                .map_err(internal)?,
-        )
+    let sign = |claims: &serde_json::Map<String, serde_json::Value>| {
+        services
+            .keys
+            .sign_with(&inputs.key, claims)
+            .map_err(internal)
+    };
+    let access_lifetime = i64::from(settings.access_token_validity_minutes) * 60;
+    let access_token = sign(&claims::access_token(&ctx, access_lifetime, &new_jti()))?;
+    let id_token = if grant.scopes.iter().any(|s| s == "openid") {
+        let id_lifetime = i64::from(settings.id_token_validity_minutes) * 60;
+        let id_claims = claims::id_token(
+            &ctx,
+            id_lifetime,
+            &new_jti(),
+            grant.nonce,
+            Some(&access_token),
+        );
+        Some(sign(&id_claims)?)
     } else {
         None
     };
@@ -162,4 +191,16 @@ pub fn user_tokens(
         id_token,
         expires_in: access_lifetime,
     })
+}
+
+/// `signing_inputs` then `sign_user_tokens`, for flows without a transaction to keep short.
+pub fn user_tokens(
+    conn: &mut AnyConnection,
+    services: &Services,
+    site: &Site,
+    grant: &TokenGrant,
+    now: i64,
+) -> Result<UserTokens, OAuthError> {
+    let inputs = signing_inputs(conn, services, site, grant.user, now)?;
+    sign_user_tokens(services, site, grant, &inputs, now)
 }

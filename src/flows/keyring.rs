@@ -3,7 +3,7 @@
 
 use crate::store::{self, AnyConnection, StoreError};
 use crate::tokens::signer::{PrivateKey, SignError, Signer};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use crate::tokens::verifier::{self, Expect, PublicKey};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 const ACTIVE_KEY_SECONDS: i64 = 5;
 
 /// Public keys by (pool id, kid).
-type PublicKeys = HashMap<(String, String), Arc<DecodingKey>>;
+type PublicKeys = HashMap<(String, String), Arc<PublicKey>>;
 
 #[derive(Clone, Default)]
 pub struct KeyRing {
@@ -37,7 +37,8 @@ impl KeyRing {
         Self::default()
     }
 
-    fn active_key(
+    /// The pool's active signing key (cached for a few seconds).
+    pub fn active_key(
         &self,
         conn: &mut AnyConnection,
         pool_id: &str,
@@ -74,6 +75,15 @@ impl KeyRing {
         Ok(self.signer.sign(&key, claims)?)
     }
 
+    /// Signs claims with a key `active_key` returned, without the database.
+    pub fn sign_with<C: Serialize>(
+        &self,
+        key: &PrivateKey,
+        claims: &C,
+    ) -> Result<String, KeyError> {
+        Ok(self.signer.sign(key, claims)?)
+    }
+
     /// The public key `kid` of the pool if it is published.
     pub fn verification_key(
         &self,
@@ -81,7 +91,7 @@ impl KeyRing {
         pool_id: &str,
         kid: &str,
         now: i64,
-    ) -> Result<Option<Arc<DecodingKey>>, StoreError> {
+    ) -> Result<Option<Arc<PublicKey>>, StoreError> {
         let cache_key = (pool_id.to_owned(), kid.to_owned());
         if let Some(found) = self
             .public
@@ -95,7 +105,7 @@ impl KeyRing {
         let Some(jwk) = published.iter().find(|k| k.kid == kid) else {
             return Ok(None);
         };
-        let Ok(key) = DecodingKey::from_rsa_components(&jwk.n, &jwk.e) else {
+        let Some(key) = PublicKey::from_jwk(&jwk.n, &jwk.e) else {
             return Ok(None);
         };
         let key = Arc::new(key);
@@ -117,27 +127,16 @@ impl KeyRing {
         check_exp: bool,
         now: i64,
     ) -> Result<Option<T>, StoreError> {
-        let Ok(header) = jsonwebtoken::decode_header(token) else {
-            return Ok(None);
-        };
-        let Some(kid) = header.kid.filter(|_| header.alg == Algorithm::RS256) else {
+        let Some(kid) = verifier::rs256_kid(token) else {
             return Ok(None);
         };
         let Some(key) = self.verification_key(conn, pool_id, &kid, now)? else {
             return Ok(None);
         };
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.set_issuer(&[issuer]);
-        validation.validate_aud = false;
-        validation.validate_exp = check_exp;
-        validation.leeway = 5;
-        validation.set_required_spec_claims(if check_exp {
-            &["exp", "iss"][..]
-        } else {
-            &["iss"][..]
-        });
-        Ok(jsonwebtoken::decode::<T>(token, &key, &validation)
-            .ok()
-            .map(|data| data.claims))
+        let expect = Expect {
+            issuer,
+            now: check_exp.then_some(now),
+        };
+        Ok(verifier::verify(token, &key, &expect))
     }
 }

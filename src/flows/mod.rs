@@ -44,6 +44,8 @@ pub struct Services {
     pub templates: Arc<TemplateOverrides>,
     /// The HTTP client and discovery cache of upstream identity providers.
     pub upstreams: Arc<crate::federation::Upstreams>,
+    /// Access tokens whose signature has been checked (userInfo, introspection).
+    pub verified_tokens: userinfo::VerifiedTokens,
 }
 
 impl Services {
@@ -59,6 +61,7 @@ impl Services {
             catalogue: Arc::new(catalogue),
             templates,
             upstreams: Arc::default(),
+            verified_tokens: Default::default(),
         }
     }
 }

@@ -2,14 +2,16 @@
 //! authentication, then the grant. Codes redeem once; a replayed code revokes what it issued;
 //! a reused rotated refresh token revokes its whole family.
 
-use super::{Services, Site, defined_custom_scopes, find_client, internal, issue, new_jti};
+use super::issue::{self, TokenGrant};
+use super::{Services, Site, defined_custom_scopes, find_client, internal, new_jti};
 use crate::model::{AppClient, OAuthFlow, User};
 use crate::oauth::client_auth::{self, ClientCredentials};
 use crate::oauth::{ErrorCode, OAuthError, Params, pkce, scopes};
 use crate::secrets::{self, SecretDigest};
-use crate::store::grants::{self, Redemption, RefreshRow};
+use crate::store::grants::{self, CodeRow, Redemption, RefreshRow};
 use crate::store::{self, AnyConnection, StoreError};
 use crate::tokens::claims;
+use diesel::Connection;
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -91,8 +93,84 @@ fn authorization_code(
     let code = body.require("code")?;
     let redirect_uri = body.require("redirect_uri")?;
     let family = new_jti();
+    let refresh_token = secrets::random_token(48);
+    // The redemption and what it creates commit together; signing waits until they have.
+    let (row, user, inputs) = committing_refusals(conn, |conn| {
+        let row = redeem_code(conn, site, client, code, redirect_uri, body, &family, now)?;
+        let user = signed_in_user(conn, site, &row.user_sub)?;
+        grants::create_family(
+            conn,
+            &family,
+            site.pool_id(),
+            client.id.as_str(),
+            Some(&row.user_sub),
+            now,
+        )?;
+        let expires_at = now + client.settings.refresh_token_seconds();
+        let stored = RefreshToken {
+            scopes: &row.scopes,
+            auth_time: row.auth_time,
+            family: &family,
+            expires_at,
+        };
+        store_refresh_token(conn, site, client, &user, &refresh_token, &stored, now)?;
+        let inputs = issue::signing_inputs(conn, services, site, &user, now)?;
+        Ok((row, user, inputs))
+    })?;
+    let scopes: Vec<String> = row.scopes.split(' ').map(String::from).collect();
+    let grant = TokenGrant {
+        client,
+        user: &user,
+        scopes: &scopes,
+        auth_time: row.auth_time,
+        family: &family,
+        nonce: row.nonce.as_deref(),
+    };
+    let tokens = issue::sign_user_tokens(services, site, &grant, &inputs, now)?;
+    Ok(TokenResponse {
+        access_token: tokens.access_token,
+        id_token: tokens.id_token,
+        refresh_token: Some(refresh_token),
+        token_type: "Bearer",
+        expires_in: tokens.expires_in,
+    })
+}
+
+/// Runs a grant's writes in one transaction. A refusal (a 4xx error) commits what was written
+/// before it, so a redeemed code stays redeemed and a revoked family stays revoked; a failure
+/// of the server (5xx) rolls everything back. Its first statement must be a write: on SQLite a
+/// transaction that reads first cannot always take the write lock later.
+fn committing_refusals<T>(
+    conn: &mut AnyConnection,
+    work: impl FnOnce(&mut AnyConnection) -> Result<T, OAuthError>,
+) -> Result<T, OAuthError> {
+    struct Rollback(OAuthError);
+    impl From<diesel::result::Error> for Rollback {
+        fn from(e: diesel::result::Error) -> Self {
+            Self(StoreError::Database(e).into())
+        }
+    }
+    conn.transaction::<_, Rollback, _>(|conn| match work(conn) {
+        Err(error) if error.status >= 500 => Err(Rollback(error)),
+        outcome => Ok(outcome),
+    })
+    .unwrap_or_else(|Rollback(error)| Err(error))
+}
+
+/// Redeems the code (first, so that any attempt spends it) and checks it against the request.
+#[allow(clippy::too_many_arguments)]
+fn redeem_code(
+    conn: &mut AnyConnection,
+    site: &Site,
+    client: &AppClient,
+    code: &str,
+    redirect_uri: &str,
+    body: &Params,
+    family: &str,
+    now: i64,
+) -> Result<Box<CodeRow>, OAuthError> {
     let digest = SecretDigest::of(code);
-    let row = match grants::redeem_code(conn, site.pool_id(), digest.as_str(), &family, now)? {
+    let row = match grants::redeem_code(conn, site.pool_id(), digest.as_str(), family, now)? {
         Redemption::Redeemed(row) => row,
         Redemption::Replayed { family_id } => {
             if let Some(family_id) = family_id {
@@ -142,78 +220,42 @@ fn authorization_code(
         }
         (None, None) => {}
     }
-    let user = signed_in_user(conn, site, &row.user_sub)?;
-    grants::create_family(
-        conn,
-        &family,
-        site.pool_id(),
-        client.id.as_str(),
-        Some(&row.user_sub),
-        now,
-    )?;
-    let scopes: Vec<String> = row.scopes.split(' ').map(String::from).collect();
-    let tokens = issue::user_tokens(
-        conn,
-        services,
-        site,
-        client,
-        &user,
-        &scopes,
-        row.auth_time,
-        &family,
-        row.nonce.as_deref(),
-        now,
-    )?;
-    let refresh_token = new_refresh_token(
-        conn,
-        site,
-        client,
-        &user,
-        &row.scopes,
-        row.auth_time,
-        &family,
-        now,
-        None,
-    )?;
-    Ok(TokenResponse {
-        access_token: tokens.access_token,
-        id_token: tokens.id_token,
-        refresh_token: Some(refresh_token),
-        token_type: "Bearer",
-        expires_in: tokens.expires_in,
-    })
+    Ok(row)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn new_refresh_token(
+/// What a stored refresh token grants.
+struct RefreshToken<'a> {
+    scopes: &'a str,
+    auth_time: i64,
+    family: &'a str,
+    expires_at: i64,
+}
+
+fn store_refresh_token(
     conn: &mut AnyConnection,
     site: &Site,
     client: &AppClient,
     user: &User,
-    scopes: &str,
-    auth_time: i64,
-    family: &str,
+    token: &str,
+    stored: &RefreshToken,
     now: i64,
-    expires_at: Option<i64>,
-) -> Result<String, OAuthError> {
-    let token = secrets::random_token(48);
-    let lifetime = client.settings.refresh_token_seconds();
+) -> Result<(), OAuthError> {
     grants::insert_refresh(
         conn,
         &RefreshRow {
-            token_digest: SecretDigest::of(&token).as_str().to_owned(),
-            family_id: family.to_owned(),
+            token_digest: SecretDigest::of(token).as_str().to_owned(),
+            family_id: stored.family.to_owned(),
             pool_id: site.pool_id().to_owned(),
             client_id: client.id.to_string(),
             user_sub: user.sub.to_string(),
-            scopes: scopes.to_owned(),
-            auth_time,
+            scopes: stored.scopes.to_owned(),
+            auth_time: stored.auth_time,
             created_at: now,
-            expires_at: expires_at.unwrap_or(now + lifetime),
+            expires_at: stored.expires_at,
             rotated_at: None,
         },
     )?;
-    Ok(token)
+    Ok(())
 }
 
 fn refresh_token(
@@ -240,48 +282,52 @@ fn refresh_token(
             "the refresh token has been revoked",
         ));
     }
-    let rotate = client.settings.rotate_refresh_tokens;
-    let reused = row.rotated_at.is_some()
-        || (rotate && !grants::rotate_refresh(conn, digest.as_str(), now)?);
-    if reused {
+    let reused =
+        || OAuthError::invalid_grant("the refresh token was already used; its tokens are revoked");
+    if row.rotated_at.is_some() {
         grants::revoke_family(conn, &row.family_id, now)?;
-        return Err(OAuthError::invalid_grant(
-            "the refresh token was already used; its tokens are revoked",
-        ));
+        return Err(reused());
     }
-    let user = signed_in_user(conn, site, &row.user_sub)?;
-    let scopes: Vec<String> = row.scopes.split(' ').map(String::from).collect();
-    let tokens = issue::user_tokens(
-        conn,
-        services,
-        site,
-        client,
-        &user,
-        &scopes,
-        row.auth_time,
-        &row.family_id,
-        None,
-        now,
-    )?;
-    let refresh_token = if rotate {
-        Some(new_refresh_token(
-            conn,
-            site,
-            client,
-            &user,
-            &row.scopes,
-            row.auth_time,
-            &row.family_id,
-            now,
-            Some(row.expires_at),
-        )?)
+    let (user, inputs, next) = if client.settings.rotate_refresh_tokens {
+        // The rotation is the gate: of concurrent uses, one marks the token; the others find it
+        // marked, and revoke the family.
+        committing_refusals(conn, |conn| {
+            if !grants::rotate_refresh(conn, digest.as_str(), now)? {
+                grants::revoke_family(conn, &row.family_id, now)?;
+                return Err(reused());
+            }
+            let user = signed_in_user(conn, site, &row.user_sub)?;
+            let next = secrets::random_token(48);
+            // The new token ends when the family's first one would have.
+            let stored = RefreshToken {
+                scopes: &row.scopes,
+                auth_time: row.auth_time,
+                family: &row.family_id,
+                expires_at: row.expires_at,
+            };
+            store_refresh_token(conn, site, client, &user, &next, &stored, now)?;
+            let inputs = issue::signing_inputs(conn, services, site, &user, now)?;
+            Ok((user, inputs, Some(next)))
+        })?
     } else {
-        None
+        let user = signed_in_user(conn, site, &row.user_sub)?;
+        let inputs = issue::signing_inputs(conn, services, site, &user, now)?;
+        (user, inputs, None)
     };
+    let scopes: Vec<String> = row.scopes.split(' ').map(String::from).collect();
+    let grant = TokenGrant {
+        client,
+        user: &user,
+        scopes: &scopes,
+        auth_time: row.auth_time,
+        family: &row.family_id,
+        nonce: None,
+    };
+    let tokens = issue::sign_user_tokens(services, site, &grant, &inputs, now)?;
     Ok(TokenResponse {
         access_token: tokens.access_token,
         id_token: tokens.id_token,
-        refresh_token,
+        refresh_token: next,
         token_type: "Bearer",
         expires_in: tokens.expires_in,
     })

@@ -9,6 +9,9 @@ use crate::store::{self, AnyConnection, StoreError};
 use crate::tokens::claims;
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// The claims of an access token this pool issued, once verified.
 #[derive(Debug, Clone, Deserialize)]
@@ -35,6 +38,44 @@ impl AccessClaims {
     }
 }
 
+/// Access tokens already verified (signature, issuer, use), by SHA-256 of the token, until
+/// they expire: an app that sends the same token with every call costs a lookup instead of an
+/// RSA verification. Revocation and the user are still read on every call.
+#[derive(Clone, Default)]
+pub struct VerifiedTokens {
+    entries: Arc<Mutex<HashMap<[u8; 32], VerifiedToken>>>,
+}
+
+struct VerifiedToken {
+    pool_id: String,
+    claims: Arc<AccessClaims>,
+}
+
+/// Entries kept before expired ones are dropped (and all of them, if none has expired).
+const VERIFIED_TOKENS_MAX: usize = 10_000;
+
+impl VerifiedTokens {
+    fn get(&self, pool_id: &str, digest: &[u8; 32]) -> Option<Arc<AccessClaims>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(digest)
+            .filter(|entry| entry.pool_id == pool_id)
+            .map(|entry| entry.claims.clone())
+    }
+
+    fn insert(&self, pool_id: &str, digest: [u8; 32], claims: Arc<AccessClaims>, now: i64) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= VERIFIED_TOKENS_MAX {
+            entries.retain(|_, entry| entry.claims.exp > now);
+            if entries.len() >= VERIFIED_TOKENS_MAX {
+                entries.clear();
+            }
+        }
+        let pool_id = pool_id.to_owned();
+        entries.insert(digest, VerifiedToken { pool_id, claims });
+    }
+}
+
 /// Verifies signature, issuer, expiry and use of an access token of the site's pool, and that
 /// its family has not been revoked. Any failure is `None`.
 pub fn verify_access_token(
@@ -43,15 +84,30 @@ pub fn verify_access_token(
     site: &Site,
     token: &str,
     now: i64,
-) -> Result<Option<AccessClaims>, StoreError> {
-    let claims: Option<AccessClaims> =
-        services
-            .keys
-            .verify(conn, site.pool_id(), &site.urls.issuer, token, true, now)?;
-    let Some(claims) = claims else {
-        return Ok(None);
+) -> Result<Option<Arc<AccessClaims>>, StoreError> {
+    let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    let cached = services
+        .verified_tokens
+        .get(site.pool_id(), &digest)
+        .filter(|claims| claims.iss == site.urls.issuer);
+    let claims = match cached {
+        Some(claims) => claims,
+        None => {
+            let claims: Option<AccessClaims> =
+                services
+                    .keys
+                    .verify(conn, site.pool_id(), &site.urls.issuer, token, true, now)?;
+            let Some(claims) = claims.filter(|c| c.token_use == "access") else {
+                return Ok(None);
+            };
+            let claims = Arc::new(claims);
+            services
+                .verified_tokens
+                .insert(site.pool_id(), digest, claims.clone(), now);
+            claims
+        }
     };
-    if claims.token_use != "access" || claims.exp <= now {
+    if claims.exp <= now {
         return Ok(None);
     }
     if let Some(family) = &claims.origin_jti
@@ -106,4 +162,44 @@ pub fn user_info(
     info.insert("sub".into(), user.sub.to_string().into());
     info.insert("username".into(), user.username.into());
     Ok(info)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(exp: i64) -> Arc<AccessClaims> {
+        Arc::new(AccessClaims {
+            sub: "s".into(),
+            client_id: "c".into(),
+            token_use: "access".into(),
+            scope: "openid".into(),
+            exp,
+            iat: 0,
+            jti: "j".into(),
+            origin_jti: None,
+            username: None,
+            iss: "https://issuer".into(),
+        })
+    }
+
+    #[test]
+    fn verified_tokens_answer_only_for_their_pool_and_stay_bounded() {
+        let cache = VerifiedTokens::default();
+        cache.insert("pool_a", [1; 32], claims(100), 0);
+        assert!(cache.get("pool_a", &[1; 32]).is_some());
+        assert!(cache.get("pool_b", &[1; 32]).is_none());
+        assert!(cache.get("pool_a", &[2; 32]).is_none());
+
+        // Full: expired entries go first, live ones stay.
+        for i in 0..VERIFIED_TOKENS_MAX {
+            let mut digest = [0; 32];
+            digest[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            cache.insert("pool_a", digest, claims(if i == 0 { 100 } else { 50 }), 0);
+        }
+        cache.insert("pool_a", [9; 32], claims(100), 60);
+        let entries = cache.entries.lock().unwrap();
+        assert!(entries.len() <= 3, "{}", entries.len());
+        assert!(entries.contains_key(&[9; 32]));
+    }
 }

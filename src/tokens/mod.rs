@@ -3,6 +3,7 @@
 pub mod claims;
 pub mod keys;
 pub mod signer;
+pub mod verifier;
 
 pub use keys::{Jwk, Jwks};
 pub use signer::{PrivateKey, Signer};
