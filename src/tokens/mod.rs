@@ -1,4 +1,4 @@
-//! Tokens: signing keys and their JWKS, and the signer. Claims arrive with the protocol.
+//! Tokens: signing keys and their JWKS, the claims, the signer and the verifier.
 
 pub mod claims;
 pub mod keys;
