@@ -2,7 +2,7 @@
 //! /oauth2/revoke and /oauth2/introspect.
 
 use super::pool::PoolSite;
-use super::respond::{self, form_params, run_flow, run_read_flow};
+use super::respond::{self, form_params, run_flow, run_read_flow, run_short_flow};
 use crate::app::AppState;
 use crate::flows;
 use crate::oauth::{OAuthError, Params};
@@ -27,7 +27,8 @@ pub async fn token(
         Err(error) => return respond::oauth_error(&error),
     };
     let (site, services, auth) = (pool.site(), state.services.clone(), authorization(&req));
-    // Client credentials only read (cached) client data and sign; the other grants write.
+    // Client credentials only read (cached) client data and sign; the other grants write one
+    // short transaction, and never wait on anything but the database.
     let reads_only = form.get("grant_type") == Some("client_credentials");
     let grant = move |conn: &mut crate::store::AnyConnection| {
         flows::token::grant(conn, &services, &site, auth.as_deref(), &form, now())
@@ -35,7 +36,7 @@ pub async fn token(
     let result = if reads_only {
         run_read_flow(&state, grant).await
     } else {
-        run_flow(&state, grant).await
+        run_short_flow(&state, grant).await
     };
     match result {
         Ok(tokens) => respond::no_store(HttpResponse::Ok()).json(tokens),

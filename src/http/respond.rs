@@ -34,6 +34,23 @@ where
     }
 }
 
+/// Like `run_flow`, for short flows that only wait on the database: token grants, whose writes
+/// are one transaction (or one statement) that a busy database refuses before anything is
+/// written. On SQLite they run on the async worker (`Store::try_inline`); when another writer
+/// holds the lock, they run again on the blocking pool, which waits for it.
+pub async fn run_short_flow<T, F>(state: &AppState, flow: F) -> Result<T, OAuthError>
+where
+    F: Fn(&mut AnyConnection) -> Result<T, OAuthError> + Send + 'static,
+    T: Send + 'static,
+{
+    match state.store.try_inline(|conn| Ok(flow(conn))) {
+        Some(Ok(Err(error))) if error.code == ErrorCode::TemporarilyUnavailable => {}
+        Some(Ok(outcome)) => return outcome,
+        Some(Err(_)) | None => {}
+    }
+    run_flow(state, flow).await
+}
+
 /// `{error, error_description}` with the error's status; `invalid_client` after HTTP Basic
 /// carries `WWW-Authenticate: Basic`, bearer-token errors carry `WWW-Authenticate: Bearer`.
 pub fn oauth_error(error: &OAuthError) -> HttpResponse {

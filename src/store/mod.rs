@@ -114,6 +114,8 @@ pub fn redact_url(url: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct AnyManager {
     url: DatabaseUrl,
+    /// SQLite: how long a statement waits for another connection's write lock.
+    busy_timeout_ms: u32,
 }
 
 impl ManageConnection for AnyManager {
@@ -130,10 +132,13 @@ impl ManageConnection for AnyManager {
                     .map_err(|e| StoreError::Unavailable(e.to_string()))?;
                 // busy_timeout first: the WAL switch itself may have to wait for other
                 // connections. Each pragma in one batch (sql_query runs only the first).
-                conn.batch_execute(
+                // The set-up waits like any connection; the timeout of this one comes last.
+                conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-                )
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                     PRAGMA busy_timeout = {};",
+                    self.busy_timeout_ms
+                ))
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
                 Ok(AnyConnection::Sqlite(conn))
             }
@@ -157,6 +162,14 @@ pub struct Store {
     /// One permit per pooled connection: work waits here, asynchronously, instead of parking
     /// blocking threads on the pool's lock.
     permits: std::sync::Arc<tokio::sync::Semaphore>,
+    /// SQLite files only: connections that never wait for another writer (see `try_inline`).
+    eager: Option<Eager>,
+}
+
+#[derive(Clone)]
+struct Eager {
+    pool: r2d2::Pool<AnyManager>,
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Store {
@@ -172,7 +185,10 @@ impl Store {
             }
             DatabaseUrl::Postgres(_) => 10,
         };
-        let manager = AnyManager { url: url.clone() };
+        let manager = AnyManager {
+            url: url.clone(),
+            busy_timeout_ms: 5000,
+        };
         // Fail fast, with the database's own message, when it is unreachable (the pool would
         // retry until its timeout).
         drop(manager.connect()?);
@@ -187,7 +203,27 @@ impl Store {
             .connection_timeout(Duration::from_secs(10))
             .build_unchecked(manager);
         let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(max_size as usize));
-        Ok(Self { pool, url, permits })
+        let eager = match &url {
+            DatabaseUrl::Sqlite(path) if path != ":memory:" => Some(Eager {
+                pool: r2d2::Pool::builder()
+                    .max_size(max_size)
+                    .min_idle(Some(0))
+                    .test_on_check_out(false)
+                    .connection_timeout(Duration::from_secs(2))
+                    .build_unchecked(AnyManager {
+                        url: url.clone(),
+                        busy_timeout_ms: 0,
+                    }),
+                permits: std::sync::Arc::new(tokio::sync::Semaphore::new(max_size as usize)),
+            }),
+            _ => None,
+        };
+        Ok(Self {
+            pool,
+            url,
+            permits,
+            eager,
+        })
     }
 
     pub fn backend(&self) -> &'static str {
@@ -243,6 +279,25 @@ impl Store {
         // A permit is held, so a connection is free and `get` does not block.
         let mut conn = self.conn()?;
         work(&mut conn)
+    }
+
+    /// Runs short work right here, on the async worker, with a SQLite connection that does not
+    /// wait for another connection's write lock: a statement that would wait fails at once
+    /// with SQLITE_BUSY instead of putting the worker to sleep. `None` when there is no such
+    /// connection free (or the database is not a SQLite file): use `run`. The hand-off to the
+    /// blocking pool costs more than a short transaction, but only work that never waits on
+    /// anything but the database belongs here (no password hashing, no network calls), and the
+    /// caller must be ready to run it again on `run` when it failed busy.
+    pub fn try_inline<T>(
+        &self,
+        work: impl FnOnce(&mut AnyConnection) -> StoreResult<T>,
+    ) -> Option<StoreResult<T>> {
+        let eager = self.eager.as_ref()?;
+        let _permit = eager.permits.try_acquire().ok()?;
+        // A permit is held, so a connection is free (or can be opened) without blocking on
+        // another request.
+        let mut conn = eager.pool.get().ok()?;
+        Some(work(&mut conn))
     }
 
     /// Applies every pending migration of this backend; returns how many ran.

@@ -1698,3 +1698,38 @@ async fn parallel_uses_of_a_rotating_refresh_token_succeed_once(pool: Pool) {
         .await;
     assert_eq!(after["error"], "invalid_grant");
 }
+
+/// On SQLite a token grant first runs on the server's worker with a connection that does not
+/// wait for the write lock. When another writer holds it, the grant runs again on the blocking
+/// pool, which waits: the exchange succeeds once the lock is released, not with an error.
+#[actix_web::test]
+async fn grants_wait_for_another_sqlite_writer() {
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+    let pool = Pool::start(TestDb::sqlite()).await;
+    let code = pool.code(MOBILE, "openid", true).await;
+    let path = pool.db.url.strip_prefix("sqlite://").unwrap().to_owned();
+    let mut writer = diesel::SqliteConnection::establish(&path).unwrap();
+    writer.batch_execute("BEGIN IMMEDIATE").unwrap();
+    let exchange = pool.exchange(MOBILE, &code, Some(VERIFIER));
+    let release = async {
+        // The server keeps answering meanwhile.
+        let jwks = pool
+            .http
+            .get(pool.url("/.well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(jwks.status(), StatusCode::OK);
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
+        writer.batch_execute("COMMIT").unwrap();
+    };
+    let ((status, tokens), ()) = futures_util::join!(exchange, release);
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert!(tokens["refresh_token"].is_string());
+    // The code was spent exactly once.
+    assert_eq!(
+        pool.exchange(MOBILE, &code, Some(VERIFIER)).await.1["error"],
+        "invalid_grant"
+    );
+}
