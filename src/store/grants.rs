@@ -3,7 +3,11 @@
 
 use super::schema::{authorization_codes, refresh_tokens, sessions, token_families};
 use super::{AnyConnection, StoreResult};
+use diesel::backend::Backend;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, HasSqlType, Nullable, Text};
 
 // ---- sessions ----
 
@@ -165,18 +169,13 @@ pub fn redeem_code(
     now: i64,
 ) -> StoreResult<Redemption> {
     // The happy path is one statement: the conditional UPDATE returns the row it won.
-    let won: Option<CodeRow> = diesel::update(
-        authorization_codes::table
-            .find(code_digest)
-            .filter(authorization_codes::pool_id.eq(pool_id))
-            .filter(authorization_codes::redeemed_at.is_null()),
-    )
-    .set((
-        authorization_codes::redeemed_at.eq(now),
-        authorization_codes::family_id.eq(family_id),
-    ))
-    .returning(authorization_codes::all_columns)
-    .get_result::<CodeRow>(conn)
+    let won: Option<CodeRow> = RedeemCode {
+        code_digest,
+        pool_id,
+        family_id,
+        now,
+    }
+    .get_result(conn)
     .optional()?;
     if let Some(row) = won {
         return Ok(Redemption::Redeemed(Box::new(row)));
@@ -191,6 +190,65 @@ pub fn redeem_code(
         Some(family_id) => Redemption::Replayed { family_id },
         None => Redemption::Unknown,
     })
+}
+
+/// The redeeming UPDATE, written out: diesel compiles every `UPDATE` afresh (it never caches
+/// one), and this one runs for every code exchange. The same SQL serves both backends.
+struct RedeemCode<'a> {
+    code_digest: &'a str,
+    pool_id: &'a str,
+    family_id: &'a str,
+    now: i64,
+}
+
+impl<DB> QueryFragment<DB> for RedeemCode<'_>
+where
+    DB: Backend + HasSqlType<Text> + HasSqlType<BigInt>,
+    str: ToSql<Text, DB>,
+    i64: ToSql<BigInt, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("UPDATE authorization_codes SET redeemed_at = ");
+        out.push_bind_param::<BigInt, _>(&self.now)?;
+        out.push_sql(", family_id = ");
+        out.push_bind_param::<Text, _>(self.family_id)?;
+        out.push_sql(" WHERE code_digest = ");
+        out.push_bind_param::<Text, _>(self.code_digest)?;
+        out.push_sql(" AND pool_id = ");
+        out.push_bind_param::<Text, _>(self.pool_id)?;
+        out.push_sql(
+            " AND redeemed_at IS NULL RETURNING code_digest, pool_id, client_id, user_sub, \
+             redirect_uri, scopes, nonce, code_challenge, auth_time, created_at, expires_at, \
+             redeemed_at, family_id",
+        );
+        Ok(())
+    }
+}
+
+impl Query for RedeemCode<'_> {
+    type SqlType = (
+        Text,
+        Text,
+        Text,
+        Text,
+        Text,
+        Text,
+        Nullable<Text>,
+        Nullable<Text>,
+        BigInt,
+        BigInt,
+        BigInt,
+        Nullable<BigInt>,
+        Nullable<Text>,
+    );
+}
+
+impl<Conn> RunQueryDsl<Conn> for RedeemCode<'_> {}
+
+// A static id: the statement is prepared once per connection and cached.
+impl QueryId for RedeemCode<'_> {
+    type QueryId = RedeemCode<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
 }
 
 // ---- refresh tokens ----
@@ -232,14 +290,36 @@ pub fn find_refresh(
 
 /// Marks a refresh token as used by rotation; false when it already was (a reuse).
 pub fn rotate_refresh(conn: &mut AnyConnection, token_digest: &str, now: i64) -> StoreResult<bool> {
-    let won = diesel::update(
-        refresh_tokens::table
-            .find(token_digest)
-            .filter(refresh_tokens::rotated_at.is_null()),
-    )
-    .set(refresh_tokens::rotated_at.eq(now))
-    .execute(conn)?;
-    Ok(won == 1)
+    Ok(RotateRefresh { token_digest, now }.execute(conn)? == 1)
+}
+
+/// The rotating UPDATE, written out for the same reason as `RedeemCode`.
+struct RotateRefresh<'a> {
+    token_digest: &'a str,
+    now: i64,
+}
+
+impl<DB> QueryFragment<DB> for RotateRefresh<'_>
+where
+    DB: Backend + HasSqlType<Text> + HasSqlType<BigInt>,
+    str: ToSql<Text, DB>,
+    i64: ToSql<BigInt, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("UPDATE refresh_tokens SET rotated_at = ");
+        out.push_bind_param::<BigInt, _>(&self.now)?;
+        out.push_sql(" WHERE token_digest = ");
+        out.push_bind_param::<Text, _>(self.token_digest)?;
+        out.push_sql(" AND rotated_at IS NULL");
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for RotateRefresh<'_> {}
+
+impl QueryId for RotateRefresh<'_> {
+    type QueryId = RotateRefresh<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
 }
 
 /// Deletes protocol state nobody can use any more: sessions past their end, codes and refresh
