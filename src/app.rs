@@ -28,6 +28,7 @@ impl AppState {
             None => Catalogue::built_in(),
         };
         let mailer = settings.mail.mailer().map_err(|e| e.to_string())?;
+        store.open_inline_connections();
         Ok(Self {
             store,
             services: Services::new(mailer, catalogue, settings.templates.clone()),

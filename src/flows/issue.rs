@@ -1,6 +1,7 @@
 //! The end of a successful authorization: a code (query) or tokens (fragment) for the
 //! redirect URI (RFC 6749 §4.1.2, §4.2.2; OIDC Core §3.2.2.5).
 
+use super::keyring::KeyError;
 use super::{CODE_SECONDS, Services, Site, internal, new_jti};
 use crate::model::{AppClient, User};
 use crate::oauth::OAuthError;
@@ -141,7 +142,11 @@ pub fn signing_inputs(
         key: services
             .keys
             .active_key(conn, site.pool_id(), now)
-            .map_err(internal)?,
+            .map_err(|e| match e {
+                // A busy database stays `temporarily_unavailable`, so the grant is retried.
+                KeyError::Store(e) => OAuthError::from(e),
+                other => internal(other),
+            })?,
     })
 }
 

@@ -170,6 +170,27 @@ pub struct Store {
 struct Eager {
     pool: r2d2::Pool<AnyManager>,
     permits: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Whether a connection is being opened in the background.
+    opening: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Eager {
+    /// Opens a connection on the blocking pool, for the next caller, unless one is being
+    /// opened already or the pool is full.
+    fn open_one_more(&self) {
+        use std::sync::atomic::Ordering;
+        if self.pool.state().connections >= self.pool.max_size()
+            || self.opening.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        let eager = self.clone();
+        actix_web::rt::task::spawn_blocking(move || {
+            // Returned to the pool, idle, when dropped.
+            drop(eager.pool.get());
+            eager.opening.store(false, Ordering::Release);
+        });
+    }
 }
 
 impl Store {
@@ -209,12 +230,16 @@ impl Store {
                     .max_size(max_size)
                     .min_idle(Some(0))
                     .test_on_check_out(false)
+                    // Connections stay: they are opened off the request path (`try_inline`).
+                    .idle_timeout(None)
+                    .max_lifetime(None)
                     .connection_timeout(Duration::from_secs(2))
                     .build_unchecked(AnyManager {
                         url: url.clone(),
                         busy_timeout_ms: 0,
                     }),
                 permits: std::sync::Arc::new(tokio::sync::Semaphore::new(max_size as usize)),
+                opening: Default::default(),
             }),
             _ => None,
         };
@@ -294,10 +319,22 @@ impl Store {
     ) -> Option<StoreResult<T>> {
         let eager = self.eager.as_ref()?;
         let _permit = eager.permits.try_acquire().ok()?;
-        // A permit is held, so a connection is free (or can be opened) without blocking on
-        // another request.
-        let mut conn = eager.pool.get().ok()?;
+        // Only an idle connection: opening one (file, pragmas) must not happen on the worker.
+        let Some(mut conn) = eager.pool.try_get() else {
+            eager.open_one_more();
+            return None;
+        };
         Some(work(&mut conn))
+    }
+
+    /// Opens the connections `try_inline` uses, before the server takes requests (SQLite files
+    /// only; a failure here only means grants take the blocking pool until one opens).
+    pub fn open_inline_connections(&self) {
+        let Some(eager) = &self.eager else { return };
+        let opened: Vec<_> = (0..eager.pool.max_size())
+            .map_while(|_| eager.pool.get().ok())
+            .collect();
+        drop(opened);
     }
 
     /// Applies every pending migration of this backend; returns how many ran.

@@ -52,21 +52,21 @@ fn record_failure_once(
     free: i32,
     now: i64,
 ) -> StoreResult<()> {
+    // The first statement writes, so SQLite takes the write lock (waiting for it) before
+    // reading: a transaction that reads first can fail at its write instead of waiting.
     conn.transaction(|conn| {
-        let failures: Option<i32> = sign_in_failures::table
-            .find(key)
-            .select(sign_in_failures::failures)
+        let failures: Option<i32> = diesel::update(sign_in_failures::table.find(key))
+            .set((
+                sign_in_failures::failures.eq(sign_in_failures::failures + 1),
+                sign_in_failures::last_failure_at.eq(now),
+            ))
+            .returning(sign_in_failures::failures)
             .get_result(conn)
             .optional()?;
         match failures {
             Some(failures) => {
-                let failures = failures.saturating_add(1);
                 diesel::update(sign_in_failures::table.find(key))
-                    .set((
-                        sign_in_failures::failures.eq(failures),
-                        sign_in_failures::last_failure_at.eq(now),
-                        sign_in_failures::locked_until.eq(now + lock_seconds(failures, free)),
-                    ))
+                    .set(sign_in_failures::locked_until.eq(now + lock_seconds(failures, free)))
                     .execute(conn)?;
             }
             None => {
