@@ -42,6 +42,11 @@ impl Browser<'_> {
         self.field(name).trim().chars().take(2048).collect()
     }
 
+    /// The sign-in name the form carries, as long as a page shows it back (256 characters).
+    pub fn typed_username(&self) -> String {
+        self.short_field("username").chars().take(256).collect()
+    }
+
     pub fn csrf_ok(&self) -> bool {
         session::csrf_matches(self.csrf_cookie, self.form.and_then(|f| f.get("_csrf")))
     }

@@ -54,7 +54,7 @@ pub fn submit(
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
     };
-    let username: String = browser.short_field("username").chars().take(256).collect();
+    let username = browser.typed_username();
     if !browser.csrf_ok() {
         return Ok(HostedOutcome::show_error(
             ctx.frame,

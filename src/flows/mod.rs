@@ -100,23 +100,13 @@ impl From<StoreError> for OAuthError {
                     "the server is temporarily unavailable",
                 )
             }
-            StoreError::Database(diesel::result::Error::DatabaseError(_, info))
-                if is_busy(info.message()) =>
-            {
-                OAuthError::new(
-                    crate::oauth::ErrorCode::TemporarilyUnavailable,
-                    "the database is busy; try again",
-                )
-            }
+            busy if busy.is_busy() => OAuthError::new(
+                crate::oauth::ErrorCode::TemporarilyUnavailable,
+                "the database is busy; try again",
+            ),
             other => internal(other),
         }
     }
-}
-
-/// SQLite's answer when another connection holds the lock a statement needs and the wait ran out
-/// (or, on an eager connection, was not allowed).
-fn is_busy(message: &str) -> bool {
-    message.contains("database is locked") || message.contains("database table is locked")
 }
 
 /// A client of the site's pool, or `None` (through the directory cache).

@@ -44,7 +44,7 @@ pub fn submit(
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
     };
-    let username: String = browser.short_field("username").chars().take(256).collect();
+    let username = browser.typed_username();
     let screen = Screen::ForgotPassword {
         username: username.clone(),
     };
@@ -125,7 +125,7 @@ pub fn submit_confirm(
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
     };
-    let username: String = browser.short_field("username").chars().take(256).collect();
+    let username = browser.typed_username();
     let screen = Screen::ConfirmForgotPassword {
         username: username.clone(),
     };

@@ -399,7 +399,7 @@ pub fn submit_confirm(
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
     };
-    let username: String = browser.short_field("username").chars().take(256).collect();
+    let username = browser.typed_username();
     let screen = confirm_screen(conn, site, browser, &username)?;
     if !browser.csrf_ok() {
         return Ok(HostedOutcome::show_error(

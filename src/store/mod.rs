@@ -46,6 +46,14 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// SQLite's answer when another connection holds the lock a statement needs and the wait
+    /// ran out (or, on a connection that does not wait, was not allowed).
+    pub fn is_busy(&self) -> bool {
+        matches!(self, Self::Database(diesel::result::Error::DatabaseError(_, info))
+            if info.message().contains("database is locked")
+                || info.message().contains("database table is locked"))
+    }
+
     /// Maps a unique-constraint violation to `Conflict`, anything else to `Database`.
     pub fn from_write(error: diesel::result::Error, what: impl Into<String>) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};
@@ -213,23 +221,23 @@ impl Store {
         // Fail fast, with the database's own message, when it is unreachable (the pool would
         // retry until its timeout).
         drop(manager.connect()?);
-        let pool = r2d2::Pool::builder()
-            .max_size(max_size)
-            // No background connecting: a connect still running in r2d2's thread while the
-            // process exits crashes libpq's cleanup. Connections open on demand.
-            .min_idle(Some(0))
-            // A broken connection fails its query and is then dropped (`has_broken`); testing
-            // every checkout would cost a round trip per request.
-            .test_on_check_out(false)
+        // No background connecting: a connect still running in r2d2's thread while the process
+        // exits crashes libpq's cleanup. Connections open on demand. A broken connection fails
+        // its query and is then dropped (`has_broken`); testing every checkout would cost a
+        // round trip per request.
+        let builder = || {
+            r2d2::Pool::builder()
+                .max_size(max_size)
+                .min_idle(Some(0))
+                .test_on_check_out(false)
+        };
+        let pool = builder()
             .connection_timeout(Duration::from_secs(10))
             .build_unchecked(manager);
         let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(max_size as usize));
         let eager = match &url {
             DatabaseUrl::Sqlite(path) if path != ":memory:" => Some(Eager {
-                pool: r2d2::Pool::builder()
-                    .max_size(max_size)
-                    .min_idle(Some(0))
-                    .test_on_check_out(false)
+                pool: builder()
                     // Connections stay: they are opened off the request path (`try_inline`).
                     .idle_timeout(None)
                     .max_lifetime(None)
