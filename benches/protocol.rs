@@ -7,73 +7,24 @@
 //! while the server idles, so each endpoint's rate can be read against what the cryptography
 //! alone allows on that core.
 
+mod common;
+
+use common::{
+    CALLBACK, CONCURRENCY, POOL, ROTATING, SECRET, Server, WEB, form_csrf, param, pin_self_to,
+};
 use gatehouse::store::{self, Store};
 use gatehouse::tokens::Signer;
 use reqwest::Client;
 use serde_json::Value;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-const POOL: &str = "local_Example01";
-const WEB: &str = "exampleclientid0000000000a";
-const ROTATING: &str = "rotatingclient000000000000";
-const SECRET: &str = "example-client-secret-0123456789abcdefghijklmnop";
-const CALLBACK: &str = "http://localhost:3000/callback";
-const CONCURRENCY: usize = 16;
 const SECONDS: u64 = 5;
 
-const EXTRA: &str = r#"
-[[pool.client]]
-id = "rotatingclient000000000000"
-name = "rotating"
-callback_urls = ["http://localhost:3000/callback"]
-allowed_oauth_flows = ["code"]
-allowed_oauth_scopes = ["openid", "email", "profile"]
-rotate_refresh_tokens = true
-"#;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let _ = self.0.wait();
-    }
-}
-
-fn pin_self_to(cpu: usize) {
-    let _ = Command::new("taskset")
-        .args([
-            "-a",
-            "-cp",
-            &cpu.to_string(),
-            &std::process::id().to_string(),
-        ])
-        .stdout(Stdio::null())
-        .status();
-}
-
-/// CPU seconds the server process has used (utime + stime from /proc).
+/// CPU seconds the server under load has used.
 fn server_cpu_seconds() -> f64 {
-    let pid = SERVER_PID.load(Ordering::Relaxed);
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks: f64 = fields
-        .get(11)
-        .and_then(|u| u.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        + fields
-            .get(12)
-            .and_then(|s| s.parse::<f64>().ok())
-            .unwrap_or(0.0);
-    ticks / 100.0
+    common::cpu_seconds_of(SERVER_PID.load(Ordering::Relaxed) as u32)
 }
 
 static SERVER_PID: AtomicUsize = AtomicUsize::new(0);
@@ -234,70 +185,21 @@ async fn succeeded(response: reqwest::Result<reqwest::Response>) -> bool {
     }
 }
 
-fn form_csrf(html: &str) -> String {
-    let start = html.find("name=\"_csrf\" value=\"").unwrap() + 20;
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
-fn param(location: &str, name: &str) -> Option<String> {
-    let query = location.split_once('?')?.1;
-    url::form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
 fn main() {
     gatehouse::tokens::signer::install_crypto_providers();
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("gatehouse.toml");
-    std::fs::write(
-        &config,
-        format!("{}{EXTRA}", include_str!("../examples/gatehouse.toml")),
-    )
-    .unwrap();
-    let database = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}/{POOL}");
     // GATEHOUSE_BENCH_BIN runs another build (e.g. one with symbols, for a profiler).
     let server_binary = std::env::var("GATEHOUSE_BENCH_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_gatehouse").to_owned());
-    let child = Command::new("taskset")
-        .args(["-c", "0", &server_binary, "serve", "--config"])
-        .arg(&config)
-        .args([
-            "--database-url",
-            &database,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .args(["--public-url", &format!("http://127.0.0.1:{port}")])
-        .env("EXAMPLE_CLIENT_SECRET", SECRET)
-        .env("ALICE_PASSWORD", "Alice-Passw0rd")
-        .env("UPSTREAM_SECRET", "upstream-secret")
-        .env("GATEHOUSE_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("taskset and the gatehouse binary");
-    SERVER_PID.store(child.id() as usize, Ordering::Relaxed);
-    let _server = Server(child);
-
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async move {
+        let server = Server::start(&server_binary, 0).await;
+        SERVER_PID.store(server.pid() as usize, Ordering::Relaxed);
+        let (port, database, base) = (server.port(), server.database().to_owned(), server.base());
         let http = Client::builder().redirect(reqwest::redirect::Policy::none()).pool_max_idle_per_host(64).build().unwrap();
-        for _ in 0..200 {
-            if http.get(format!("http://127.0.0.1:{port}/health")).send().await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
         println!("server: release build, 1 core (taskset -c 0), SQLite; load: {CONCURRENCY} connections from CPU 1, {SECONDS} s per figure\n");
         // The raw figures are measured on the server's core (idle meanwhile), so each endpoint is
         // compared with what the cryptography allows on the core it runs on.

@@ -2,7 +2,7 @@
 //! Single use is enforced here, by conditional UPDATEs, so it holds across processes.
 
 use super::schema::{authorization_codes, refresh_tokens, sessions, token_families};
-use super::{AnyConnection, StoreResult};
+use super::{AnyConnection, StoreResult, on_backend};
 use diesel::backend::Backend;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
@@ -46,13 +46,14 @@ pub fn find_session(
     id_digest: &str,
     now: i64,
 ) -> StoreResult<Option<SessionRow>> {
-    Ok(sessions::table
+    let query = sessions::table
         .find(id_digest)
         .filter(sessions::pool_id.eq(pool_id))
-        .filter(sessions::expires_at.gt(now))
+        .filter(sessions::expires_at.gt(now));
+    Ok(on_backend!(conn, |c| query
         .select(SessionRow::as_select())
-        .get_result(conn)
-        .optional()?)
+        .get_result(c)
+        .optional())?)
 }
 
 /// A pending session becomes a signed-in one, authenticated at `auth_time`.
@@ -87,26 +88,24 @@ pub fn create_family(
     user_sub: Option<&str>,
     now: i64,
 ) -> StoreResult<()> {
-    diesel::insert_into(token_families::table)
-        .values((
-            token_families::id.eq(id),
-            token_families::pool_id.eq(pool_id),
-            token_families::client_id.eq(client_id),
-            token_families::user_sub.eq(user_sub),
-            token_families::created_at.eq(now),
-        ))
-        .execute(conn)?;
+    let insert = diesel::insert_into(token_families::table).values((
+        token_families::id.eq(id),
+        token_families::pool_id.eq(pool_id),
+        token_families::client_id.eq(client_id),
+        token_families::user_sub.eq(user_sub),
+        token_families::created_at.eq(now),
+    ));
+    on_backend!(conn, |c| insert.execute(c))?;
     Ok(())
 }
 
 /// Whether the family is live: it exists, belongs to the pool and is not revoked.
 pub fn family_is_live(conn: &mut AnyConnection, pool_id: &str, id: &str) -> StoreResult<bool> {
-    let revoked: Option<Option<i64>> = token_families::table
+    let query = token_families::table
         .find(id)
         .filter(token_families::pool_id.eq(pool_id))
-        .select(token_families::revoked_at)
-        .get_result(conn)
-        .optional()?;
+        .select(token_families::revoked_at);
+    let revoked: Option<Option<i64>> = on_backend!(conn, |c| query.get_result(c).optional())?;
     Ok(matches!(revoked, Some(None)))
 }
 
@@ -143,9 +142,8 @@ pub struct CodeRow {
 }
 
 pub fn insert_code(conn: &mut AnyConnection, code: &CodeRow) -> StoreResult<()> {
-    diesel::insert_into(authorization_codes::table)
-        .values(code)
-        .execute(conn)?;
+    let insert = diesel::insert_into(authorization_codes::table).values(code);
+    on_backend!(conn, |c| insert.execute(c))?;
     Ok(())
 }
 
@@ -169,14 +167,13 @@ pub fn redeem_code(
     now: i64,
 ) -> StoreResult<Redemption> {
     // The happy path is one statement: the conditional UPDATE returns the row it won.
-    let won: Option<CodeRow> = RedeemCode {
+    let redeem = RedeemCode {
         code_digest,
         pool_id,
         family_id,
         now,
-    }
-    .get_result(conn)
-    .optional()?;
+    };
+    let won: Option<CodeRow> = on_backend!(conn, |c| redeem.get_result(c).optional())?;
     if let Some(row) = won {
         return Ok(Redemption::Redeemed(Box::new(row)));
     }
@@ -269,9 +266,8 @@ pub struct RefreshRow {
 }
 
 pub fn insert_refresh(conn: &mut AnyConnection, token: &RefreshRow) -> StoreResult<()> {
-    diesel::insert_into(refresh_tokens::table)
-        .values(token)
-        .execute(conn)?;
+    let insert = diesel::insert_into(refresh_tokens::table).values(token);
+    on_backend!(conn, |c| insert.execute(c))?;
     Ok(())
 }
 
@@ -280,17 +276,19 @@ pub fn find_refresh(
     pool_id: &str,
     token_digest: &str,
 ) -> StoreResult<Option<RefreshRow>> {
-    Ok(refresh_tokens::table
+    let query = refresh_tokens::table
         .find(token_digest)
-        .filter(refresh_tokens::pool_id.eq(pool_id))
+        .filter(refresh_tokens::pool_id.eq(pool_id));
+    Ok(on_backend!(conn, |c| query
         .select(RefreshRow::as_select())
-        .get_result(conn)
-        .optional()?)
+        .get_result(c)
+        .optional())?)
 }
 
 /// Marks a refresh token as used by rotation; false when it already was (a reuse).
 pub fn rotate_refresh(conn: &mut AnyConnection, token_digest: &str, now: i64) -> StoreResult<bool> {
-    Ok(RotateRefresh { token_digest, now }.execute(conn)? == 1)
+    let rotate = RotateRefresh { token_digest, now };
+    Ok(on_backend!(conn, |c| rotate.execute(c))? == 1)
 }
 
 /// The rotating UPDATE, written out for the same reason as `RedeemCode`.

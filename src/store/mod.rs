@@ -29,6 +29,19 @@ pub enum AnyConnection {
     Sqlite(SqliteConnection),
 }
 
+/// Runs a query on the backend's own connection. The multi-backend layer re-walks every query
+/// to collect its binds and writes its SQL again on each call; the statements every token
+/// grant runs skip it (`$body` is compiled once per backend).
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::store::AnyConnection::Sqlite($c) => $body,
+            $crate::store::AnyConnection::Postgresql($c) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("not found")]

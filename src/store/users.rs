@@ -4,7 +4,7 @@
 //! verified email, a verified phone number or a preferred username signs in one user only.
 
 use super::schema::{group_members, user_aliases, users};
-use super::{AnyConnection, StoreError, StoreResult, from_json, to_json};
+use super::{AnyConnection, StoreError, StoreResult, from_json, on_backend, to_json};
 use crate::model::{Attributes, PoolId, User, UserPool, UserStatus};
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -151,14 +151,15 @@ pub fn update(conn: &mut AnyConnection, pool: &UserPool, user: &User) -> StoreRe
 }
 
 pub fn get(conn: &mut AnyConnection, pool_id: &str, sub: &Uuid) -> StoreResult<User> {
-    users::table
+    let query = users::table
         .find(sub.to_string())
-        .filter(users::pool_id.eq(pool_id))
+        .filter(users::pool_id.eq(pool_id));
+    on_backend!(conn, |c| query
         .select(UserRow::as_select())
-        .get_result(conn)
-        .optional()?
-        .ok_or(StoreError::NotFound)?
-        .into_user()
+        .get_result(c)
+        .optional())?
+    .ok_or(StoreError::NotFound)?
+    .into_user()
 }
 
 pub fn find_by_username(
@@ -297,7 +298,7 @@ pub fn add_to_group(
 /// Names of the user's groups, best precedence (lowest value) first, then by name.
 pub fn groups_of(conn: &mut AnyConnection, pool_id: &str, sub: &Uuid) -> StoreResult<Vec<String>> {
     use super::schema::user_groups;
-    let mut rows: Vec<(String, Option<i32>)> = group_members::table
+    let query = group_members::table
         .inner_join(
             user_groups::table.on(user_groups::pool_id
                 .eq(group_members::pool_id)
@@ -305,8 +306,8 @@ pub fn groups_of(conn: &mut AnyConnection, pool_id: &str, sub: &Uuid) -> StoreRe
         )
         .filter(group_members::pool_id.eq(pool_id))
         .filter(group_members::user_sub.eq(sub.to_string()))
-        .select((user_groups::name, user_groups::precedence))
-        .load(conn)?;
+        .select((user_groups::name, user_groups::precedence));
+    let mut rows: Vec<(String, Option<i32>)> = on_backend!(conn, |c| query.load(c))?;
     rows.sort_by(|a, b| (a.1.is_none(), a.1, &a.0).cmp(&(b.1.is_none(), b.1, &b.0)));
     Ok(rows.into_iter().map(|(name, _)| name).collect())
 }
