@@ -10,7 +10,6 @@ use crate::model::{
 use crate::secrets;
 use crate::store::{self, AnyConnection, Saved, StoreError, StoreResult};
 use crate::tokens::keys;
-use diesel::Connection;
 use uuid::Uuid;
 
 /// What applying a declaration changed, counted per outcome.
@@ -55,7 +54,7 @@ pub fn apply_and_invite(
     declaration: &Declaration,
     mailer: Option<&dyn Mailer>,
 ) -> StoreResult<ApplyReport> {
-    conn.transaction(|conn| {
+    crate::store::write_transaction(conn, |conn| {
         let mut report = ApplyReport::default();
         for declared in &declaration.pools {
             apply_pool(conn, declared, &mut report, mailer)?;

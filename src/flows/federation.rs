@@ -20,7 +20,6 @@ use crate::store::{self, AnyConnection, StoreError};
 use crate::ui::i18n::Text;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use diesel::Connection;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -206,7 +205,7 @@ pub fn respond(
     };
     // One transaction: a sign-in refused half-way (a value too long, an email that is another
     // user's alias) leaves no user or link behind.
-    let user = match conn.transaction::<_, Refusal, _>(|conn| {
+    let user = match crate::store::write_transaction::<_, Refusal>(conn, |conn| {
         user_for_identity(conn, site, &provider, &identity, now)?.map_err(Refusal::Refused)
     }) {
         Ok(user) => user,

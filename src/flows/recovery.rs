@@ -12,7 +12,6 @@ use crate::secrets;
 use crate::store::codes::PURPOSE_RESET;
 use crate::store::{self, AnyConnection};
 use crate::ui::i18n::Text;
-use diesel::Connection;
 
 /// GET /forgotPassword.
 pub fn show(
@@ -69,7 +68,7 @@ pub fn submit(
         && codes::may_resend(conn, site, &user, PURPOSE_RESET, browser.now)?
     {
         let email = user.attributes.get("email").unwrap_or_default().to_owned();
-        let sent = conn.transaction::<_, SendError, _>(|conn| {
+        let sent = crate::store::write_transaction::<_, SendError>(conn, |conn| {
             codes::send(
                 conn,
                 services,

@@ -17,7 +17,6 @@ use crate::store::codes::PURPOSE_SIGNUP;
 use crate::store::grants::SESSION_SIGNUP;
 use crate::store::{self, AnyConnection, StoreError};
 use crate::ui::i18n::Text;
-use diesel::Connection;
 
 const MAX_USERNAME_CHARS: usize = 128;
 
@@ -258,7 +257,7 @@ pub fn submit(
         updated_at: browser.now,
     };
     let email = user.attributes.get("email").map(str::to_owned);
-    let created = conn.transaction::<_, SendError, _>(|conn| {
+    let created = crate::store::write_transaction::<_, SendError>(conn, |conn| {
         store::users::create(conn, &site.pool, &user)?;
         if let (true, Some(email)) = (verify_email, &email) {
             codes::send(
@@ -498,7 +497,7 @@ fn resend(
     if !codes::may_resend(conn, site, user, PURPOSE_SIGNUP, browser.now)? {
         return Ok(HostedOutcome::show(ctx.frame, screen).with_notice(sent));
     }
-    let sent = conn.transaction::<_, SendError, _>(|conn| {
+    let sent = crate::store::write_transaction::<_, SendError>(conn, |conn| {
         codes::send(
             conn,
             services,

@@ -24,7 +24,7 @@ pub struct CodeRow {
 
 /// Stores a code, replacing any earlier code of the same purpose.
 pub fn replace(conn: &mut AnyConnection, code: &CodeRow) -> StoreResult<()> {
-    conn.transaction(|conn| {
+    crate::store::write_transaction(conn, |conn| {
         diesel::delete(user_codes::table.find((&code.pool_id, &code.user_sub, &code.purpose)))
             .execute(conn)?;
         diesel::insert_into(user_codes::table)

@@ -90,7 +90,7 @@ pub fn ensure_active(
     key: &GeneratedKey,
     now: i64,
 ) -> StoreResult<bool> {
-    conn.transaction(|conn| {
+    crate::store::write_transaction(conn, |conn| {
         if active(conn, pool_id)?.is_some() {
             return Ok(false);
         }
@@ -108,7 +108,7 @@ pub fn rotate(
     now: i64,
     grace_seconds: i64,
 ) -> StoreResult<()> {
-    conn.transaction(|conn| {
+    crate::store::write_transaction(conn, |conn| {
         diesel::update(
             signing_keys::table
                 .filter(signing_keys::pool_id.eq(pool_id))

@@ -50,7 +50,7 @@ pub fn find(
 }
 
 pub fn save(conn: &mut AnyConnection, row: &MfaRow) -> StoreResult<()> {
-    conn.transaction(|conn| {
+    crate::store::write_transaction(conn, |conn| {
         diesel::delete(user_mfa::table.find((&row.pool_id, &row.user_sub))).execute(conn)?;
         diesel::insert_into(user_mfa::table)
             .values(row)

@@ -42,6 +42,41 @@ macro_rules! on_backend {
 }
 pub(crate) use on_backend;
 
+/// A transaction that writes. On SQLite it takes the write lock as it begins (`BEGIN
+/// IMMEDIATE`), waiting for another writer like any statement does: a plain (deferred)
+/// transaction that reads first fails at its first write, without waiting, whenever another
+/// connection has committed since that read. Nested in another transaction it is a savepoint of
+/// it. On PostgreSQL it is a plain transaction.
+pub fn write_transaction<T, E>(
+    conn: &mut AnyConnection,
+    work: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let AnyConnection::Sqlite(sqlite) = conn else {
+        return conn.transaction(work);
+    };
+    let status = AnsiTransactionManager::transaction_manager_status_mut(sqlite);
+    if status.transaction_depth()?.is_some() {
+        return conn.transaction(work);
+    }
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    // Ending it goes through the connection's own manager, which ends the SQLite one's.
+    type Manager = <AnyConnection as Connection>::TransactionManager;
+    match work(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => match Manager::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback) => Err(rollback.into()),
+        },
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("not found")]
@@ -154,13 +189,24 @@ impl ManageConnection for AnyManager {
                 // busy_timeout first: the WAL switch itself may have to wait for other
                 // connections. Each pragma in one batch (sql_query runs only the first).
                 // The set-up waits like any connection; the timeout of this one comes last.
-                conn.batch_execute(&format!(
+                let setup = format!(
                     "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
                      PRAGMA busy_timeout = {};",
                     self.busy_timeout_ms
-                ))
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                );
+                // Switching a new file to WAL can answer "locked" at once, without waiting,
+                // while another process does the same: try again for as long as a statement
+                // would wait.
+                let mut attempts = 0;
+                while let Err(e) = conn.batch_execute(&setup) {
+                    let error = StoreError::Database(e);
+                    attempts += 1;
+                    if !error.is_busy() || attempts == 100 {
+                        return Err(StoreError::Unavailable(error.to_string()));
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
                 Ok(AnyConnection::Sqlite(conn))
             }
         }
@@ -365,9 +411,14 @@ impl Store {
             AnyConnection::Postgresql(c) => c
                 .run_pending_migrations(POSTGRES_MIGRATIONS)
                 .map(|v| v.len()),
-            AnyConnection::Sqlite(c) => {
+            // In one write transaction: two processes starting on a new file take turns, and
+            // the second finds the migrations done.
+            sqlite @ AnyConnection::Sqlite(_) => write_transaction(sqlite, |conn| {
+                let AnyConnection::Sqlite(c) = conn else {
+                    return Ok(0);
+                };
                 c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len())
-            }
+            }),
         };
         applied.map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))
     }

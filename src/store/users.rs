@@ -117,7 +117,7 @@ fn sync_aliases(conn: &mut AnyConnection, pool: &UserPool, user: &User) -> Store
 
 /// Inserts a new user; a taken username or alias is a `Conflict`.
 pub fn create(conn: &mut AnyConnection, pool: &UserPool, user: &User) -> StoreResult<()> {
-    conn.transaction(|conn| {
+    crate::store::write_transaction(conn, |conn| {
         diesel::insert_into(users::table)
             .values(UserRow::from_user(pool, user))
             .execute(conn)
@@ -128,7 +128,7 @@ pub fn create(conn: &mut AnyConnection, pool: &UserPool, user: &User) -> StoreRe
 
 /// Writes back status, enabled flag, password hash and attributes (the username never changes).
 pub fn update(conn: &mut AnyConnection, pool: &UserPool, user: &User) -> StoreResult<()> {
-    conn.transaction(|conn| {
+    crate::store::write_transaction(conn, |conn| {
         let row = UserRow::from_user(pool, user);
         let changed = diesel::update(
             users::table

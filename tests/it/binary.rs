@@ -319,6 +319,42 @@ fn postgres_stored_key_signs_tokens_the_jwks_verifies() {
     }
 }
 
+/// Two processes started at the same moment on one new SQLite file both start: they take turns
+/// to migrate and apply the file, and the pool gets one signing key, not one each.
+#[test]
+fn two_servers_started_at_once_on_one_sqlite_file_both_start() {
+    for _ in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_example(dir.path());
+        let database = format!("sqlite://{}", dir.path().join("shared.db").display());
+        let start = || {
+            let mut command = gatehouse(dir.path());
+            command.args(["serve", "--config"]).arg(&config);
+            command.args(["--database-url", &database]);
+            with_example_env(&mut command);
+            command
+        };
+        let (first, second) = (start(), start());
+        let first = std::thread::spawn(move || Running::start(first));
+        let second = Running::start(second);
+        let first = first.join().expect("the first server starts");
+        for running in [&first, &second] {
+            let jwks: Value = http()
+                .get(format!(
+                    "{}/local_Example01/.well-known/jwks.json",
+                    running.base
+                ))
+                .send()
+                .unwrap()
+                .json()
+                .unwrap();
+            assert_eq!(jwks["keys"].as_array().unwrap().len(), 1, "{jwks}");
+        }
+        assert!(first.stop().success());
+        assert!(second.stop().success());
+    }
+}
+
 #[test]
 fn a_bad_file_refuses_to_start_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();

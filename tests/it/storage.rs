@@ -21,6 +21,7 @@ on_both_backends!(
     config_never_deletes_what_it_does_not_mention,
     demo_is_created_once,
     expired_protocol_state_is_purged,
+    a_write_transaction_that_reads_first_outlasts_another_writer,
 );
 
 fn pool(id: &str, domain: Option<&str>) -> UserPool {
@@ -660,4 +661,44 @@ fn expired_protocol_state_is_purged(db: &TestDb) {
         grants::Redemption::Unknown
     ));
     assert_eq!(grants::purge_expired(&mut conn, now).unwrap(), 0);
+}
+
+/// A transaction that reads before it writes must not fail because another connection wrote in
+/// between: on SQLite a deferred transaction would (its snapshot is stale, and it cannot wait
+/// its way out); `write_transaction` takes the write lock first, so the other writer waits.
+fn a_write_transaction_that_reads_first_outlasts_another_writer(db: &TestDb) {
+    use diesel::connection::SimpleConnection;
+    let mut conn = db.store.conn().unwrap();
+    conn.batch_execute("CREATE TABLE scratch (n INTEGER NOT NULL)")
+        .unwrap();
+    drop(conn);
+    let (has_read, read) = std::sync::mpsc::channel();
+    let other_writer = {
+        let store = db.store.clone();
+        std::thread::spawn(move || {
+            read.recv().unwrap();
+            let mut conn = store.conn().unwrap();
+            conn.batch_execute("INSERT INTO scratch (n) VALUES (2)")
+        })
+    };
+    let mut conn = db.store.conn().unwrap();
+    let outcome = store::write_transaction(&mut conn, |conn| {
+        conn.batch_execute("SELECT count(*) FROM scratch")?;
+        has_read.send(()).unwrap();
+        // Long enough for the other connection to commit, had it not had to wait.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        conn.batch_execute("INSERT INTO scratch (n) VALUES (1)")
+    });
+    outcome.expect("the transaction that read first commits");
+    other_writer
+        .join()
+        .unwrap()
+        .expect("the other writer waited, then wrote");
+    use diesel::RunQueryDsl;
+    let rows: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "(SELECT count(*) FROM scratch)",
+    ))
+    .get_result(&mut conn)
+    .unwrap();
+    assert_eq!(rows, 2);
 }
