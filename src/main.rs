@@ -205,23 +205,24 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         match &declaration {
             Some(declaration) => {
                 let mailer = settings.mail.mailer().map_err(|e| e.to_string())?;
-                let report =
-                    provision::apply_and_invite(&mut conn, declaration, Some(mailer.as_ref()))
-                        .map_err(|e| {
-                            format!(
-                                "{}: {e}",
-                                args.config
-                                    .as_ref()
-                                    .map(|p| p.display().to_string())
-                                    .unwrap_or_default()
-                            )
-                        })?;
+                let report = store::patiently(&mut conn, |conn| {
+                    provision::apply_and_invite(conn, declaration, Some(mailer.as_ref()))
+                })
+                .map_err(|e| {
+                    format!(
+                        "{}: {e}",
+                        args.config
+                            .as_ref()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default()
+                    )
+                })?;
                 tracing::info!(%report, "configuration applied");
                 None
             }
             None => {
-                let (demo, report) =
-                    provision::ensure_demo(&mut conn).map_err(|e| e.to_string())?;
+                let (demo, report) = store::patiently(&mut conn, provision::ensure_demo)
+                    .map_err(|e| e.to_string())?;
                 if let Some(report) = report {
                     tracing::info!(%report, "demo pool created");
                 }

@@ -42,6 +42,22 @@ macro_rules! on_backend {
 }
 pub(crate) use on_backend;
 
+/// Runs start-up work (migrations, applying the configuration) on a connection that waits up to
+/// a minute for SQLite's write lock rather than 5 s: another process starting on the same file
+/// holds it while it generates signing keys and hashes passwords.
+pub fn patiently<T>(conn: &mut AnyConnection, work: impl FnOnce(&mut AnyConnection) -> T) -> T {
+    let AnyConnection::Sqlite(sqlite) = conn else {
+        return work(conn);
+    };
+    // Best effort: a connection that keeps its usual timeout only fails sooner.
+    let _ = sqlite.batch_execute("PRAGMA busy_timeout = 60000");
+    let outcome = work(conn);
+    if let AnyConnection::Sqlite(sqlite) = conn {
+        let _ = sqlite.batch_execute("PRAGMA busy_timeout = 5000");
+    }
+    outcome
+}
+
 /// A transaction that writes. On SQLite it takes the write lock as it begins (`BEGIN
 /// IMMEDIATE`), waiting for another writer like any statement does: a plain (deferred)
 /// transaction that reads first fails at its first write, without waiting, whenever another
@@ -198,11 +214,10 @@ impl ManageConnection for AnyManager {
                 // Switching a new file to WAL can answer "locked" at once, without waiting,
                 // while another process does the same: try again for as long as a statement
                 // would wait.
-                let mut attempts = 0;
+                let deadline = std::time::Instant::now() + Duration::from_secs(5);
                 while let Err(e) = conn.batch_execute(&setup) {
                     let error = StoreError::Database(e);
-                    attempts += 1;
-                    if !error.is_busy() || attempts == 100 {
+                    if !error.is_busy() || std::time::Instant::now() > deadline {
                         return Err(StoreError::Unavailable(error.to_string()));
                     }
                     std::thread::sleep(Duration::from_millis(50));
@@ -413,11 +428,13 @@ impl Store {
                 .map(|v| v.len()),
             // In one write transaction: two processes starting on a new file take turns, and
             // the second finds the migrations done.
-            sqlite @ AnyConnection::Sqlite(_) => write_transaction(sqlite, |conn| {
-                let AnyConnection::Sqlite(c) = conn else {
-                    return Ok(0);
-                };
-                c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len())
+            sqlite @ AnyConnection::Sqlite(_) => patiently(sqlite, |sqlite| {
+                write_transaction(sqlite, |conn| {
+                    let AnyConnection::Sqlite(c) = conn else {
+                        return Ok(0);
+                    };
+                    c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len())
+                })
             }),
         };
         applied.map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))

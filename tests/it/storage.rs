@@ -674,7 +674,8 @@ fn a_write_transaction_that_reads_first_outlasts_another_writer(db: &TestDb) {
     drop(conn);
     let (has_read, read) = std::sync::mpsc::channel();
     let other_writer = {
-        let store = db.store.clone();
+        // A store of its own: the shared pool may hold a single connection.
+        let store = store::Store::connect(&db.url).unwrap();
         std::thread::spawn(move || {
             read.recv().unwrap();
             let mut conn = store.conn().unwrap();
