@@ -269,33 +269,22 @@ fn refresh_token(
     require_flow(client, OAuthFlow::Code, "to refresh tokens")?;
     let token = body.require("refresh_token")?;
     let digest = SecretDigest::of(token);
-    let invalid = || OAuthError::invalid_grant("the refresh token is not valid");
-    let row = grants::find_refresh(conn, site.pool_id(), digest.as_str())?.ok_or_else(invalid)?;
-    if row.client_id != client.id.as_str() {
-        return Err(invalid());
-    }
-    if row.expires_at <= now {
-        return Err(OAuthError::invalid_grant("the refresh token has expired"));
-    }
-    if !grants::family_is_live(conn, site.pool_id(), &row.family_id)? {
-        return Err(OAuthError::invalid_grant(
-            "the refresh token has been revoked",
-        ));
-    }
-    let reused =
-        || OAuthError::invalid_grant("the refresh token was already used; its tokens are revoked");
-    if row.rotated_at.is_some() {
-        grants::revoke_family(conn, &row.family_id, now)?;
-        return Err(reused());
-    }
-    let (user, inputs, next) = if client.settings.rotate_refresh_tokens {
-        // The rotation is the gate: of concurrent uses, one marks the token; the others find it
-        // marked, and revoke the family.
+    let (row, user, inputs, next) = if client.settings.rotate_refresh_tokens {
+        // The rotation is the gate, and checks everything: of concurrent uses, one marks the
+        // token; the others find it marked, and revoke the family.
         committing_refusals(conn, |conn| {
-            if !grants::rotate_refresh(conn, digest.as_str(), now)? {
+            let rotation = grants::Rotation {
+                pool_id: site.pool_id(),
+                client_id: client.id.as_str(),
+                token_digest: digest.as_str(),
+                now,
+            };
+            let Some(row) = grants::rotate_refresh(conn, rotation)? else {
+                let row = usable_refresh(conn, site, client, digest.as_str(), now)?;
+                // Usable, yet not rotated: another use won the race a moment ago.
                 grants::revoke_family(conn, &row.family_id, now)?;
-                return Err(reused());
-            }
+                return Err(refresh_reused());
+            };
             let user = signed_in_user(conn, site, &row.user_sub)?;
             let next = secrets::random_token(48);
             // The new token ends when the family's first one would have.
@@ -307,12 +296,13 @@ fn refresh_token(
             };
             store_refresh_token(conn, site, client, &user, &next, &stored, now)?;
             let inputs = issue::signing_inputs(conn, services, site, &user, now)?;
-            Ok((user, inputs, Some(next)))
+            Ok((row, user, inputs, Some(next)))
         })?
     } else {
+        let row = usable_refresh(conn, site, client, digest.as_str(), now)?;
         let user = signed_in_user(conn, site, &row.user_sub)?;
         let inputs = issue::signing_inputs(conn, services, site, &user, now)?;
-        (user, inputs, None)
+        (row, user, inputs, None)
     };
     let scopes: Vec<String> = row.scopes.split(' ').map(String::from).collect();
     let grant = TokenGrant {
@@ -331,6 +321,39 @@ fn refresh_token(
         token_type: "Bearer",
         expires_in: tokens.expires_in,
     })
+}
+
+/// The refresh token with this digest, if this client may use it now. A token that was rotated
+/// already is a reuse: its family is revoked (the caller's transaction commits that).
+fn usable_refresh(
+    conn: &mut AnyConnection,
+    site: &Site,
+    client: &AppClient,
+    digest: &str,
+    now: i64,
+) -> Result<RefreshRow, OAuthError> {
+    let invalid = || OAuthError::invalid_grant("the refresh token is not valid");
+    let row = grants::find_refresh(conn, site.pool_id(), digest)?.ok_or_else(invalid)?;
+    if row.client_id != client.id.as_str() {
+        return Err(invalid());
+    }
+    if row.expires_at <= now {
+        return Err(OAuthError::invalid_grant("the refresh token has expired"));
+    }
+    if !grants::family_is_live(conn, site.pool_id(), &row.family_id)? {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token has been revoked",
+        ));
+    }
+    if row.rotated_at.is_some() {
+        grants::revoke_family(conn, &row.family_id, now)?;
+        return Err(refresh_reused());
+    }
+    Ok(row)
+}
+
+fn refresh_reused() -> OAuthError {
+    OAuthError::invalid_grant("the refresh token was already used; its tokens are revoked")
 }
 
 fn client_credentials(

@@ -285,19 +285,26 @@ pub fn find_refresh(
         .optional())?)
 }
 
-/// Marks a refresh token as used by rotation; false when it already was (a reuse).
-pub fn rotate_refresh(conn: &mut AnyConnection, token_digest: &str, now: i64) -> StoreResult<bool> {
-    let rotate = RotateRefresh { token_digest, now };
-    Ok(on_backend!(conn, |c| rotate.execute(c))? == 1)
+/// Rotates a refresh token: marks it used and returns it, if it is one of `pool_id`'s, issued to
+/// `client_id`, unexpired, not used before, and its family is live. One conditional UPDATE is
+/// the gate, so of concurrent uses only one wins. `None` when any condition fails: the caller
+/// reads the token again to tell which.
+pub fn rotate_refresh(
+    conn: &mut AnyConnection,
+    rotation: Rotation,
+) -> StoreResult<Option<RefreshRow>> {
+    Ok(on_backend!(conn, |c| rotation.get_result(c).optional())?)
 }
 
 /// The rotating UPDATE, written out for the same reason as `RedeemCode`.
-struct RotateRefresh<'a> {
-    token_digest: &'a str,
-    now: i64,
+pub struct Rotation<'a> {
+    pub pool_id: &'a str,
+    pub client_id: &'a str,
+    pub token_digest: &'a str,
+    pub now: i64,
 }
 
-impl<DB> QueryFragment<DB> for RotateRefresh<'_>
+impl<DB> QueryFragment<DB> for Rotation<'_>
 where
     DB: Backend + HasSqlType<Text> + HasSqlType<BigInt>,
     str: ToSql<Text, DB>,
@@ -308,15 +315,42 @@ where
         out.push_bind_param::<BigInt, _>(&self.now)?;
         out.push_sql(" WHERE token_digest = ");
         out.push_bind_param::<Text, _>(self.token_digest)?;
-        out.push_sql(" AND rotated_at IS NULL");
+        out.push_sql(" AND pool_id = ");
+        out.push_bind_param::<Text, _>(self.pool_id)?;
+        out.push_sql(" AND client_id = ");
+        out.push_bind_param::<Text, _>(self.client_id)?;
+        out.push_sql(" AND expires_at > ");
+        out.push_bind_param::<BigInt, _>(&self.now)?;
+        out.push_sql(
+            " AND rotated_at IS NULL AND EXISTS (SELECT 1 FROM token_families \
+             WHERE token_families.id = refresh_tokens.family_id \
+             AND token_families.revoked_at IS NULL) \
+             RETURNING token_digest, family_id, pool_id, client_id, user_sub, scopes, \
+             auth_time, created_at, expires_at, rotated_at",
+        );
         Ok(())
     }
 }
 
-impl<Conn> RunQueryDsl<Conn> for RotateRefresh<'_> {}
+impl Query for Rotation<'_> {
+    type SqlType = (
+        Text,
+        Text,
+        Text,
+        Text,
+        Text,
+        Text,
+        BigInt,
+        BigInt,
+        BigInt,
+        Nullable<BigInt>,
+    );
+}
 
-impl QueryId for RotateRefresh<'_> {
-    type QueryId = RotateRefresh<'static>;
+impl<Conn> RunQueryDsl<Conn> for Rotation<'_> {}
+
+impl QueryId for Rotation<'_> {
+    type QueryId = Rotation<'static>;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 

@@ -15,6 +15,7 @@ const POOL: &str = "local_Example01";
 const WEB: &str = "exampleclientid0000000000a";
 const MOBILE: &str = "examplepublicclient0000000";
 const ROTATING: &str = "rotatingclient000000000000";
+const ROTATING_TOO: &str = "rotatingclient00000000000b";
 const LIMITED: &str = "limitedclient0000000000000";
 const CALLBACK: &str = "http://localhost:3000/callback";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -30,6 +31,14 @@ callback_urls = ["http://localhost:3000/callback"]
 logout_urls = ["http://localhost:3000/bye"]
 allowed_oauth_flows = ["code"]
 allowed_oauth_scopes = ["openid", "email", "profile"]
+rotate_refresh_tokens = true
+
+[[pool.client]]
+id = "rotatingclient00000000000b"
+name = "rotating too"
+callback_urls = ["http://localhost:3000/callback"]
+allowed_oauth_flows = ["code"]
+allowed_oauth_scopes = ["openid"]
 rotate_refresh_tokens = true
 
 [[pool.client]]
@@ -1231,6 +1240,24 @@ async fn refresh_keeps_auth_time_and_rotation_detects_reuse(pool: Pool) {
     let code = pool.code(ROTATING, "openid", false).await;
     let (_, tokens) = pool.exchange(ROTATING, &code, None).await;
     let first = tokens["refresh_token"].as_str().unwrap().to_owned();
+    // Another rotating client, an unknown token: refused, and neither spends the real one.
+    for (client, token) in [(ROTATING_TOO, first.as_str()), (ROTATING, "not-a-token")] {
+        let (_, refused, _) = pool
+            .token(
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("client_id", client),
+                    ("refresh_token", token),
+                ],
+                None,
+            )
+            .await;
+        assert_eq!(refused["error"], "invalid_grant");
+        assert_eq!(
+            refused["error_description"],
+            "the refresh token is not valid"
+        );
+    }
     let (_, second, _) = pool
         .token(
             &[
