@@ -200,12 +200,7 @@ fn main() {
     let a = std::env::var("GATEHOUSE_COMPARE_A")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_gatehouse").to_owned());
     let b = std::env::var("GATEHOUSE_COMPARE_B").unwrap_or_else(|_| a.clone());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async move {
+    common::load_runtime().block_on(async move {
         pin_self_to(1);
         let http = Client::builder()
             .redirect(reqwest::redirect::Policy::none())

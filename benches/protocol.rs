@@ -190,12 +190,7 @@ fn main() {
     // GATEHOUSE_BENCH_BIN runs another build (e.g. one with symbols, for a profiler).
     let server_binary = std::env::var("GATEHOUSE_BENCH_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_gatehouse").to_owned());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async move {
+    common::load_runtime().block_on(async move {
         let server = Server::start(&server_binary, 0).await;
         SERVER_PID.store(server.pid() as usize, Ordering::Relaxed);
         let (port, database, base) = (server.port(), server.database().to_owned(), server.base());

@@ -126,6 +126,15 @@ impl Drop for Server {
     }
 }
 
+/// The load generator's runtime: one worker thread (the benches pin it to CPU 1).
+pub fn load_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// Moves every thread of this process to `cpu`.
 pub fn pin_self_to(cpu: usize) {
     let _ = Command::new("taskset")

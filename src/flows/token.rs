@@ -126,11 +126,23 @@ fn authorization_code(
         family: &family,
         nonce: row.nonce.as_deref(),
     };
-    let tokens = issue::sign_user_tokens(services, site, &grant, &inputs, now)?;
+    signed_response(services, site, &grant, &inputs, Some(refresh_token), now)
+}
+
+/// Signs a user grant's tokens (after its transaction committed) and answers with them.
+fn signed_response(
+    services: &Services,
+    site: &Site,
+    grant: &TokenGrant,
+    inputs: &issue::SigningInputs,
+    refresh_token: Option<String>,
+    now: i64,
+) -> Result<TokenResponse, OAuthError> {
+    let tokens = issue::sign_user_tokens(services, site, grant, inputs, now)?;
     Ok(TokenResponse {
         access_token: tokens.access_token,
         id_token: tokens.id_token,
-        refresh_token: Some(refresh_token),
+        refresh_token,
         token_type: "Bearer",
         expires_in: tokens.expires_in,
     })
@@ -313,14 +325,7 @@ fn refresh_token(
         family: &row.family_id,
         nonce: None,
     };
-    let tokens = issue::sign_user_tokens(services, site, &grant, &inputs, now)?;
-    Ok(TokenResponse {
-        access_token: tokens.access_token,
-        id_token: tokens.id_token,
-        refresh_token: next,
-        token_type: "Bearer",
-        expires_in: tokens.expires_in,
-    })
+    signed_response(services, site, &grant, &inputs, next, now)
 }
 
 /// The refresh token with this digest, if this client may use it now. A token that was rotated
