@@ -6,7 +6,8 @@ use crate::settings::{Settings, TlsFiles};
 use crate::store::Store;
 use crate::ui::i18n::Catalogue;
 use actix_web::dev::Server;
-use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::http::StatusCode;
+use actix_web::middleware::{DefaultHeaders, ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -56,7 +57,8 @@ pub fn bind(state: AppState) -> Result<(Server, Vec<SocketAddr>), ServeError> {
         App::new()
             .app_data(data.clone())
             // Bodies are small forms; anything larger is refused before it is read.
-            .app_data(web::PayloadConfig::new(64 * 1024))
+            .app_data(web::PayloadConfig::new(http::BODY_LIMIT))
+            .wrap(ErrorHandlers::new().handler(StatusCode::PAYLOAD_TOO_LARGE, http::body_too_large))
             .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
             .wrap(from_fn(http::log_request))
             .configure(http::routes)

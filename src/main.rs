@@ -93,6 +93,17 @@ struct ServeArgs {
     /// Directory of `<language>.toml` page translations that add to or override the built-in ones.
     #[arg(long, env = "GATEHOUSE_LOCALES_DIR", value_name = "DIR")]
     locales_dir: Option<PathBuf>,
+    /// Proxies or load balancers in front of the server (addresses or CIDR ranges, repeat the
+    /// flag or separate with commas): behind them, failed sign-ins are counted per address
+    /// named in X-Forwarded-For instead of per proxy.
+    #[arg(
+        long = "trusted-proxy",
+        env = "GATEHOUSE_TRUSTED_PROXIES",
+        value_name = "CIDR",
+        value_delimiter = ',',
+        value_parser = gatehouse::http::forwarded::parse_trusted
+    )]
+    trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 fn main() -> ExitCode {
@@ -182,6 +193,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         gatehouse::ui::i18n::Catalogue::with_dir(dir).map_err(|e| format!("--locales-dir: {e}"))?;
     }
     settings.locales_dir = args.locales_dir;
+    settings.trusted_proxies = args.trusted_proxies;
     if let Some(declaration) = &declaration {
         let templates = declaration
             .pools

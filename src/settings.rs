@@ -20,6 +20,8 @@ pub struct Settings {
     pub locales_dir: Option<PathBuf>,
     /// Clients' own page templates, from the file's `templates_dir` keys.
     pub templates: Arc<TemplateOverrides>,
+    /// Proxies whose `X-Forwarded-For` names the browser (for per-address throttling).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Clone)]
@@ -58,6 +60,7 @@ impl Settings {
             mail: MailSettings::default(),
             locales_dir: None,
             templates: Arc::default(),
+            trusted_proxies: Vec::new(),
         })
     }
 

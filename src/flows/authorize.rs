@@ -6,7 +6,6 @@ use super::{
     Services, Site, defined_custom_scopes, find_client, identity_providers, issue, session,
 };
 use crate::model::AppClient;
-use crate::model::client::COGNITO_PROVIDER;
 use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError, Providers};
 use crate::oauth::{ErrorCode, OAuthError, Params};
 use crate::store::AnyConnection;
@@ -41,15 +40,20 @@ pub fn resolve(
     site: &Site,
     query: &str,
 ) -> Result<Result<(AppClient, AuthorizationRequest), AuthorizeError>, OAuthError> {
-    let params = match Params::parse(query) {
-        Ok(params) => params,
-        Err(e) => {
-            return Ok(Err(AuthorizeError::Page(format!(
-                "The request is malformed: {}.",
-                e.description
-            ))));
-        }
-    };
+    // A malformed client_id or redirect_uri is shown on a page; any other malformed parameter
+    // goes back to the redirect URI once that is known to be the client's.
+    let (params, problem) = Params::parse_lenient(query);
+    if let Some(problem) = &problem
+        && problem
+            .name
+            .as_deref()
+            .is_none_or(|name| ["client_id", "redirect_uri"].contains(&name))
+    {
+        return Ok(Err(AuthorizeError::Page(format!(
+            "The request is malformed: {}.",
+            problem.error.description
+        ))));
+    }
     let client_id = match authorize::client_id(&params) {
         Ok(id) => id,
         Err(e) => return Ok(Err(e)),
@@ -64,10 +68,16 @@ pub fn resolve(
         .iter()
         .map(|p| (p.name.clone(), p.idp_identifiers.clone()))
         .collect();
-    Ok(
-        authorize::validate(&params, &client, &defined, &Providers { known: &known })
-            .map(|request| (client, request)),
-    )
+    let validated = authorize::validate(&params, &client, &defined, &Providers { known: &known });
+    Ok(match (problem, validated) {
+        (None, validated) => validated.map(|request| (client, request)),
+        (Some(problem), Ok(request)) => Err(request.error(problem.error)),
+        (Some(problem), Err(AuthorizeError::Redirect(mut redirect))) => {
+            redirect.error = problem.error;
+            Err(AuthorizeError::Redirect(redirect))
+        }
+        (Some(_), Err(page)) => Err(page),
+    })
 }
 
 pub fn start(
@@ -88,20 +98,21 @@ pub fn start(
         .as_ref()
         .filter(|_| !request.prompt_none)
     {
-        return super::federation::start(conn, services, site, &request, provider, query, now);
-    }
-    if !client
-        .settings
-        .supported_identity_providers
-        .iter()
-        .any(|p| p == COGNITO_PROVIDER)
-    {
-        let error = OAuthError::unauthorized_client(
-            "the client does not support sign-in with the user pool (COGNITO)",
+        return Ok(
+            super::federation::start(conn, services, site, &request, provider, query, now)
+                .unwrap_or_else(|error| request.error(error).into()),
         );
+    }
+    if client.settings.supported_identity_providers.is_empty() {
+        let error = OAuthError::unauthorized_client("the client has no sign-in option enabled");
         return Ok(request.error(error).into());
     }
-    let signed_in = session::current(conn, site, session_cookie, now)?;
+    // Past validation every failure, a database one included, goes back to the client
+    // (hosted-ui-and-oauth.md §7.1.4): a 500 page in the browser would never reach it.
+    let signed_in = match session::current(conn, site, session_cookie, now) {
+        Ok(signed_in) => signed_in,
+        Err(error) => return Ok(request.error(error.into()).into()),
+    };
     // max_age=0 always asks again (OIDC Core §3.1.2.1).
     let fresh = |auth_time: i64| request.max_age.is_none_or(|age| now - auth_time < age);
     match signed_in {

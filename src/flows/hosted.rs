@@ -70,9 +70,21 @@ pub fn carried_query(query: &str) -> String {
     out.finish()
 }
 
-/// The carried query plus page parameters.
+/// The carried query plus page parameters, each replacing any copy the query already has (a
+/// parameter given twice makes the request malformed). A provider chosen on the page also
+/// replaces an `idp_identifier` of the request.
 pub fn query_with(carried: &str, extra: &[(&str, &str)]) -> String {
-    let mut out = url::form_urlencoded::Serializer::new(carried.to_owned());
+    let replaced = |name: &str| {
+        extra
+            .iter()
+            .any(|(k, _)| *k == name || (*k == "identity_provider" && name == "idp_identifier"))
+    };
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in url::form_urlencoded::parse(carried.as_bytes()) {
+        if !replaced(&k) {
+            out.append_pair(&k, &v);
+        }
+    }
     for (k, v) in extra {
         out.append_pair(k, v);
     }
@@ -423,6 +435,13 @@ mod tests {
         assert_eq!(
             query_with("client_id=a", &[("username", "a b")]),
             "client_id=a&username=a+b"
+        );
+        assert_eq!(
+            query_with(
+                "client_id=a&identity_provider=COGNITO&idp_identifier=x",
+                &[("identity_provider", "Google")]
+            ),
+            "client_id=a&identity_provider=Google"
         );
     }
 

@@ -3,12 +3,12 @@
 //! the client's own refresh tokens (expiry, rotation, family).
 
 use super::token::authenticate_client;
-use super::userinfo::verify_access_token;
+use super::userinfo::{enabled_user, verify_access_token};
 use super::{Services, Site};
 use crate::oauth::{OAuthError, Params};
 use crate::secrets::SecretDigest;
+use crate::store::AnyConnection;
 use crate::store::grants;
-use crate::store::{self, AnyConnection};
 use serde_json::{Map, Value, json};
 
 pub fn introspect(
@@ -25,7 +25,10 @@ pub fn introspect(
         return Err(credentials.invalid("introspection is for confidential clients"));
     }
     let mut answer = Map::new();
-    if let Some(claims) = verify_access_token(conn, services, site, &token, now)? {
+    if let Some(claims) = verify_access_token(conn, services, site, &token, now)?
+        // A user's token (it has a family) dies with the user; a client's token has no user.
+        && (claims.origin_jti.is_none() || enabled_user(conn, site, &claims.sub)?.is_some())
+    {
         answer.insert("active".into(), true.into());
         answer.insert("token_type".into(), "access_token".into());
         answer.insert("scope".into(), claims.scope.clone().into());
@@ -47,17 +50,14 @@ pub fn introspect(
         && row.expires_at > now
         && row.rotated_at.is_none()
         && grants::family_is_live(conn, site.pool_id(), &row.family_id)?
+        && let Some(user) = enabled_user(conn, site, &row.user_sub)?
     {
-        let username = uuid::Uuid::parse_str(&row.user_sub)
-            .ok()
-            .and_then(|sub| store::users::get(conn, site.pool_id(), &sub).ok())
-            .map(|u| u.username);
         return Ok(json!({
             "active": true,
             "token_type": "refresh_token",
             "scope": row.scopes,
             "client_id": row.client_id,
-            "username": username,
+            "username": user.username,
             "sub": row.user_sub,
             "iss": site.urls.issuer,
             "exp": row.expires_at,

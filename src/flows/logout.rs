@@ -68,7 +68,10 @@ pub fn logout(
             Err(crate::oauth::authorize::AuthorizeError::Page(message)) => {
                 LogoutOutcome::Page(message)
             }
+            // The request is the client's (its redirect URI is registered): sign out as
+            // asked, then report the error there.
             Err(crate::oauth::authorize::AuthorizeError::Redirect(redirect)) => {
+                session::end(conn, session_cookie)?;
                 LogoutOutcome::Redirect(redirect.location())
             }
         });

@@ -148,22 +148,31 @@ pub fn user_info(
             "the access token needs the openid scope",
         ));
     }
-    let user: User = uuid::Uuid::parse_str(&claims.sub)
-        .ok()
-        .map(|sub| store::users::get(conn, site.pool_id(), &sub))
-        .transpose()
-        .or_else(|e| match e {
-            StoreError::NotFound => Ok(None),
-            other => Err(other),
-        })?
-        .filter(|u| u.enabled)
-        .ok_or_else(|| OAuthError::invalid_token(INVALID))?;
+    let user =
+        enabled_user(conn, site, &claims.sub)?.ok_or_else(|| OAuthError::invalid_token(INVALID))?;
     let client = find_client(conn, services, site, &claims.client_id)?
         .ok_or_else(|| OAuthError::invalid_token(INVALID))?;
     let mut info = claims::user_claims(&user, &scopes, client.settings.read_attributes.as_deref());
     info.insert("sub".into(), user.sub.to_string().into());
     info.insert("username".into(), user.username.into());
     Ok(info)
+}
+
+/// The user named by a token's `sub`, if it still exists and is enabled: tokens of a deleted
+/// or disabled user stop working at userInfo and introspection.
+pub(crate) fn enabled_user(
+    conn: &mut AnyConnection,
+    site: &Site,
+    sub: &str,
+) -> Result<Option<User>, OAuthError> {
+    let Ok(sub) = uuid::Uuid::parse_str(sub) else {
+        return Ok(None);
+    };
+    match store::users::get(conn, site.pool_id(), &sub) {
+        Ok(user) => Ok(Some(user).filter(|u| u.enabled)),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(other) => Err(other.into()),
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use super::pool::PoolSite;
 use super::respond::{self, form_params, run_flow, run_read_flow, run_short_flow};
 use crate::app::AppState;
 use crate::flows;
+use crate::oauth::client_auth::strip_scheme;
 use crate::oauth::{OAuthError, Params};
 use crate::store::now;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -46,10 +47,19 @@ pub async fn token(
 
 /// The bearer token of a userInfo request: the Authorization header, or (POST) the form.
 fn bearer_token(req: &HttpRequest, body: &[u8]) -> Result<String, OAuthError> {
+    let form = (!body.is_empty()).then(|| form_params(req, body));
+    let in_body = match &form {
+        Some(Ok(form)) => form.get("access_token").map(str::to_owned),
+        _ => None,
+    };
     if let Some(header) = authorization(req) {
-        return header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
+        // RFC 6750 §2: a client uses one method to send its token.
+        if in_body.is_some() {
+            return Err(OAuthError::invalid_request(
+                "send the access token in the Authorization header or the body, not both",
+            ));
+        }
+        return strip_scheme(&header, "Bearer")
             .map(|t| t.trim().to_owned())
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
@@ -58,11 +68,11 @@ fn bearer_token(req: &HttpRequest, body: &[u8]) -> Result<String, OAuthError> {
                 )
             });
     }
-    if !body.is_empty() {
-        let form = form_params(req, body)?;
-        if let Some(token) = form.get("access_token") {
-            return Ok(token.to_owned());
-        }
+    if let Some(Err(error)) = form {
+        return Err(error);
+    }
+    if let Some(token) = in_body {
+        return Ok(token);
     }
     Err(OAuthError::invalid_request(
         "Bad OAuth2 request at UserInfo Endpoint: no access token",

@@ -67,6 +67,24 @@ fn unavailable_page(state: &AppState, req: &HttpRequest, error: &OAuthError) -> 
 
 /// The address failures are counted against: the IPv4 address, or the IPv6 /64 (one host
 /// commonly holds a whole /64, so counting single IPv6 addresses would count nothing).
+/// The browser's address as throttling counts it (see `forwarded`).
+fn browser_address(state: &AppState, req: &HttpRequest) -> String {
+    let Some(peer) = req.peer_addr() else {
+        return String::new();
+    };
+    let forwarded_for: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let trusted = &state.settings.trusted_proxies;
+    throttle_address(super::forwarded::client_address(
+        peer.ip(),
+        &forwarded_for,
+        trusted,
+    ))
+}
+
 fn throttle_address(ip: std::net::IpAddr) -> String {
     match ip {
         std::net::IpAddr::V4(v4) => v4.to_string(),
@@ -218,9 +236,7 @@ async fn hosted(
         req.query_string().to_owned(),
         csrf_cookie.clone(),
         cookie_value(&req, SESSION_COOKIE),
-        req.peer_addr()
-            .map(|a| throttle_address(a.ip()))
-            .unwrap_or_default(),
+        browser_address(&state, &req),
         header(&req, "accept-language"),
     );
     let (services, flow_site) = (state.services.clone(), site.clone());

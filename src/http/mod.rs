@@ -4,6 +4,7 @@
 pub mod api;
 pub mod browser;
 pub mod errors;
+pub mod forwarded;
 pub mod pages;
 pub mod pool;
 pub mod respond;
@@ -158,6 +159,57 @@ pub async fn not_found(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
         actix_web::ResponseError::error_response(&errors::ApiError::not_found("no such endpoint"))
     }
 }
+
+/// Bodies over the limit (`BODY_LIMIT`) are refused before they are read. They get the same
+/// answer as any other bad request: the protocol's JSON at the API endpoints, a page elsewhere.
+pub fn body_too_large<B>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
+    let (req, _) = res.into_parts();
+    let api = [
+        "/oauth2/token",
+        "/oauth2/userInfo",
+        "/oauth2/revoke",
+        "/oauth2/introspect",
+    ]
+    .iter()
+    .any(|endpoint| req.path().ends_with(endpoint));
+    let response = if api {
+        let mut error = crate::oauth::OAuthError::invalid_request(format!(
+            "the request body is larger than {} KiB",
+            BODY_LIMIT / 1024
+        ));
+        error.status = StatusCode::PAYLOAD_TOO_LARGE.as_u16();
+        respond::oauth_error(&error)
+    } else {
+        let state = req.app_data::<web::Data<AppState>>();
+        match state {
+            Some(state) => {
+                let catalogue = &state.services.catalogue;
+                let lang = catalogue.negotiate(
+                    None,
+                    req.headers()
+                        .get("accept-language")
+                        .and_then(|v| v.to_str().ok()),
+                );
+                pages::error_page(
+                    catalogue,
+                    &lang,
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "page.invalid_title",
+                    &crate::ui::i18n::Text::new("page.too_large"),
+                )
+            }
+            None => HttpResponse::PayloadTooLarge().finish(),
+        }
+    };
+    Ok(actix_web::middleware::ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, response).map_into_right_body(),
+    ))
+}
+
+/// The largest request body read: every body is a small form.
+pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// One log line per request: method, path (never the query, which may carry codes), status
 /// and latency.

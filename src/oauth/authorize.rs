@@ -127,7 +127,11 @@ pub fn validate(
             "The redirect_uri is not registered for this client.".into(),
         ));
     }
-    let state = params.get("state").map(String::from);
+    // A state too long to accept is not echoed either: the error below says why.
+    let state = params
+        .get("state")
+        .filter(|s| s.len() <= MAX_PARAM_LEN)
+        .map(String::from);
     let response_type = params.get("response_type");
     let fragment = response_type == Some("token");
     let fail = |error: OAuthError| {

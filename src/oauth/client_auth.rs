@@ -2,7 +2,7 @@
 //! `client_secret_basic`, `client_secret_post`, or a public client naming itself with `client_id`.
 
 use super::error::OAuthError;
-use super::params::Params;
+use super::params::{Params, decode_component};
 use crate::model::AppClient;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -61,12 +61,9 @@ pub fn extract(
     let body_id = params.get("client_id");
     let body_secret = params.get("client_secret");
     if let Some(header) = authorization {
-        let encoded = header
-            .strip_prefix("Basic ")
-            .or_else(|| header.strip_prefix("basic "))
-            .ok_or_else(|| {
-                OAuthError::invalid_client("only HTTP Basic client authentication is supported")
-            })?;
+        let encoded = strip_scheme(header, "Basic").ok_or_else(|| {
+            OAuthError::invalid_client("only HTTP Basic client authentication is supported")
+        })?;
         let decoded = STANDARD
             .decode(encoded.trim())
             .ok()
@@ -78,13 +75,18 @@ pub fn extract(
             .split_once(':')
             .ok_or_else(|| OAuthError::invalid_client("the Basic credentials have no `:`"))?;
         let decode = |s: &str| {
-            url::form_urlencoded::parse(format!("x={s}").as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default()
+            decode_component(s)
+                .ok()
+                .filter(|s| !s.contains('\0'))
+                .ok_or_else(|| {
+                    OAuthError::invalid_client(
+                        "the Basic credentials are not form-encoded UTF-8 without NUL",
+                    )
+                })
         };
-        let raw = Some(secret.to_owned()).filter(|raw| *raw != decode(raw));
-        let (id, secret) = (decode(id), decode(secret));
+        let (id, decoded_secret) = (decode(id)?, decode(secret)?);
+        let raw = Some(secret.to_owned()).filter(|raw| *raw != decoded_secret);
+        let secret = decoded_secret;
         if body_secret.is_some() {
             return Err(OAuthError::invalid_request(
                 "use one client authentication method, not two",
@@ -111,6 +113,13 @@ pub fn extract(
             Err(error)
         }
     }
+}
+
+/// The credentials after an HTTP authentication scheme, matched without regard to case
+/// (RFC 9110 §11.1): `strip_scheme("bearer x", "Bearer") == Some("x")`.
+pub fn strip_scheme<'a>(header: &'a str, scheme: &str) -> Option<&'a str> {
+    let (given, rest) = header.split_once(' ')?;
+    given.eq_ignore_ascii_case(scheme).then_some(rest)
 }
 
 /// Checks the credentials against the stored client (None = unknown client).
@@ -158,6 +167,21 @@ mod tests {
         );
         assert!(extract(Some(&header), &params("client_secret=x")).is_err());
         assert!(extract(Some("Bearer x"), &params("")).is_err());
+        let shouted = format!("BASIC {}", STANDARD.encode("id:secret"));
+        assert_eq!(
+            extract(Some(&shouted), &params("")).unwrap().client_id(),
+            "id"
+        );
+        for bad in ["id%FF:s", "id:s%00", "id%00:s"] {
+            let header = format!("Basic {}", STANDARD.encode(bad));
+            let error = extract(Some(&header), &params("")).unwrap_err();
+            assert_eq!(error.code.as_str(), "invalid_client", "{bad}");
+        }
+        let ampersand = format!("Basic {}", STANDARD.encode("id:sec&ret"));
+        match extract(Some(&ampersand), &params("")).unwrap() {
+            ClientCredentials::Basic { secret, .. } => assert_eq!(secret, "sec&ret"),
+            other => panic!("{other:?}"),
+        }
         assert_eq!(
             extract(None, &params("client_id=a")).unwrap(),
             ClientCredentials::Public { id: "a".into() }

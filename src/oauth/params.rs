@@ -3,25 +3,74 @@
 use super::error::OAuthError;
 use std::collections::BTreeMap;
 
+/// Why a query or form was refused, and which parameter (None: a name that cannot be read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamProblem {
+    pub name: Option<String>,
+    pub error: OAuthError,
+}
+
 /// Decoded parameters; empty values count as absent (RFC 6749 §3.1).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Params(BTreeMap<String, String>);
 
 impl Params {
-    /// Parses `a=b&c=d`; a parameter given twice is `invalid_request`.
+    /// Parses `a=b&c=d`. A parameter given twice (even once empty), a value that is not UTF-8
+    /// once decoded, or one holding a NUL character is `invalid_request`: lossy decoding would
+    /// silently change a `state` the client checks later, and PostgreSQL refuses NUL in text.
     pub fn parse(encoded: &str) -> Result<Self, OAuthError> {
+        match Self::parse_lenient(encoded) {
+            (params, None) => Ok(params),
+            (_, Some(problem)) => Err(problem.error),
+        }
+    }
+
+    /// Like `parse`, but keeps going after a problem: the first copy of each well-formed
+    /// parameter, and the first problem met. The authorization endpoint uses it to send an
+    /// error to a redirect URI it can still trust.
+    pub fn parse_lenient(encoded: &str) -> (Self, Option<ParamProblem>) {
         let mut map = BTreeMap::new();
-        for (key, value) in url::form_urlencoded::parse(encoded.as_bytes()) {
-            if value.is_empty() {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut problem = None;
+        let mut note = |name: Option<String>, error: OAuthError| {
+            problem.get_or_insert(ParamProblem { name, error });
+        };
+        for pair in encoded.split('&').filter(|pair| !pair.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let key = match decode_component(key) {
+                Ok(key) if !key.contains('\0') => key,
+                Ok(_) | Err(_) => {
+                    note(
+                        None,
+                        OAuthError::invalid_request("a parameter name is malformed"),
+                    );
+                    continue;
+                }
+            };
+            let value = match decode_component(value) {
+                Ok(value) if !value.contains('\0') => value,
+                Ok(_) => {
+                    let error = format!("parameter `{key}` contains a NUL character");
+                    note(Some(key), OAuthError::invalid_request(error));
+                    continue;
+                }
+                Err(_) => {
+                    let error = format!("parameter `{key}` is not UTF-8 once decoded");
+                    note(Some(key), OAuthError::invalid_request(error));
+                    continue;
+                }
+            };
+            if !seen.insert(key.clone()) {
+                let error = format!("parameter `{key}` is given more than once");
+                map.remove(&key);
+                note(Some(key), OAuthError::invalid_request(error));
                 continue;
             }
-            if map.insert(key.to_string(), value.to_string()).is_some() {
-                return Err(OAuthError::invalid_request(format!(
-                    "parameter `{key}` is given more than once"
-                )));
+            if !value.is_empty() {
+                map.insert(key, value);
             }
         }
-        Ok(Self(map))
+        (Self(map), problem)
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -53,6 +102,15 @@ impl Params {
     }
 }
 
+/// One `application/x-www-form-urlencoded` name or value: `+` is a space, `%XX` a byte, and
+/// the bytes must be UTF-8.
+pub fn decode_component(raw: &str) -> Result<String, std::str::Utf8Error> {
+    let spaced = raw.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .map(|decoded| decoded.into_owned())
+}
+
 /// `base` with `params` appended to its query (response_mode=query) or as its fragment
 /// (response_mode=fragment). Works for custom schemes such as `myapp://callback` too.
 pub fn redirect_with(base: &str, params: &[(&str, &str)], fragment: bool) -> String {
@@ -78,6 +136,36 @@ mod tests {
         let params = Params::parse("a=1&b=&c=x%20y").unwrap();
         assert_eq!(params.get("b"), None);
         assert_eq!(params.get("c"), Some("x y"));
+        assert_eq!(
+            Params::parse("a=1+2%2B3&&").unwrap().get("a"),
+            Some("1 2+3")
+        );
+    }
+
+    #[test]
+    fn an_empty_copy_still_counts_as_a_duplicate() {
+        assert!(Params::parse("a=&a=x").is_err());
+        assert!(Params::parse("a=x&a").is_err());
+    }
+
+    #[test]
+    fn values_that_are_not_utf8_or_hold_nul_are_refused() {
+        assert!(Params::parse("state=%FF").is_err());
+        assert!(Params::parse("%FF=1").is_err());
+        assert!(Params::parse("client_id=a%00b").is_err());
+        assert!(Params::parse("a%00=1").is_err());
+        assert_eq!(Params::parse("s=%C3%A9").unwrap().get("s"), Some("é"));
+    }
+
+    #[test]
+    fn lenient_parsing_names_the_first_problem_and_drops_the_doubled_parameter() {
+        let (params, problem) = Params::parse_lenient("client_id=c&state=1&state=2&x=%FF");
+        assert_eq!(params.get("client_id"), Some("c"));
+        assert_eq!(params.get("state"), None);
+        assert_eq!(params.get("x"), None);
+        assert_eq!(problem.unwrap().name.as_deref(), Some("state"));
+        let (_, problem) = Params::parse_lenient("%FF=1&client_id=c");
+        assert_eq!(problem.unwrap().name, None);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Failed sign-ins per user and per address, kept in the database so that back-off holds
 //! across processes. The `FREE_FAILURES`th failure locks for `FIRST_LOCK_SECONDS`, each further
-//! one doubles the lock, up to `MAX_LOCK_SECONDS`; a success clears the user's counter.
+//! one doubles the lock, up to `MAX_LOCK_SECONDS`; a success clears the user's counter, and a
+//! failure more than `FORGET_AFTER_SECONDS` after the previous one starts the count again (so a
+//! busy address behind a NAT is not locked for good by a day of ordinary typos).
 
 use super::schema::sign_in_failures;
 use super::{AnyConnection, StoreError, StoreResult};
@@ -9,6 +11,8 @@ use diesel::prelude::*;
 pub const FREE_FAILURES: i32 = 5;
 pub const FIRST_LOCK_SECONDS: i64 = 5;
 pub const MAX_LOCK_SECONDS: i64 = 15 * 60;
+/// Longer than the longest lock: waiting out a lock does not earn a fresh set of free tries.
+pub const FORGET_AFTER_SECONDS: i64 = 60 * 60;
 
 /// Seconds to lock after `failures` consecutive failures when `free` are let through.
 pub fn lock_seconds(failures: i32, free: i32) -> i64 {
@@ -55,6 +59,13 @@ fn record_failure_once(
     // The first statement writes, so SQLite takes the write lock (waiting for it) before
     // reading: a transaction that reads first can fail at its write instead of waiting.
     conn.transaction(|conn| {
+        diesel::update(
+            sign_in_failures::table
+                .find(key)
+                .filter(sign_in_failures::last_failure_at.lt(now - FORGET_AFTER_SECONDS)),
+        )
+        .set(sign_in_failures::failures.eq(0))
+        .execute(conn)?;
         let failures: Option<i32> = diesel::update(sign_in_failures::table.find(key))
             .set((
                 sign_in_failures::failures.eq(sign_in_failures::failures + 1),

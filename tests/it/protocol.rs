@@ -286,6 +286,7 @@ on_both_backends_with!(
     sign_in_errors_do_not_reveal_accounts,
     temporary_password_must_be_replaced,
     failed_sign_ins_are_throttled,
+    behind_a_trusted_proxy_failures_count_per_forwarded_address,
     implicit_flow_returns_tokens_in_the_fragment,
     code_exchange_checks_everything,
     replayed_code_revokes_its_tokens,
@@ -888,6 +889,106 @@ async fn failed_sign_ins_are_throttled(pool: Pool) {
         )
         .await;
     assert!(other.text().await.unwrap().contains("new_password"));
+}
+
+async fn behind_a_trusted_proxy_failures_count_per_forwarded_address(pool: Pool) {
+    use gatehouse::store::throttle;
+    // The same database behind a proxy on loopback that the server trusts.
+    let proxied = crate::support::spawn_server_with(pool.db.store.clone(), |settings| {
+        settings.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    });
+    let login = format!(
+        "{}/{POOL}/login?{}",
+        proxied.base,
+        query(&[
+            ("response_type", "code"),
+            ("client_id", WEB),
+            ("redirect_uri", CALLBACK),
+        ])
+    );
+    let sign_in = |forwarded_for: Option<&'static str>, password: &'static str| {
+        let login = login.clone();
+        async move {
+            let browser = browser();
+            let html = browser
+                .get(&login)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let form = [
+                ("_csrf", csrf(&html)),
+                ("username", "alice".into()),
+                ("password", password.to_owned()),
+            ];
+            let mut post = browser.post(&login).form(&form);
+            if let Some(address) = forwarded_for {
+                post = post.header("X-Forwarded-For", address);
+            }
+            post.send().await.unwrap()
+        }
+    };
+    // A failure is counted against the address the proxy forwarded, not the proxy's.
+    let failed = sign_in(Some("198.51.100.1, 203.0.113.8"), "Wrong-Passw0rd").await;
+    assert_eq!(failed.status(), StatusCode::OK);
+    let mut conn = pool.db.store.conn().unwrap();
+    let now = gatehouse::store::now();
+    let key = |address: &str| format!("ip:{POOL}:{address}");
+    for _ in 0..49 {
+        throttle::record_failure(&mut conn, &key("203.0.113.8"), 50, now).unwrap();
+    }
+    assert!(
+        throttle::locked_until(&mut conn, &[key("203.0.113.8")], now)
+            .unwrap()
+            .is_some(),
+        "49 more failures lock it: the first was counted for 203.0.113.8"
+    );
+
+    // An address with 50 failures is locked; the users behind other addresses are not.
+    for _ in 0..50 {
+        throttle::record_failure(&mut conn, &key("203.0.113.7"), 50, now).unwrap();
+    }
+    let locked = sign_in(Some("203.0.113.7"), "Alice-Passw0rd").await;
+    assert!(
+        locked
+            .text()
+            .await
+            .unwrap()
+            .contains("Password attempts exceeded")
+    );
+    let elsewhere = sign_in(Some("203.0.113.9"), "Alice-Passw0rd").await;
+    assert!(param(&location(&elsewhere), "code").is_some());
+    // Without a trusted proxy the header is the client's own word and is ignored.
+    let direct = pool.url("/login");
+    let browser = browser();
+    let pairs = query(&[
+        ("response_type", "code"),
+        ("client_id", WEB),
+        ("redirect_uri", CALLBACK),
+    ]);
+    let html = browser
+        .get(format!("{direct}?{pairs}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form = [
+        ("_csrf", csrf(&html)),
+        ("username", "alice".into()),
+        ("password", "Alice-Passw0rd".to_owned()),
+    ];
+    let direct = browser
+        .post(format!("{direct}?{pairs}"))
+        .header("X-Forwarded-For", "203.0.113.7")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert!(param(&location(&direct), "code").is_some());
 }
 
 async fn implicit_flow_returns_tokens_in_the_fragment(pool: Pool) {

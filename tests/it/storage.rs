@@ -22,7 +22,49 @@ on_both_backends!(
     demo_is_created_once,
     expired_protocol_state_is_purged,
     a_write_transaction_that_reads_first_outlasts_another_writer,
+    sign_in_failures_back_off_and_are_forgotten_after_an_hour,
 );
+
+fn sign_in_failures_back_off_and_are_forgotten_after_an_hour(db: &TestDb) {
+    use gatehouse::store::throttle::{self, FORGET_AFTER_SECONDS, MAX_LOCK_SECONDS};
+    let mut conn = db.store.conn().unwrap();
+    let key = "ip:pool:203.0.113.7".to_owned();
+    let t0 = 1_000_000;
+    for i in 0..4 {
+        throttle::record_failure(&mut conn, &key, 5, t0 + i).unwrap();
+    }
+    assert_eq!(
+        throttle::locked_until(&mut conn, std::slice::from_ref(&key), t0 + 4).unwrap(),
+        None
+    );
+    throttle::record_failure(&mut conn, &key, 5, t0 + 4).unwrap();
+    assert_eq!(
+        throttle::locked_until(&mut conn, std::slice::from_ref(&key), t0 + 4).unwrap(),
+        Some(t0 + 4 + 5)
+    );
+    // Each further failure doubles the lock, up to the cap.
+    for i in 5..20 {
+        throttle::record_failure(&mut conn, &key, 5, t0 + i).unwrap();
+    }
+    assert_eq!(
+        throttle::locked_until(&mut conn, std::slice::from_ref(&key), t0 + 19).unwrap(),
+        Some(t0 + 19 + MAX_LOCK_SECONDS)
+    );
+    // Waiting out the longest lock is not enough to start again…
+    let later = t0 + 19 + MAX_LOCK_SECONDS + 1;
+    throttle::record_failure(&mut conn, &key, 5, later).unwrap();
+    assert_eq!(
+        throttle::locked_until(&mut conn, std::slice::from_ref(&key), later).unwrap(),
+        Some(later + MAX_LOCK_SECONDS)
+    );
+    // …but a failure an hour after the previous one counts as the first.
+    let much_later = later + FORGET_AFTER_SECONDS + 1;
+    throttle::record_failure(&mut conn, &key, 5, much_later).unwrap();
+    assert_eq!(
+        throttle::locked_until(&mut conn, std::slice::from_ref(&key), much_later).unwrap(),
+        None
+    );
+}
 
 fn pool(id: &str, domain: Option<&str>) -> UserPool {
     UserPool {

@@ -154,6 +154,11 @@ pub fn spawn_server_with_outbox(store: Store, outbox: std::path::PathBuf) -> Tes
 }
 
 pub fn spawn_server_with_mail(store: Store, mail: gatehouse::mail::MailSettings) -> TestServer {
+    spawn_server_with(store, |settings| settings.mail = mail)
+}
+
+/// A server whose settings `adjust` changes first.
+pub fn spawn_server_with(store: Store, adjust: impl FnOnce(&mut Settings)) -> TestServer {
     let mut settings = Settings::new(
         "127.0.0.1:0".to_owned(),
         "http://localhost:7070",
@@ -161,7 +166,10 @@ pub fn spawn_server_with_mail(store: Store, mail: gatehouse::mail::MailSettings)
         None,
     )
     .expect("settings");
-    settings.mail = mail;
+    settings.mail = gatehouse::mail::MailSettings::Outbox(
+        std::env::temp_dir().join("gatehouse-test-outbox.jsonl"),
+    );
+    adjust(&mut settings);
     let state = AppState::new(store, settings).expect("state");
     let (server, addrs) = app::bind(state).expect("server binds");
     actix_web::rt::spawn(server);
