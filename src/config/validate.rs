@@ -839,6 +839,17 @@ fn app_client(
             );
         }
     }
+    // email, phone and profile only mean something beside openid; without it a request that
+    // names no scope (asking for all of the client's) could never succeed.
+    let has_openid = raw.allowed_oauth_scopes.iter().any(|s| s == "openid");
+    for (i, scope) in raw.allowed_oauth_scopes.iter().enumerate() {
+        if !has_openid && ["email", "phone", "profile"].contains(&scope.as_str()) {
+            c.fail(
+                format!("{path}.allowed_oauth_scopes[{i}]"),
+                format!("`{scope}` needs `openid` in allowed_oauth_scopes too"),
+            );
+        }
+    }
     let supported = raw
         .supported_identity_providers
         .unwrap_or_else(|| vec![COGNITO_PROVIDER.to_owned()]);

@@ -23,9 +23,12 @@ pub async fn openid_configuration(
         .map(|s| s.to_string())
         .chain(servers.iter().flat_map(|s| s.qualified_scopes()))
         .collect();
+    let custom: Vec<&str> = (site.pool.settings.custom_attributes.iter())
+        .map(|a| a.name.as_str())
+        .collect();
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=60"))
-        .json(discovery::metadata(&site.urls, scopes)))
+        .json(discovery::metadata(&site.urls, scopes, &custom)))
 }
 
 pub async fn jwks(state: web::Data<AppState>, site: PoolSite) -> Result<HttpResponse, ApiError> {

@@ -32,6 +32,14 @@ impl AppClient {
     pub fn is_confidential(&self) -> bool {
         self.secret.is_some()
     }
+
+    /// Whether users of this client may sign in with `provider` (COGNITO: the pool's own page).
+    pub fn supports(&self, provider: &str) -> bool {
+        self.settings
+            .supported_identity_providers
+            .iter()
+            .any(|p| p == provider)
+    }
 }
 
 impl ClientSettings {

@@ -285,7 +285,12 @@ fn choose_provider(
         params.get("idp_identifier"),
     ) {
         (None, None) => return Ok(None),
-        (Some(COGNITO_PROVIDER), _) => return Ok(None),
+        (Some(COGNITO_PROVIDER), _) if client.supports(COGNITO_PROVIDER) => return Ok(None),
+        (Some(COGNITO_PROVIDER), _) => {
+            return Err(OAuthError::unauthorized_client(
+                "the client does not support sign-in with the user pool (COGNITO)",
+            ));
+        }
         (Some(name), _) => providers
             .known
             .iter()
@@ -305,11 +310,7 @@ fn choose_provider(
                 ))
             })?,
     };
-    if !client
-        .settings
-        .supported_identity_providers
-        .contains(&named)
-    {
+    if !client.supports(&named) {
         return Err(OAuthError::unauthorized_client(format!(
             "the client does not support the identity provider `{named}`"
         )));

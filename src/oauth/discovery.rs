@@ -23,7 +23,7 @@ pub struct ProviderMetadata {
     pub subject_types_supported: Vec<&'static str>,
     pub id_token_signing_alg_values_supported: Vec<&'static str>,
     pub scopes_supported: Vec<String>,
-    pub claims_supported: Vec<&'static str>,
+    pub claims_supported: Vec<String>,
 }
 
 /// Where a pool is reached: its issuer (`{public_url}/{pool_id}`, the `iss` of every token) and
@@ -64,7 +64,8 @@ impl PoolUrls {
     }
 }
 
-/// Claims the pool's tokens can carry (hosted-ui-and-oauth.md §8.2).
+/// Claims the pool's tokens can carry (hosted-ui-and-oauth.md §8.2); the pool's custom
+/// attributes come after them.
 const CLAIMS: &[&str] = &[
     "sub",
     "iss",
@@ -72,9 +73,18 @@ const CLAIMS: &[&str] = &[
     "exp",
     "iat",
     "auth_time",
+    "jti",
+    "origin_jti",
+    "nonce",
+    "at_hash",
     "token_use",
+    "client_id",
+    "scope",
+    "username",
+    "version",
     "cognito:username",
     "cognito:groups",
+    "identities",
     "email",
     "email_verified",
     "phone_number",
@@ -96,8 +106,13 @@ const CLAIMS: &[&str] = &[
     "updated_at",
 ];
 
-/// The metadata document; `scopes` are the reserved scopes plus the pool's custom ones.
-pub fn metadata(urls: &PoolUrls, scopes: Vec<String>) -> ProviderMetadata {
+/// The metadata document; `scopes` are the reserved scopes plus the pool's custom ones, and
+/// `custom_attributes` the pool's custom attribute names (without `custom:`).
+pub fn metadata(
+    urls: &PoolUrls,
+    scopes: Vec<String>,
+    custom_attributes: &[&str],
+) -> ProviderMetadata {
     ProviderMetadata {
         issuer: urls.issuer.clone(),
         jwks_uri: urls.jwks_uri(),
@@ -134,7 +149,15 @@ pub fn metadata(urls: &PoolUrls, scopes: Vec<String>) -> ProviderMetadata {
         subject_types_supported: vec!["public"],
         id_token_signing_alg_values_supported: vec!["RS256"],
         scopes_supported: scopes,
-        claims_supported: CLAIMS.to_vec(),
+        claims_supported: CLAIMS
+            .iter()
+            .map(|c| c.to_string())
+            .chain(
+                custom_attributes
+                    .iter()
+                    .map(|name| format!("custom:{name}")),
+            )
+            .collect(),
     }
 }
 

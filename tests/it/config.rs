@@ -134,6 +134,18 @@ fn a_scope_no_resource_server_defines_is_rejected() {
 }
 
 #[test]
+fn an_id_token_scope_without_openid_is_rejected() {
+    expect_error(
+        &example_with(
+            r#"allowed_oauth_scopes = ["openid", "email", "profile"]"#,
+            r#"allowed_oauth_scopes = ["email", "profile"]"#,
+        ),
+        "pool[0].client[1].allowed_oauth_scopes[0]",
+        "`email` needs `openid`",
+    );
+}
+
+#[test]
 fn duplicate_ids_are_rejected() {
     expect_error(
         &example_with(

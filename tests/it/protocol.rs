@@ -4,7 +4,7 @@
 use crate::on_both_backends_with;
 use crate::support::{EXAMPLE_CONFIG, TestDb, example_env, spawn_server};
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use gatehouse::provision;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -17,6 +17,7 @@ const MOBILE: &str = "examplepublicclient0000000";
 const ROTATING: &str = "rotatingclient000000000000";
 const ROTATING_TOO: &str = "rotatingclient00000000000b";
 const LIMITED: &str = "limitedclient0000000000000";
+const PARTNER_ONLY: &str = "partneronlyclient000000000";
 const CALLBACK: &str = "http://localhost:3000/callback";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -39,6 +40,7 @@ name = "rotating too"
 callback_urls = ["http://localhost:3000/callback"]
 allowed_oauth_flows = ["code"]
 allowed_oauth_scopes = ["openid"]
+supported_identity_providers = ["COGNITO", "Partner"]
 rotate_refresh_tokens = true
 
 [[pool.client]]
@@ -48,6 +50,14 @@ callback_urls = ["http://localhost:3000/callback"]
 allowed_oauth_flows = ["code", "implicit"]
 allowed_oauth_scopes = ["openid", "email", "profile", "aws.cognito.signin.user.admin"]
 read_attributes = ["email"]
+
+[[pool.client]]
+id = "partneronlyclient000000000"
+name = "partner only"
+callback_urls = ["http://localhost:3000/callback"]
+allowed_oauth_flows = ["code"]
+allowed_oauth_scopes = ["openid"]
+supported_identity_providers = ["Partner"]
 
 [[pool.user]]
 username = "bob"
@@ -287,6 +297,10 @@ on_both_backends_with!(
     temporary_password_must_be_replaced,
     failed_sign_ins_are_throttled,
     behind_a_trusted_proxy_failures_count_per_forwarded_address,
+    malformed_authorize_parameters_are_reported_to_the_client,
+    a_client_without_cognito_reaches_its_sign_in_options,
+    malformed_api_requests_get_the_protocol_error,
+    introspection_and_userinfo_drop_a_disabled_users_tokens,
     implicit_flow_returns_tokens_in_the_fragment,
     code_exchange_checks_everything,
     replayed_code_revokes_its_tokens,
@@ -342,6 +356,32 @@ async fn discovery_lists_every_endpoint(pool: Pool) {
         doc["subject_types_supported"],
         serde_json::json!(["public"])
     );
+    assert_eq!(
+        doc["response_types_supported"],
+        serde_json::json!(["code", "token"])
+    );
+    let claims = doc["claims_supported"].as_array().unwrap();
+    // Every claim of the tokens this pool issued is listed, the custom attribute included.
+    let code = pool.code(WEB, "openid email profile", false).await;
+    let (_, tokens, _) = pool
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CALLBACK),
+            ],
+            Some((WEB, &secret())),
+        )
+        .await;
+    for jwt in ["id_token", "access_token"] {
+        for (claim, _) in crate::protocol::claims(tokens[jwt].as_str().unwrap())
+            .as_object()
+            .unwrap()
+        {
+            assert!(claims.iter().any(|c| c == claim), "{claim} of the {jwt}");
+        }
+    }
+    assert!(claims.iter().any(|c| c == "custom:tier"));
 }
 
 async fn untrusted_clients_and_redirects_get_a_page_never_a_redirect(pool: Pool) {
@@ -462,6 +502,129 @@ async fn authorize_errors_redirect_with_state(pool: Pool) {
     assert_eq!(
         param(&location(&too_long), "error").as_deref(),
         Some("invalid_request")
+    );
+    assert_eq!(param(&location(&too_long), "state"), None, "not echoed");
+}
+
+/// A malformed parameter other than client_id or redirect_uri goes back to the client as
+/// `invalid_request`; those two are shown on a page. Values are never altered on the way.
+async fn malformed_authorize_parameters_are_reported_to_the_client(pool: Pool) {
+    let b = browser();
+    let url = pool.url("/oauth2/authorize");
+    let base = format!(
+        "response_type=code&client_id={WEB}&{}",
+        query(&[("redirect_uri", CALLBACK)])
+    );
+    let get = |q: String| {
+        let (b, url) = (b.clone(), url.clone());
+        async move { b.get(format!("{url}?{q}")).send().await.unwrap() }
+    };
+    for (extra, state) in [
+        ("&state=a&state=b", None),
+        ("&state=s&scope=openid&scope=", Some("s")),
+        ("&state=%FF", None),
+        ("&state=s&nonce=a%00b", Some("s")),
+    ] {
+        let response = get(format!("{base}{extra}")).await;
+        let loc = location(&response);
+        assert_eq!(response.status(), StatusCode::FOUND, "{extra}");
+        assert!(loc.starts_with(CALLBACK), "{extra}: {loc}");
+        assert_eq!(
+            param(&loc, "error").as_deref(),
+            Some("invalid_request"),
+            "{extra}"
+        );
+        assert_eq!(param(&loc, "state").as_deref(), state, "{extra}");
+    }
+    // A name that cannot be read might have been client_id, and a second redirect_uri might
+    // be anyone's: both are pages.
+    for extra in [
+        "&state=s&%FF=1",
+        "&redirect_uri=https%3A%2F%2Fevil.example%2F",
+    ] {
+        let response = get(format!("{base}{extra}")).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{extra}");
+        assert_eq!(location(&response), "", "{extra}");
+    }
+    let state = "a&b=c#d+e é";
+    let fine = get(format!("{base}&prompt=none&{}", query(&[("state", state)]))).await;
+    assert_eq!(
+        param(&location(&fine), "error").as_deref(),
+        Some("login_required")
+    );
+    assert_eq!(
+        param(&location(&fine), "state").as_deref(),
+        Some(state),
+        "state round-trips exactly"
+    );
+}
+
+/// A client that signs in only through an upstream provider gets the sign-in page (with that
+/// provider's button) and single sign-on, never `unauthorized_client`.
+async fn a_client_without_cognito_reaches_its_sign_in_options(pool: Pool) {
+    let b = browser();
+    let pairs = [
+        ("response_type", "code"),
+        ("client_id", PARTNER_ONLY),
+        ("redirect_uri", CALLBACK),
+        ("state", "p"),
+    ];
+    let response = pool.authorize(&b, &pairs).await;
+    let loc = location(&response);
+    assert!(loc.contains("/login?"), "{loc}");
+    let login = format!("{}?{}", pool.url("/login"), query(&pairs));
+    let html = b.get(&login).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("identity_provider=Partner"), "{html}");
+    // A client offering both: with identity_provider=COGNITO in the request, the provider's
+    // button replaces it rather than naming a second provider.
+    let both = query(&[
+        ("response_type", "code"),
+        ("client_id", ROTATING_TOO),
+        ("redirect_uri", CALLBACK),
+        ("identity_provider", "COGNITO"),
+    ]);
+    let html = b
+        .get(format!("{}?{both}", pool.url("/login")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let at = html
+        .find("identity_provider=Partner")
+        .expect("a Partner button");
+    let href = &html[html[..at].rfind("href=\"").unwrap()..at];
+    assert!(!href.contains("COGNITO"), "{href}");
+    // A password posted for this client is refused.
+    let refused = pool.sign_in(&b, &pairs, "alice", "Alice-Passw0rd").await;
+    assert_eq!(location(&refused), "");
+    // A session made with another client answers it too.
+    let signed_in = pool
+        .sign_in(
+            &b,
+            &[
+                ("response_type", "code"),
+                ("client_id", WEB),
+                ("redirect_uri", CALLBACK),
+            ],
+            "alice",
+            "Alice-Passw0rd",
+        )
+        .await;
+    assert!(param(&location(&signed_in), "code").is_some());
+    let sso = pool.authorize(&b, &pairs).await;
+    assert!(
+        param(&location(&sso), "code").is_some(),
+        "{}",
+        location(&sso)
+    );
+    // identity_provider=COGNITO asks for what this client does not offer.
+    let cognito = [pairs.as_slice(), &[("identity_provider", "COGNITO")]].concat();
+    let cognito = pool.authorize(&b, &cognito).await;
+    assert_eq!(
+        param(&location(&cognito), "error").as_deref(),
+        Some("unauthorized_client")
     );
 }
 
@@ -1282,6 +1445,187 @@ async fn token_endpoint_rejects_bad_requests_and_clients(pool: Pool) {
     assert!(too_big.status().is_client_error());
 }
 
+/// Malformed requests to the API endpoints: the protocol's error on both backends (PostgreSQL
+/// refuses NUL in text, so a NUL must never reach a query), never a 500.
+async fn malformed_api_requests_get_the_protocol_error(pool: Pool) {
+    let token_url = pool.url("/oauth2/token");
+    let post = |body: &'static str, basic: Option<String>| {
+        let mut request = pool
+            .http
+            .post(&token_url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(header) = basic {
+            request = request.header("authorization", header);
+        }
+        async move {
+            let r = request.send().await.unwrap();
+            let challenge = r.headers().get("www-authenticate").is_some();
+            (r.status(), r.json::<Value>().await.unwrap(), challenge)
+        }
+    };
+    let basic = |credentials: &str| Some(format!("Basic {}", STANDARD.encode(credentials)));
+    for body in [
+        "grant_type=client_credentials&client_id=a%00b",
+        "grant_type=client_credentials&client_id=%FF",
+        "grant_type=client_credentials&grant_type=",
+        "grant_type=client_credentials&%00=1",
+    ] {
+        let (status, answer, _) = post(body, None).await;
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_request")),
+            "{body}"
+        );
+    }
+    for header in [
+        basic("a%00b:secret"),
+        basic("%FF:secret"),
+        basic("no-colon"),
+        Some("Basic !!!not-base64".to_owned()),
+    ] {
+        let (status, answer, challenge) =
+            post("grant_type=client_credentials", header.clone()).await;
+        assert_eq!(
+            (status, answer["error"].as_str(), challenge),
+            (StatusCode::UNAUTHORIZED, Some("invalid_client"), true),
+            "{header:?}"
+        );
+    }
+    // Scheme names are case-insensitive; Basic credentials are form-encoded (RFC 6749 §2.3.1).
+    let secret = secret();
+    let encoded = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>();
+    let shouted = Some(format!(
+        "BASIC {}",
+        STANDARD.encode(format!("{WEB}:{encoded}"))
+    ));
+    let (status, answer, _) = post("grant_type=client_credentials", shouted).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let access = answer["access_token"].as_str().unwrap().to_owned();
+    // Over the size limit: still the protocol's JSON.
+    let big = format!(
+        "grant_type=client_credentials&pad={}",
+        "a".repeat(70 * 1024)
+    );
+    let too_big = pool
+        .http
+        .post(&token_url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_big.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        too_big.json::<Value>().await.unwrap()["error"],
+        "invalid_request"
+    );
+    // The sign-in form over the limit: a page.
+    let page = pool
+        .http
+        .post(pool.url("/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("username={}", "a".repeat(70 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(page.text().await.unwrap().contains("too large"));
+    // userInfo: one way to send the token (RFC 6750 §2); `bearer` in any case.
+    let code = pool.code(WEB, "openid email", false).await;
+    let (_, tokens, _) = pool
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CALLBACK),
+            ],
+            Some((WEB, &secret)),
+        )
+        .await;
+    let user_access = tokens["access_token"].as_str().unwrap();
+    let both = pool
+        .http
+        .post(pool.url("/oauth2/userInfo"))
+        .bearer_auth(user_access)
+        .form(&[("access_token", user_access)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(both.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        both.json::<Value>().await.unwrap()["error"],
+        "invalid_request"
+    );
+    let lower = pool
+        .http
+        .get(pool.url("/oauth2/userInfo"))
+        .header("authorization", format!("bEaReR {user_access}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lower.status(), StatusCode::OK);
+    // A client-credentials token has no user to show.
+    let (status, _, _) = pool.user_info(&access).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+/// Disabling or deleting a user ends their tokens at userInfo and introspection.
+async fn introspection_and_userinfo_drop_a_disabled_users_tokens(pool: Pool) {
+    let secret = secret();
+    let code = pool.code(WEB, "openid email", false).await;
+    let (_, tokens, _) = pool
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CALLBACK),
+            ],
+            Some((WEB, &secret)),
+        )
+        .await;
+    let introspect = |token: String| {
+        let request = pool
+            .http
+            .post(pool.url("/oauth2/introspect"))
+            .basic_auth(WEB, Some(secret.clone()))
+            .form(&[("token", token)]);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let (access, refresh) = (
+        tokens["access_token"].as_str().unwrap().to_owned(),
+        tokens["refresh_token"].as_str().unwrap().to_owned(),
+    );
+    assert_eq!(introspect(access.clone()).await["active"], true);
+    assert_eq!(introspect(refresh.clone()).await["active"], true);
+    let mut conn = pool.db.store.conn().unwrap();
+    let pool_row = gatehouse::store::pools::get(&mut conn, POOL).unwrap();
+    let mut alice = gatehouse::store::users::find_by_username(&mut conn, &pool_row, "alice")
+        .unwrap()
+        .unwrap();
+    alice.enabled = false;
+    gatehouse::store::users::update(&mut conn, &pool_row, &alice).unwrap();
+    assert_eq!(introspect(access.clone()).await["active"], false);
+    assert_eq!(introspect(refresh.clone()).await["active"], false);
+    let (status, _, _) = pool.user_info(&access).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // A client's own token has no user and stays active.
+    let (_, cc, _) = pool
+        .token(
+            &[("grant_type", "client_credentials")],
+            Some((WEB, &secret)),
+        )
+        .await;
+    let cc = cc["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(introspect(cc).await["active"], true);
+}
+
 async fn refresh_keeps_auth_time_and_rotation_detects_reuse(pool: Pool) {
     // Without rotation: new ID and access tokens, the same auth_time, no new refresh token.
     let code = pool.code(MOBILE, "openid email", true).await;
@@ -1642,6 +1986,60 @@ async fn logout_in_all_its_forms(pool: Pool) {
         "{}",
         location(&form2)
     );
+    let after = pool
+        .authorize(&b, &[base.as_slice(), &[("prompt", "none")]].concat())
+        .await;
+    assert_eq!(
+        param(&location(&after), "error").as_deref(),
+        Some("login_required")
+    );
+    // Form 2 with an error it can send to the client: the session ends on the server too (a
+    // stolen copy of the cookie no longer signs in).
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let kept = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_provider(jar.clone())
+        .build()
+        .unwrap();
+    let again = pool.sign_in(&kept, &base, "alice", "Alice-Passw0rd").await;
+    assert!(param(&location(&again), "code").is_some());
+    let cookies = {
+        use reqwest::cookie::CookieStore;
+        let url = pool.url("/oauth2/authorize").parse().unwrap();
+        jar.cookies(&url).unwrap()
+    };
+    let bad_form2 = kept
+        .get(format!(
+            "{}?{}",
+            pool.url("/logout"),
+            query(&[
+                ("client_id", WEB),
+                ("redirect_uri", CALLBACK),
+                ("response_type", "bogus"),
+            ])
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        param(&location(&bad_form2), "error").as_deref(),
+        Some("unsupported_response_type")
+    );
+    let replayed = pool
+        .http
+        .get(format!(
+            "{}?{}",
+            pool.url("/oauth2/authorize"),
+            query(&[base.as_slice(), &[("prompt", "none")]].concat())
+        ))
+        .header("cookie", cookies)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        param(&location(&replayed), "error").as_deref(),
+        Some("login_required")
+    );
     // OIDC RP-initiated logout with the ID token as hint.
     let rp = logout(vec![
         ("id_token_hint", id_token.clone()),
@@ -1812,7 +2210,18 @@ async fn parallel_uses_of_a_rotating_refresh_token_succeed_once(pool: Pool) {
         "{:?}",
         results.iter().map(|r| r.0).collect::<Vec<_>>()
     );
-    // The family is revoked: the winner's new refresh token no longer works.
+    // Every loser was refused as a grant error, not a server failure.
+    for (status, body, _) in results.iter().filter(|r| r.0 != StatusCode::OK) {
+        assert_eq!(
+            (*status, body["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+        );
+    }
+    // The family is revoked: the winner's access token and new refresh token no longer work.
+    let (status, _, _) = pool
+        .user_info(wins[0]["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
     let new_refresh = wins[0]["refresh_token"].as_str().unwrap();
     let (_, after, _) = pool
         .token(
