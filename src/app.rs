@@ -1,6 +1,7 @@
 //! The application: shared state, the actix `App`, and binding (plain or TLS).
 
 use crate::flows::Services;
+use crate::flows::session::CsrfKey;
 use crate::http;
 use crate::settings::{Settings, TlsFiles};
 use crate::store::Store;
@@ -30,9 +31,22 @@ impl AppState {
         };
         let mailer = settings.mail.mailer().map_err(|e| e.to_string())?;
         store.open_inline_connections();
+        let mut services = Services::new(mailer, catalogue, settings.templates.clone());
+        let csrf_secret = store
+            .conn()
+            .and_then(|mut conn| {
+                crate::store::instance::secret(
+                    &mut conn,
+                    CsrfKey::SECRET_NAME,
+                    crate::store::now(),
+                    || crate::secrets::random_token(32),
+                )
+            })
+            .map_err(|e| format!("loading the CSRF key: {e}"))?;
+        services.csrf = CsrfKey::new(csrf_secret.as_bytes());
         Ok(Self {
             store,
-            services: Services::new(mailer, catalogue, settings.templates.clone()),
+            services,
             settings: Arc::new(settings),
         })
     }

@@ -26,6 +26,7 @@ pub struct Browser<'a> {
     /// The posted form (POST only).
     pub form: Option<&'a Params>,
     pub csrf_cookie: Option<&'a str>,
+    pub csrf_key: &'a session::CsrfKey,
     pub session_cookie: Option<&'a str>,
     pub address: &'a str,
     pub accept_language: Option<&'a str>,
@@ -48,7 +49,8 @@ impl Browser<'_> {
     }
 
     pub fn csrf_ok(&self) -> bool {
-        session::csrf_matches(self.csrf_cookie, self.form.and_then(|f| f.get("_csrf")))
+        self.csrf_key
+            .matches(self.csrf_cookie, self.form.and_then(|f| f.get("_csrf")))
     }
 
     /// A page parameter of the query (`username`, `notice`).

@@ -10,7 +10,7 @@ use crate::flows::authorize::AuthorizeOutcome;
 use crate::flows::federation::{self, FEDERATION_COOKIE, IdpOutcome};
 use crate::flows::hosted::{Browser, HostedOutcome};
 use crate::flows::logout::LogoutOutcome;
-use crate::flows::session::{self, CSRF_COOKIE, SESSION_COOKIE};
+use crate::flows::session::{CSRF_COOKIE, SESSION_COOKIE};
 use crate::flows::{self, Services, Site};
 use crate::oauth::{OAuthError, Params};
 use crate::secrets;
@@ -246,6 +246,7 @@ async fn hosted(
             query,
             form: form.as_ref(),
             csrf_cookie: csrf.as_deref(),
+            csrf_key: &services.csrf,
             session_cookie: session.as_deref(),
             address,
             accept_language: accept_language.as_deref(),
@@ -268,7 +269,7 @@ async fn hosted(
             let page_site = PageSite {
                 catalogue: &state.services.catalogue,
                 base,
-                csrf: session::csrf_token(&csrf_value),
+                csrf: state.services.csrf.token(&csrf_value),
                 templates: state
                     .services
                     .templates

@@ -6,6 +6,7 @@ pub mod codes;
 pub mod directory;
 pub mod federation;
 pub mod grants;
+pub mod instance;
 pub mod keys;
 pub mod mfa;
 pub mod pools;

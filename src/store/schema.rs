@@ -227,6 +227,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    instance_secrets (name) {
+        name -> Text,
+        secret -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     user_pools,
     app_clients,

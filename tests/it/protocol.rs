@@ -937,6 +937,63 @@ async fn sign_in_errors_do_not_reveal_accounts(pool: Pool) {
             .unwrap()
             .contains("This form has expired")
     );
+    // A cookie planted by someone else (say from a sibling domain) does not help them: the
+    // token is keyed by the installation, so neither a guess nor a plain digest of the cookie
+    // passes; the token of the real page does.
+    let b = browser();
+    let html = b.get(&login).send().await.unwrap().text().await.unwrap();
+    let real = csrf(&html);
+    for token in [
+        gatehouse::secrets::SecretDigest::of("csrf|planted")
+            .as_str()
+            .to_owned(),
+        real.clone(),
+    ] {
+        let planted = browser()
+            .post(&login)
+            .header("cookie", "gatehouse_csrf=planted")
+            .form(&[
+                ("_csrf", token.as_str()),
+                ("username", "alice"),
+                ("password", "Alice-Passw0rd"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            planted
+                .text()
+                .await
+                .unwrap()
+                .contains("This form has expired")
+        );
+    }
+    let genuine = b
+        .post(&login)
+        .form(&[
+            ("_csrf", real.as_str()),
+            ("username", "alice"),
+            ("password", "Alice-Passw0rd"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(param(&location(&genuine), "code").is_some());
+    // Every process on the database shares the key: a page from one server, posted to another.
+    let other = crate::support::spawn_server(pool.db.store.clone());
+    let b = browser();
+    let html = b.get(&login).send().await.unwrap().text().await.unwrap();
+    let elsewhere = b
+        .post(format!("{}/{POOL}/login?{}", other.base, query(&pairs)))
+        .form(&[
+            ("_csrf", csrf(&html).as_str()),
+            ("username", "alice"),
+            ("password", "Alice-Passw0rd"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(param(&location(&elsewhere), "code").is_some());
     let not_form = browser()
         .post(&login)
         .body("{}")

@@ -23,7 +23,17 @@ on_both_backends!(
     expired_protocol_state_is_purged,
     a_write_transaction_that_reads_first_outlasts_another_writer,
     sign_in_failures_back_off_and_are_forgotten_after_an_hour,
+    an_instance_secret_is_made_once,
 );
+
+fn an_instance_secret_is_made_once(db: &TestDb) {
+    let mut conn = db.store.conn().unwrap();
+    let first = store::instance::secret(&mut conn, "test", 1, || "one".into()).unwrap();
+    let second = store::instance::secret(&mut conn, "test", 2, || "two".into()).unwrap();
+    assert_eq!((first.as_str(), second.as_str()), ("one", "one"));
+    let other = store::instance::secret(&mut conn, "other", 3, || "three".into()).unwrap();
+    assert_eq!(other, "three");
+}
 
 fn sign_in_failures_back_off_and_are_forgotten_after_an_hour(db: &TestDb) {
     use gatehouse::store::throttle::{self, FORGET_AFTER_SECONDS, MAX_LOCK_SECONDS};
