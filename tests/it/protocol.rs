@@ -18,6 +18,7 @@ const ROTATING: &str = "rotatingclient000000000000";
 const ROTATING_TOO: &str = "rotatingclient00000000000b";
 const LIMITED: &str = "limitedclient0000000000000";
 const PARTNER_ONLY: &str = "partneronlyclient000000000";
+const SHORT_LIVED: &str = "shortlivedclient0000000000";
 const CALLBACK: &str = "http://localhost:3000/callback";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -58,6 +59,35 @@ callback_urls = ["http://localhost:3000/callback"]
 allowed_oauth_flows = ["code"]
 allowed_oauth_scopes = ["openid"]
 supported_identity_providers = ["Partner"]
+
+[[pool.client]]
+id = "shortlivedclient0000000000"
+name = "short-lived"
+callback_urls = ["http://localhost:3000/callback"]
+allowed_oauth_flows = ["code"]
+allowed_oauth_scopes = ["openid", "phone"]
+access_token_validity_minutes = 5
+id_token_validity_minutes = 10
+refresh_token_validity_minutes = 60
+enable_token_revocation = false
+
+[[pool.group]]
+name = "staff"
+precedence = 5
+
+[[pool.group]]
+name = "readers"
+precedence = 2
+
+[[pool.user]]
+username = "dave"
+password = "Dave-Passw0rd"
+groups = ["staff", "readers", "admins"]
+attributes = { phone_number = "+15555550100", phone_number_verified = "true", email = "dave@example.com" }
+
+[[pool.user]]
+username = "erin"
+password = "Erin-Passw0rd"
 
 [[pool.user]]
 username = "bob"
@@ -301,6 +331,7 @@ on_both_backends_with!(
     a_client_without_cognito_reaches_its_sign_in_options,
     malformed_api_requests_get_the_protocol_error,
     introspection_and_userinfo_drop_a_disabled_users_tokens,
+    client_lifetimes_groups_and_the_phone_scope,
     implicit_flow_returns_tokens_in_the_fragment,
     code_exchange_checks_everything,
     replayed_code_revokes_its_tokens,
@@ -1631,6 +1662,104 @@ async fn malformed_api_requests_get_the_protocol_error(pool: Pool) {
     // A client-credentials token has no user to show.
     let (status, _, _) = pool.user_info(&access).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+/// A client's own token lifetimes, groups in precedence order, the phone scope at userInfo,
+/// refresh tokens stored only as digests and refused once expired, revocation switched off.
+async fn client_lifetimes_groups_and_the_phone_scope(pool: Pool) {
+    let b = browser();
+    let pairs = [
+        ("response_type", "code"),
+        ("client_id", SHORT_LIVED),
+        ("redirect_uri", CALLBACK),
+        ("scope", "openid phone"),
+    ];
+    let signed_in = pool.sign_in(&b, &pairs, "dave", "Dave-Passw0rd").await;
+    let code = param(&location(&signed_in), "code").expect("a code");
+    let (status, tokens) = pool.exchange(SHORT_LIVED, &code, None).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(tokens["expires_in"], 300);
+    let (id, access) = (
+        claims(tokens["id_token"].as_str().unwrap()),
+        claims(tokens["access_token"].as_str().unwrap()),
+    );
+    let lifetime = |c: &Value| c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap();
+    assert_eq!((lifetime(&id), lifetime(&access)), (600, 300));
+    let groups = serde_json::json!(["admins", "readers", "staff"]);
+    assert_eq!(
+        (&id["cognito:groups"], &access["cognito:groups"]),
+        (&groups, &groups)
+    );
+    // phone scope: the phone claims, not the email ones.
+    assert_eq!(id["phone_number"], "+15555550100");
+    let (status, info, _) = pool
+        .user_info(tokens["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (&info["phone_number"], &info["phone_number_verified"]),
+        (&Value::from("+15555550100"), &Value::from(true))
+    );
+    assert!(info.get("email").is_none(), "{info}");
+    // The refresh token is stored as its digest, and lives the client's 60 minutes.
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let mut conn = pool.db.store.conn().unwrap();
+    let digest = gatehouse::secrets::SecretDigest::of(refresh);
+    let row = gatehouse::store::grants::find_refresh(&mut conn, POOL, digest.as_str())
+        .unwrap()
+        .expect("stored by digest");
+    assert_eq!(row.expires_at - row.created_at, 3600);
+    assert!(
+        gatehouse::store::grants::find_refresh(&mut conn, POOL, refresh)
+            .unwrap()
+            .is_none(),
+        "never stored as itself"
+    );
+    // Revocation is off for this client.
+    let revoke = pool
+        .http
+        .post(pool.url("/oauth2/revoke"))
+        .form(&[("token", refresh), ("client_id", SHORT_LIVED)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        revoke.json::<Value>().await.unwrap()["error"],
+        "unauthorized_client"
+    );
+    // Expired: invalid_grant.
+    use diesel::RunQueryDsl;
+    diesel::sql_query(format!(
+        "UPDATE refresh_tokens SET expires_at = 0 WHERE token_digest = '{}'",
+        digest.as_str()
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    let (status, body, _) = pool
+        .token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", SHORT_LIVED),
+                ("refresh_token", refresh),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    // A user without groups gets no cognito:groups claim at all.
+    let signed_in = pool
+        .sign_in(&browser(), &pairs, "erin", "Erin-Passw0rd")
+        .await;
+    let code = param(&location(&signed_in), "code").expect("a code");
+    let (_, tokens) = pool.exchange(SHORT_LIVED, &code, None).await;
+    for jwt in ["id_token", "access_token"] {
+        let c = claims(tokens[jwt].as_str().unwrap());
+        assert!(c.get("cognito:groups").is_none(), "{jwt}: {c}");
+    }
 }
 
 /// Disabling or deleting a user ends their tokens at userInfo and introspection.
