@@ -12,8 +12,12 @@ use std::sync::{Arc, Mutex};
 /// How long the active key of a pool is trusted before it is read again.
 const ACTIVE_KEY_SECONDS: i64 = 5;
 
-/// Public keys by (pool id, kid).
-type PublicKeys = HashMap<(String, String), Arc<PublicKey>>;
+/// How long a public key is trusted to be still published before the database is asked again
+/// (a key taken out of the JWKS stops verifying within this time in every process).
+const PUBLIC_KEY_SECONDS: i64 = 60;
+
+/// Public keys by (pool id, kid), with when their publication was last read.
+type PublicKeys = HashMap<(String, String), (Arc<PublicKey>, i64)>;
 
 #[derive(Clone, Default)]
 pub struct KeyRing {
@@ -93,16 +97,21 @@ impl KeyRing {
         now: i64,
     ) -> Result<Option<Arc<PublicKey>>, StoreError> {
         let cache_key = (pool_id.to_owned(), kid.to_owned());
-        if let Some(found) = self
+        if let Some((found, read_at)) = self
             .public
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(&cache_key)
+            && now - read_at < PUBLIC_KEY_SECONDS
         {
             return Ok(Some(found.clone()));
         }
         let published = store::keys::published(conn, pool_id, now)?;
         let Some(jwk) = published.iter().find(|k| k.kid == kid) else {
+            self.public
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&cache_key);
             return Ok(None);
         };
         let Some(key) = PublicKey::from_jwk(&jwk.n, &jwk.e) else {
@@ -112,7 +121,7 @@ impl KeyRing {
         self.public
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(cache_key, key.clone());
+            .insert(cache_key, (key.clone(), now));
         Ok(Some(key))
     }
 

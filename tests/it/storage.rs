@@ -24,7 +24,36 @@ on_both_backends!(
     a_write_transaction_that_reads_first_outlasts_another_writer,
     sign_in_failures_back_off_and_are_forgotten_after_an_hour,
     an_instance_secret_is_made_once,
+    a_key_taken_out_of_the_jwks_stops_verifying_within_a_minute,
 );
+
+fn a_key_taken_out_of_the_jwks_stops_verifying_within_a_minute(db: &TestDb) {
+    use diesel::RunQueryDsl;
+    let mut conn = db.store.conn().unwrap();
+    let p = pool("local_PoolKeys1", None);
+    store::pools::save(&mut conn, &p).unwrap();
+    provision::ensure_signing_key(&mut conn, p.id.as_str()).unwrap();
+    let kid = store::keys::active(&mut conn, p.id.as_str())
+        .unwrap()
+        .unwrap()
+        .kid;
+    let ring = gatehouse::flows::keyring::KeyRing::new();
+    let now = store::now();
+    let key = |conn: &mut store::AnyConnection, at: i64| {
+        ring.verification_key(conn, p.id.as_str(), &kid, at)
+            .unwrap()
+            .is_some()
+    };
+    assert!(key(&mut conn, now));
+    diesel::sql_query(format!(
+        "UPDATE signing_keys SET retired_at = {now}, publish_until = {now} WHERE kid = '{kid}'"
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    assert!(key(&mut conn, now + 1), "still trusted from the cache");
+    assert!(!key(&mut conn, now + 61), "read again after a minute: gone");
+    assert!(!key(&mut conn, now + 62));
+}
 
 fn an_instance_secret_is_made_once(db: &TestDb) {
     let mut conn = db.store.conn().unwrap();
