@@ -117,7 +117,8 @@ fn authorization_code(
         let inputs = issue::signing_inputs(conn, services, site, &user, now)?;
         Ok((row, user, inputs))
     })?;
-    let scopes: Vec<String> = row.scopes.split(' ').map(String::from).collect();
+    // The new tokens may carry less than the grant; a rotated refresh token keeps all of it.
+    let scopes = scopes::for_refresh(body.get("scope"), &split_scopes(&row.scopes))?;
     let grant = TokenGrant {
         client,
         user: &user,
@@ -281,6 +282,13 @@ fn refresh_token(
     require_flow(client, OAuthFlow::Code, "to refresh tokens")?;
     let token = body.require("refresh_token")?;
     let digest = SecretDigest::of(token);
+    // A `scope` wider than the grant is refused before a rotation could spend the token.
+    if body.get("scope").is_some()
+        && let Some(row) = grants::find_refresh(conn, site.pool_id(), digest.as_str())?
+        && row.client_id == client.id.as_str()
+    {
+        scopes::for_refresh(body.get("scope"), &split_scopes(&row.scopes))?;
+    }
     let (row, user, inputs, next) = if client.settings.rotate_refresh_tokens {
         // The rotation is the gate, and checks everything: of concurrent uses, one marks the
         // token; the others find it marked, and revoke the family.
@@ -316,7 +324,8 @@ fn refresh_token(
         let inputs = issue::signing_inputs(conn, services, site, &user, now)?;
         (row, user, inputs, None)
     };
-    let scopes: Vec<String> = row.scopes.split(' ').map(String::from).collect();
+    // The new tokens may carry less than the grant; a rotated refresh token keeps all of it.
+    let scopes = scopes::for_refresh(body.get("scope"), &split_scopes(&row.scopes))?;
     let grant = TokenGrant {
         client,
         user: &user,
@@ -355,6 +364,10 @@ fn usable_refresh(
         return Err(refresh_reused());
     }
     Ok(row)
+}
+
+fn split_scopes(stored: &str) -> Vec<String> {
+    stored.split(' ').map(String::from).collect()
 }
 
 fn refresh_reused() -> OAuthError {

@@ -91,9 +91,40 @@ pub fn for_client(
     Ok(scopes)
 }
 
+/// Scopes for a refresh grant (RFC 6749 §6): those granted, or the part of them `requested`
+/// names. A scope that was not granted is `invalid_scope`; the order stays the grant's.
+pub fn for_refresh(requested: Option<&str>, granted: &[String]) -> Result<Vec<String>, OAuthError> {
+    let Some(requested) = requested else {
+        return Ok(granted.to_vec());
+    };
+    let requested = split(requested);
+    if let Some(bad) = requested.iter().find(|s| !granted.contains(s)) {
+        return Err(OAuthError::invalid_scope(format!(
+            "the scope `{bad}` was not granted with this refresh token"
+        )));
+    }
+    Ok(granted
+        .iter()
+        .filter(|s| requested.contains(s))
+        .cloned()
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refresh_may_narrow_the_grant_but_not_widen_it() {
+        let granted = strings(&["openid", "email", "profile"]);
+        assert_eq!(for_refresh(None, &granted).unwrap(), granted);
+        assert_eq!(
+            for_refresh(Some("profile openid"), &granted).unwrap(),
+            strings(&["openid", "profile"])
+        );
+        let error = for_refresh(Some("openid phone"), &granted).unwrap_err();
+        assert_eq!(error.code.as_str(), "invalid_scope");
+    }
 
     fn strings(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()

@@ -332,6 +332,7 @@ on_both_backends_with!(
     malformed_api_requests_get_the_protocol_error,
     introspection_and_userinfo_drop_a_disabled_users_tokens,
     client_lifetimes_groups_and_the_phone_scope,
+    a_refresh_may_narrow_its_scopes_but_not_widen_them,
     implicit_flow_returns_tokens_in_the_fragment,
     code_exchange_checks_everything,
     replayed_code_revokes_its_tokens,
@@ -1760,6 +1761,53 @@ async fn client_lifetimes_groups_and_the_phone_scope(pool: Pool) {
         let c = claims(tokens[jwt].as_str().unwrap());
         assert!(c.get("cognito:groups").is_none(), "{jwt}: {c}");
     }
+}
+
+/// RFC 6749 §6: `scope` on a refresh may name part of the grant; a scope beyond it is
+/// `invalid_scope`, and a rotating client's token is not spent by asking.
+async fn a_refresh_may_narrow_its_scopes_but_not_widen_them(pool: Pool) {
+    let code = pool.code(ROTATING, "openid email profile", false).await;
+    let (_, tokens) = pool.exchange(ROTATING, &code, None).await;
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let grant = |refresh: String, scope: Option<&'static str>| {
+        let mut form = vec![
+            ("grant_type", "refresh_token".to_owned()),
+            ("client_id", ROTATING.to_owned()),
+            ("refresh_token", refresh),
+        ];
+        form.extend(scope.map(|s| ("scope", s.to_owned())));
+        let request = pool.http.post(pool.url("/oauth2/token")).form(&form);
+        async move {
+            let r = request.send().await.unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, wider) = grant(refresh.clone(), Some("openid phone")).await;
+    assert_eq!(
+        (status, wider["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_scope"))
+    );
+    let (status, narrowed) = grant(refresh, Some("openid email")).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the refused request spent nothing: {narrowed}"
+    );
+    let access = claims(narrowed["access_token"].as_str().unwrap());
+    assert_eq!(access["scope"], "openid email");
+    let id = claims(narrowed["id_token"].as_str().unwrap());
+    assert!(
+        id.get("given_name").is_none() && id.get("email").is_some(),
+        "{id}"
+    );
+    // The rotated refresh token still carries the whole grant.
+    let next = narrowed["refresh_token"].as_str().unwrap().to_owned();
+    let (status, full) = grant(next, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        claims(full["access_token"].as_str().unwrap())["scope"],
+        "openid email profile"
+    );
 }
 
 /// Disabling or deleting a user ends their tokens at userInfo and introspection.
