@@ -512,6 +512,28 @@ fn serves_https_with_the_given_certificate() {
         .json()
         .unwrap();
     assert_eq!(doc["issuer"], "https://localhost/local_DemoPool1");
+    // On https every cookie is Secure (the sign-in page sets the CSRF cookie).
+    let page = trusted
+        .get(format!(
+            "https://localhost:{port}/local_DemoPool1/login?response_type=code&client_id={}&redirect_uri={}",
+            gatehouse::provision::DEMO_CLIENT_ID,
+            url::form_urlencoded::byte_serialize(gatehouse::provision::DEMO_CALLBACK.as_bytes())
+                .collect::<String>()
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let cookies: Vec<&str> = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert!(!cookies.is_empty());
+    for cookie in cookies {
+        assert!(cookie.contains("; Secure"), "{cookie}");
+        assert!(cookie.contains("; HttpOnly"), "{cookie}");
+    }
     // A client that does not trust the certificate is refused.
     assert!(
         http()

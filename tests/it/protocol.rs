@@ -333,6 +333,7 @@ on_both_backends_with!(
     introspection_and_userinfo_drop_a_disabled_users_tokens,
     client_lifetimes_groups_and_the_phone_scope,
     a_refresh_may_narrow_its_scopes_but_not_widen_them,
+    sessions_are_digests_and_single_sign_on_keeps_the_first_sign_in,
     implicit_flow_returns_tokens_in_the_fragment,
     code_exchange_checks_everything,
     replayed_code_revokes_its_tokens,
@@ -1807,6 +1808,103 @@ async fn a_refresh_may_narrow_its_scopes_but_not_widen_them(pool: Pool) {
     assert_eq!(
         claims(full["access_token"].as_str().unwrap())["scope"],
         "openid email profile"
+    );
+}
+
+/// The session cookie is stored only as its digest; single sign-on reports when the user
+/// actually signed in; `lang` works like `ui_locales`; a disabled user's session stops answering.
+async fn sessions_are_digests_and_single_sign_on_keeps_the_first_sign_in(pool: Pool) {
+    use diesel::RunQueryDsl;
+    use reqwest::cookie::CookieStore;
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let b = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_provider(jar.clone())
+        .build()
+        .unwrap();
+    let pairs = [
+        ("response_type", "code"),
+        ("client_id", WEB),
+        ("redirect_uri", CALLBACK),
+        ("scope", "openid"),
+    ];
+    let signed_in = pool.sign_in(&b, &pairs, "alice", "Alice-Passw0rd").await;
+    assert!(param(&location(&signed_in), "code").is_some());
+    let cookies = jar.cookies(&pool.url("/login").parse().unwrap()).unwrap();
+    let session = cookies
+        .to_str()
+        .unwrap()
+        .split("; ")
+        .find_map(|c| c.strip_prefix("gatehouse_session="))
+        .expect("a session cookie")
+        .to_owned();
+    let mut conn = pool.db.store.conn().unwrap();
+    let now = gatehouse::store::now();
+    let digest = gatehouse::secrets::SecretDigest::of(&session);
+    let find = |conn: &mut gatehouse::store::AnyConnection, id: &str| {
+        gatehouse::store::grants::find_session(conn, POOL, id, now).unwrap()
+    };
+    assert!(find(&mut conn, digest.as_str()).is_some());
+    assert!(
+        find(&mut conn, &session).is_none(),
+        "never stored as itself"
+    );
+    // Pretend the sign-in was 100 s ago: single sign-on reports that time, not now.
+    let first = find(&mut conn, digest.as_str()).unwrap().auth_time - 100;
+    diesel::sql_query(format!(
+        "UPDATE sessions SET auth_time = {first} WHERE id_digest = '{}'",
+        digest.as_str()
+    ))
+    .execute(&mut conn)
+    .unwrap();
+    let sso = pool.authorize(&b, &pairs).await;
+    let code = param(&location(&sso), "code").expect("single sign-on");
+    let (_, tokens, _) = pool
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CALLBACK),
+            ],
+            Some((WEB, &secret())),
+        )
+        .await;
+    assert_eq!(
+        claims(tokens["id_token"].as_str().unwrap())["auth_time"],
+        first
+    );
+    // max_age shorter than that asks again.
+    let stale = pool
+        .authorize(
+            &b,
+            &[pairs.as_slice(), &[("max_age", "50"), ("prompt", "none")]].concat(),
+        )
+        .await;
+    assert_eq!(
+        param(&location(&stale), "error").as_deref(),
+        Some("login_required")
+    );
+    // `lang` chooses the page's language like `ui_locales`.
+    let login = format!(
+        "{}?{}",
+        pool.url("/login"),
+        query(&[pairs.as_slice(), &[("lang", "ko")]].concat())
+    );
+    let html = b.get(&login).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("<html lang=\"ko\">"));
+    // A disabled user's session no longer signs in.
+    let pool_row = gatehouse::store::pools::get(&mut conn, POOL).unwrap();
+    let mut alice = gatehouse::store::users::find_by_username(&mut conn, &pool_row, "alice")
+        .unwrap()
+        .unwrap();
+    alice.enabled = false;
+    gatehouse::store::users::update(&mut conn, &pool_row, &alice).unwrap();
+    let none = pool
+        .authorize(&b, &[pairs.as_slice(), &[("prompt", "none")]].concat())
+        .await;
+    assert_eq!(
+        param(&location(&none), "error").as_deref(),
+        Some("login_required")
     );
 }
 
