@@ -177,6 +177,80 @@ async fn latency_at(name: &str, per_second: f64, client: Client, url: String) {
     );
 }
 
+/// A wrong password for an existing user and any password for a name that does not exist take
+/// the same path (one argon2id check): prints the median and mean time of each, one request at
+/// a time, alternating, each from its own forwarded address so throttling stays out of it.
+async fn failed_sign_in_timing(login: &str) {
+    if std::env::var("GATEHOUSE_BENCH_ONLY").is_ok_and(|only| !"failed sign-in".contains(&only)) {
+        return;
+    }
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    let browser = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let html = browser
+        .get(login)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = form_csrf(&html);
+    let mut attempt = 0u32;
+    let mut fail = |username: String| {
+        attempt += 1;
+        let address = format!(
+            "10.{}.{}.{}",
+            attempt >> 16,
+            (attempt >> 8) & 255,
+            attempt & 255
+        );
+        let post = browser
+            .post(login)
+            .header("X-Forwarded-For", address)
+            .form(&[
+                ("_csrf", csrf.clone()),
+                ("username", username),
+                ("password", "Wrong-Passw0rd9".into()),
+            ]);
+        async move {
+            let start = Instant::now();
+            let response = post.send().await.unwrap();
+            let body = response.text().await.unwrap();
+            assert!(
+                body.contains("Incorrect username or password."),
+                "a plain failure, not a lock"
+            );
+            start.elapsed()
+        }
+    };
+    for round in 0..4 {
+        for user in 0..common::TIMING_USERS {
+            known.push(fail(format!("timing{user}")).await);
+            unknown.push(fail(format!("nobody-{user}-{round}")).await);
+        }
+    }
+    let summary = |times: &mut Vec<Duration>| {
+        times.sort();
+        let mean = times.iter().sum::<Duration>() / times.len() as u32;
+        (
+            times[times.len() / 2].as_secs_f64() * 1e3,
+            mean.as_secs_f64() * 1e3,
+        )
+    };
+    let ((known_median, known_mean), (unknown_median, unknown_mean)) =
+        (summary(&mut known), summary(&mut unknown));
+    println!(
+        "{:<52} known user: median {known_median:.2} ms, mean {known_mean:.2} ms; unknown name: median {unknown_median:.2} ms, mean {unknown_mean:.2} ms ({:+.1} % median)",
+        "failed sign-in, one at a time",
+        (unknown_median / known_median - 1.0) * 100.0
+    );
+}
+
 /// A 2xx whose body was read completely.
 async fn succeeded(response: reqwest::Result<reqwest::Response>) -> bool {
     match response {
@@ -374,6 +448,7 @@ fn main() {
             })
             .await
         };
+        failed_sign_in_timing(&login).await;
         println!();
         println!("Per core (per second of server CPU):");
         print_share("client_credentials", cc, 1.0, cc_sign_rates);

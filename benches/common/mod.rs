@@ -23,6 +23,17 @@ allowed_oauth_scopes = ["openid", "email", "profile"]
 rotate_refresh_tokens = true
 "#;
 
+/// Users the sign-in timing comparison fails against (a few failures each, under the lock).
+pub const TIMING_USERS: usize = 40;
+
+fn timing_users() -> String {
+    (0..TIMING_USERS)
+        .map(|i| {
+            format!("[[pool.user]]\nusername = \"timing{i}\"\npassword = \"Timing-Passw0rd{i}\"\n")
+        })
+        .collect()
+}
+
 /// A release server on its own SQLite file, pinned to one CPU; stopped when dropped.
 pub struct Server {
     child: Child,
@@ -38,7 +49,7 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("gatehouse.toml");
         let example = include_str!("../../examples/gatehouse.toml");
-        std::fs::write(&config, format!("{example}{EXTRA}")).unwrap();
+        std::fs::write(&config, format!("{example}{EXTRA}{}", timing_users())).unwrap();
         let database = format!("sqlite://{}", dir.path().join("bench.db").display());
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -51,6 +62,8 @@ impl Server {
             .arg(&config)
             .args(["--database-url", &database, "--listen", &listen])
             .args(["--public-url", &format!("http://{listen}")])
+            // The load comes from loopback: X-Forwarded-For lets it stand for many browsers.
+            .args(["--trusted-proxy", "127.0.0.1"])
             .env("EXAMPLE_CLIENT_SECRET", SECRET)
             .env("ALICE_PASSWORD", "Alice-Passw0rd")
             .env("UPSTREAM_SECRET", "upstream-secret")
