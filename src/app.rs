@@ -35,12 +35,15 @@ impl AppState {
         let csrf_secret = store
             .conn()
             .and_then(|mut conn| {
-                crate::store::instance::secret(
-                    &mut conn,
-                    CsrfKey::SECRET_NAME,
-                    crate::store::now(),
-                    || crate::secrets::random_token(32),
-                )
+                // Another process may hold SQLite's write lock for a while at start-up.
+                crate::store::patiently(&mut conn, |conn| {
+                    crate::store::instance::secret(
+                        conn,
+                        CsrfKey::SECRET_NAME,
+                        crate::store::now(),
+                        || crate::secrets::random_token(32),
+                    )
+                })
             })
             .map_err(|e| format!("loading the CSRF key: {e}"))?;
         services.csrf = CsrfKey::new(csrf_secret.as_bytes());

@@ -6,6 +6,7 @@ use super::{
     Services, Site, defined_custom_scopes, find_client, identity_providers, issue, session,
 };
 use crate::model::AppClient;
+use crate::model::client::COGNITO_PROVIDER;
 use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError, Providers};
 use crate::oauth::{ErrorCode, OAuthError, Params};
 use crate::store::AnyConnection;
@@ -42,18 +43,18 @@ pub fn resolve(
 ) -> Result<Result<(AppClient, AuthorizationRequest), AuthorizeError>, OAuthError> {
     // A malformed client_id or redirect_uri is shown on a page; any other malformed parameter
     // goes back to the redirect URI once that is known to be the client's.
-    let (params, problem) = Params::parse_lenient(query);
-    if let Some(problem) = &problem
-        && problem
-            .name
+    let (params, problems) = Params::parse_lenient(query);
+    if let Some(problem) = problems.iter().find(|p| {
+        p.name
             .as_deref()
             .is_none_or(|name| ["client_id", "redirect_uri"].contains(&name))
-    {
+    }) {
         return Ok(Err(AuthorizeError::Page(format!(
             "The request is malformed: {}.",
             problem.error.description
         ))));
     }
+    let problem = problems.into_iter().next();
     let client_id = match authorize::client_id(&params) {
         Ok(id) => id,
         Err(e) => return Ok(Err(e)),
@@ -109,6 +110,9 @@ pub fn start(
     }
     // Past validation every failure, a database one included, goes back to the client
     // (hosted-ui-and-oauth.md §7.1.4): a 500 page in the browser would never reach it.
+    // Sessions do not record how the user signed in, so a client that does not accept the
+    // pool's own sign-in never reuses one: its users go through their provider each time.
+    let session_cookie = session_cookie.filter(|_| client.supports(COGNITO_PROVIDER));
     let signed_in = match session::current(conn, site, session_cookie, now) {
         Ok(signed_in) => signed_in,
         Err(error) => return Ok(request.error(error.into()).into()),

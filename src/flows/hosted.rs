@@ -61,15 +61,10 @@ impl Browser<'_> {
     }
 }
 
-/// The query of the authorization request without the pages' own parameters.
+/// The query of the authorization request without the pages' own parameters. The other pairs
+/// are kept as sent, undecoded: the authorization request is validated (strictly) later.
 pub fn carried_query(query: &str) -> String {
-    let mut out = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
-        if !PAGE_PARAMETERS.contains(&k.as_ref()) {
-            out.append_pair(&k, &v);
-        }
-    }
-    out.finish()
+    without(query, |name| PAGE_PARAMETERS.contains(&name))
 }
 
 /// The carried query plus page parameters, each replacing any copy the query already has (a
@@ -81,16 +76,24 @@ pub fn query_with(carried: &str, extra: &[(&str, &str)]) -> String {
             .iter()
             .any(|(k, _)| *k == name || (*k == "identity_provider" && name == "idp_identifier"))
     };
-    let mut out = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in url::form_urlencoded::parse(carried.as_bytes()) {
-        if !replaced(&k) {
-            out.append_pair(&k, &v);
-        }
-    }
+    let mut out = url::form_urlencoded::Serializer::new(without(carried, replaced));
     for (k, v) in extra {
         out.append_pair(k, v);
     }
     out.finish()
+}
+
+/// `query` without the pairs whose (decoded) name `drop` picks; the rest stay byte for byte.
+fn without(query: &str, drop: impl Fn(&str) -> bool) -> String {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .filter(|pair| {
+            let name = pair.split_once('=').map_or(*pair, |(name, _)| name);
+            crate::oauth::params::decode_component(name).map_or(true, |name| !drop(&name))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// The frame around every page.
@@ -426,6 +429,14 @@ pub fn mask_destination(address: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn carried_pairs_stay_as_sent() {
+        assert_eq!(
+            carried_query("state=%FF&username=x&scope=a+b"),
+            "state=%FF&scope=a+b"
+        );
+    }
 
     #[test]
     fn page_parameters_are_not_carried() {

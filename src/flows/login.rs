@@ -126,7 +126,12 @@ fn password(
         (Some(user), true) => user,
         _ => {
             throttle::record_failure(conn, &user_key, throttle::FREE_FAILURES, browser.now)?;
-            throttle::record_failure(conn, &address_key, FREE_FAILURES_PER_ADDRESS, browser.now)?;
+            throttle::record_address_failure(
+                conn,
+                &address_key,
+                FREE_FAILURES_PER_ADDRESS,
+                browser.now,
+            )?;
             return Ok(fail(ctx.frame, "error.wrong_credentials"));
         }
     };

@@ -117,8 +117,7 @@ fn authorization_code(
         let inputs = issue::signing_inputs(conn, services, site, &user, now)?;
         Ok((row, user, inputs))
     })?;
-    // The new tokens may carry less than the grant; a rotated refresh token keeps all of it.
-    let scopes = scopes::for_refresh(body.get("scope"), &split_scopes(&row.scopes))?;
+    let scopes = split_scopes(&row.scopes);
     let grant = TokenGrant {
         client,
         user: &user,
@@ -282,10 +281,15 @@ fn refresh_token(
     require_flow(client, OAuthFlow::Code, "to refresh tokens")?;
     let token = body.require("refresh_token")?;
     let digest = SecretDigest::of(token);
-    // A `scope` wider than the grant is refused before a rotation could spend the token.
+    // A `scope` wider than the grant is refused before a rotation could spend the token, but
+    // only for a token that could be used now: any other gets the grant's own refusal (and a
+    // reused one still revokes its family).
     if body.get("scope").is_some()
         && let Some(row) = grants::find_refresh(conn, site.pool_id(), digest.as_str())?
         && row.client_id == client.id.as_str()
+        && row.expires_at > now
+        && row.rotated_at.is_none()
+        && grants::family_is_live(conn, site.pool_id(), &row.family_id)?
     {
         scopes::for_refresh(body.get("scope"), &split_scopes(&row.scopes))?;
     }

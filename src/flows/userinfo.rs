@@ -40,7 +40,8 @@ impl AccessClaims {
 
 /// Access tokens already verified (signature, issuer, use), by SHA-256 of the token, until
 /// they expire: an app that sends the same token with every call costs a lookup instead of an
-/// RSA verification. Revocation and the user are still read on every call.
+/// RSA verification. Revocation and the user are still read on every call, and the signing key
+/// must still be published (the key ring re-reads that every minute).
 #[derive(Clone, Default)]
 pub struct VerifiedTokens {
     entries: Arc<Mutex<HashMap<[u8; 32], VerifiedToken>>>,
@@ -48,6 +49,7 @@ pub struct VerifiedTokens {
 
 struct VerifiedToken {
     pool_id: String,
+    kid: String,
     claims: Arc<AccessClaims>,
 }
 
@@ -55,15 +57,23 @@ struct VerifiedToken {
 const VERIFIED_TOKENS_MAX: usize = 10_000;
 
 impl VerifiedTokens {
-    fn get(&self, pool_id: &str, digest: &[u8; 32]) -> Option<Arc<AccessClaims>> {
+    /// The claims and signing key id of a token verified before.
+    fn get(&self, pool_id: &str, digest: &[u8; 32]) -> Option<(Arc<AccessClaims>, String)> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries
             .get(digest)
             .filter(|entry| entry.pool_id == pool_id)
-            .map(|entry| entry.claims.clone())
+            .map(|entry| (entry.claims.clone(), entry.kid.clone()))
     }
 
-    fn insert(&self, pool_id: &str, digest: [u8; 32], claims: Arc<AccessClaims>, now: i64) {
+    fn insert(
+        &self,
+        pool_id: &str,
+        kid: String,
+        digest: [u8; 32],
+        claims: Arc<AccessClaims>,
+        now: i64,
+    ) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= VERIFIED_TOKENS_MAX {
             // Down to three quarters at most, so that a full scan happens at most once per
@@ -74,7 +84,14 @@ impl VerifiedTokens {
             }
         }
         let pool_id = pool_id.to_owned();
-        entries.insert(digest, VerifiedToken { pool_id, claims });
+        entries.insert(
+            digest,
+            VerifiedToken {
+                pool_id,
+                kid,
+                claims,
+            },
+        );
     }
 }
 
@@ -91,9 +108,18 @@ pub fn verify_access_token(
     let cached = services
         .verified_tokens
         .get(site.pool_id(), &digest)
-        .filter(|claims| claims.iss == site.urls.issuer);
+        .filter(|(claims, _)| claims.iss == site.urls.issuer);
     let claims = match cached {
-        Some(claims) => claims,
+        Some((claims, kid)) => {
+            if services
+                .keys
+                .verification_key(conn, site.pool_id(), &kid, now)?
+                .is_none()
+            {
+                return Ok(None);
+            }
+            claims
+        }
         None => {
             let claims: Option<AccessClaims> =
                 services
@@ -102,10 +128,13 @@ pub fn verify_access_token(
             let Some(claims) = claims.filter(|c| c.token_use == "access") else {
                 return Ok(None);
             };
+            let Some(kid) = crate::tokens::verifier::rs256_kid(token) else {
+                return Ok(None);
+            };
             let claims = Arc::new(claims);
             services
                 .verified_tokens
-                .insert(site.pool_id(), digest, claims.clone(), now);
+                .insert(site.pool_id(), kid, digest, claims.clone(), now);
             claims
         }
     };
@@ -197,7 +226,7 @@ mod tests {
     #[test]
     fn verified_tokens_answer_only_for_their_pool_and_stay_bounded() {
         let cache = VerifiedTokens::default();
-        cache.insert("pool_a", [1; 32], claims(100), 0);
+        cache.insert("pool_a", "kid".into(), [1; 32], claims(100), 0);
         assert!(cache.get("pool_a", &[1; 32]).is_some());
         assert!(cache.get("pool_b", &[1; 32]).is_none());
         assert!(cache.get("pool_a", &[2; 32]).is_none());
@@ -206,9 +235,15 @@ mod tests {
         for i in 0..VERIFIED_TOKENS_MAX {
             let mut digest = [0; 32];
             digest[..8].copy_from_slice(&(i as u64).to_le_bytes());
-            cache.insert("pool_a", digest, claims(if i == 0 { 100 } else { 50 }), 0);
+            cache.insert(
+                "pool_a",
+                "kid".into(),
+                digest,
+                claims(if i == 0 { 100 } else { 50 }),
+                0,
+            );
         }
-        cache.insert("pool_a", [9; 32], claims(100), 60);
+        cache.insert("pool_a", "kid".into(), [9; 32], claims(100), 60);
         {
             let entries = cache.entries.lock().unwrap();
             assert!(entries.len() <= 3, "{}", entries.len());
@@ -219,9 +254,9 @@ mod tests {
         for i in 0..VERIFIED_TOKENS_MAX {
             let mut digest = [7; 32];
             digest[..8].copy_from_slice(&(i as u64).to_le_bytes());
-            cache.insert("pool_a", digest, claims(1_000), 60);
+            cache.insert("pool_a", "kid".into(), digest, claims(1_000), 60);
         }
-        cache.insert("pool_a", [8; 32], claims(1_000), 60);
+        cache.insert("pool_a", "kid".into(), [8; 32], claims(1_000), 60);
         let entries = cache.entries.lock().unwrap();
         assert!(entries.len() < VERIFIED_TOKENS_MAX / 4, "{}", entries.len());
         assert!(entries.contains_key(&[8; 32]));

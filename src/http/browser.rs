@@ -65,8 +65,37 @@ fn unavailable_page(state: &AppState, req: &HttpRequest, error: &OAuthError) -> 
     )
 }
 
-/// The address failures are counted against: the IPv4 address, or the IPv6 /64 (one host
-/// commonly holds a whole /64, so counting single IPv6 addresses would count nothing).
+/// Whether a posted form comes from a page of another site. Browsers send `Origin` with every
+/// POST; its host must be one this pool is served at (the public URL, the pool's domain, or
+/// the host the request names). This stops a sibling domain that planted its own CSRF cookie,
+/// with the token that fits it, in a victim's browser. Without `Origin` the token alone decides.
+fn posted_from_elsewhere(state: &AppState, site: &crate::flows::Site, req: &HttpRequest) -> bool {
+    let Some(origin) = header(req, "origin") else {
+        return false;
+    };
+    let host_of = |authority: &str| {
+        url::Url::parse(&format!("http://{authority}"))
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+    };
+    let Some(origin_host) = url::Url::parse(&origin)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+    else {
+        // `null` (a sandboxed or privacy-sensitive context) or garbage.
+        return true;
+    };
+    let public = url::Url::parse(&state.settings.public_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+    let ours = [
+        public,
+        site.pool.domain.as_deref().and_then(host_of),
+        header(req, "host").as_deref().and_then(host_of),
+    ];
+    !ours.contains(&Some(origin_host))
+}
+
 /// The browser's address as throttling counts it (see `forwarded`).
 fn browser_address(state: &AppState, req: &HttpRequest) -> String {
     let Some(peer) = req.peer_addr() else {
@@ -85,6 +114,8 @@ fn browser_address(state: &AppState, req: &HttpRequest) -> String {
     ))
 }
 
+/// The address failures are counted against: the IPv4 address, or the IPv6 /64 (one host
+/// commonly holds a whole /64, so counting single IPv6 addresses would count nothing).
 fn throttle_address(ip: std::net::IpAddr) -> String {
     match ip {
         std::net::IpAddr::V4(v4) => v4.to_string(),
@@ -224,6 +255,7 @@ async fn hosted(
     flow: PageFlow,
 ) -> HttpResponse {
     let site = pool.site();
+    let body_posted = body.is_some();
     let form = match body
         .map(|body| respond::form_params(&req, &body))
         .transpose()
@@ -231,7 +263,12 @@ async fn hosted(
         Ok(form) => form,
         Err(error) => return invalid_request_page(&state, &req, &error.description),
     };
-    let csrf_cookie = cookie_value(&req, CSRF_COOKIE);
+    // A form posted from another origin is treated as if it had no CSRF cookie: refused.
+    let csrf_cookie = if body_posted && posted_from_elsewhere(&state, &site, &req) {
+        None
+    } else {
+        cookie_value(&req, CSRF_COOKIE)
+    };
     let owned = (
         req.query_string().to_owned(),
         csrf_cookie.clone(),

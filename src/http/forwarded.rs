@@ -9,8 +9,9 @@ use std::net::{IpAddr, SocketAddr};
 /// The address to throttle: `peer`, or, when `peer` is in `trusted`, the right-most address of
 /// `forwarded_for` (every `X-Forwarded-For` header, in order) that is not itself trusted.
 pub fn client_address(peer: IpAddr, forwarded_for: &[&str], trusted: &[IpNet]) -> IpAddr {
-    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
-    let mut client = peer;
+    // A dual-stack listener sees IPv4 peers as `::ffff:a.b.c.d`; ranges are written as IPv4.
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(&ip.to_canonical()));
+    let mut client = peer.to_canonical();
     if !is_trusted(&client) {
         return client;
     }
@@ -20,7 +21,7 @@ pub fn client_address(peer: IpAddr, forwarded_for: &[&str], trusted: &[IpNet]) -
         let Some(ip) = parse_hop(hop.trim()) else {
             break;
         };
-        client = ip;
+        client = ip.to_canonical();
         if !is_trusted(&ip) {
             break;
         }
@@ -80,6 +81,11 @@ mod tests {
         assert_eq!(
             client_address(ip("10.0.0.2"), &["[2001:db8::5]:443"], &trusted),
             ip("2001:db8::5")
+        );
+        assert_eq!(
+            client_address(ip("::ffff:10.0.0.2"), &["203.0.113.7"], &trusted),
+            ip("203.0.113.7"),
+            "an IPv4-mapped peer is its IPv4 address"
         );
     }
 

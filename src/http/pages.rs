@@ -193,7 +193,7 @@ pub fn page_response_to(status: StatusCode, redirect_source: Option<&str>) -> Ht
             ),
         ))
         .insert_header(("X-Frame-Options", "DENY"))
-        .insert_header(("Referrer-Policy", "no-referrer"))
+        .insert_header(("Referrer-Policy", "same-origin"))
         .insert_header(("Cache-Control", "no-store"));
     builder
 }

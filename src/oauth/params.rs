@@ -20,57 +20,62 @@ impl Params {
     /// silently change a `state` the client checks later, and PostgreSQL refuses NUL in text.
     pub fn parse(encoded: &str) -> Result<Self, OAuthError> {
         match Self::parse_lenient(encoded) {
-            (params, None) => Ok(params),
-            (_, Some(problem)) => Err(problem.error),
+            (params, problems) if problems.is_empty() => Ok(params),
+            (_, mut problems) => Err(problems.swap_remove(0).error),
         }
     }
 
-    /// Like `parse`, but keeps going after a problem: the first copy of each well-formed
-    /// parameter, and the first problem met. The authorization endpoint uses it to send an
-    /// error to a redirect URI it can still trust.
-    pub fn parse_lenient(encoded: &str) -> (Self, Option<ParamProblem>) {
+    /// Like `parse`, but keeps going after a problem: the well-formed parameters given once,
+    /// and every problem met, in order. The authorization endpoint uses it to send an error to
+    /// a redirect URI it can still trust.
+    pub fn parse_lenient(encoded: &str) -> (Self, Vec<ParamProblem>) {
         let mut map = BTreeMap::new();
         let mut seen = std::collections::BTreeSet::new();
-        let mut problem = None;
-        let mut note = |name: Option<String>, error: OAuthError| {
-            problem.get_or_insert(ParamProblem { name, error });
+        let mut problems = Vec::new();
+        let mut note = |name: Option<&str>, error: String| {
+            problems.push(ParamProblem {
+                name: name.map(str::to_owned),
+                error: OAuthError::invalid_request(error),
+            });
         };
         for pair in encoded.split('&').filter(|pair| !pair.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             let key = match decode_component(key) {
                 Ok(key) if !key.contains('\0') => key,
                 Ok(_) | Err(_) => {
-                    note(
-                        None,
-                        OAuthError::invalid_request("a parameter name is malformed"),
-                    );
+                    note(None, "a parameter name is malformed".into());
                     continue;
                 }
             };
-            let value = match decode_component(value) {
-                Ok(value) if !value.contains('\0') => value,
-                Ok(_) => {
-                    let error = format!("parameter `{key}` contains a NUL character");
-                    note(Some(key), OAuthError::invalid_request(error));
-                    continue;
-                }
-                Err(_) => {
-                    let error = format!("parameter `{key}` is not UTF-8 once decoded");
-                    note(Some(key), OAuthError::invalid_request(error));
-                    continue;
-                }
-            };
+            // Counted before its value is read: a second copy is a duplicate even when the
+            // first one was malformed.
             if !seen.insert(key.clone()) {
-                let error = format!("parameter `{key}` is given more than once");
                 map.remove(&key);
-                note(Some(key), OAuthError::invalid_request(error));
+                note(
+                    Some(&key),
+                    format!("parameter `{key}` is given more than once"),
+                );
                 continue;
             }
-            if !value.is_empty() {
-                map.insert(key, value);
+            match decode_component(value) {
+                Ok(value) if value.contains('\0') => {
+                    note(
+                        Some(&key),
+                        format!("parameter `{key}` contains a NUL character"),
+                    );
+                }
+                Ok(value) => {
+                    if !value.is_empty() {
+                        map.insert(key, value);
+                    }
+                }
+                Err(_) => note(
+                    Some(&key),
+                    format!("parameter `{key}` is not UTF-8 once decoded"),
+                ),
             }
         }
-        (Self(map), problem)
+        (Self(map), problems)
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -158,14 +163,19 @@ mod tests {
     }
 
     #[test]
-    fn lenient_parsing_names_the_first_problem_and_drops_the_doubled_parameter() {
-        let (params, problem) = Params::parse_lenient("client_id=c&state=1&state=2&x=%FF");
+    fn lenient_parsing_names_every_problem_and_drops_the_doubled_parameter() {
+        let (params, problems) = Params::parse_lenient("client_id=c&state=1&state=2&x=%FF");
         assert_eq!(params.get("client_id"), Some("c"));
         assert_eq!(params.get("state"), None);
         assert_eq!(params.get("x"), None);
-        assert_eq!(problem.unwrap().name.as_deref(), Some("state"));
-        let (_, problem) = Params::parse_lenient("%FF=1&client_id=c");
-        assert_eq!(problem.unwrap().name, None);
+        let names: Vec<_> = problems.iter().map(|p| p.name.as_deref()).collect();
+        assert_eq!(names, [Some("state"), Some("x")]);
+        let (_, problems) = Params::parse_lenient("%FF=1&client_id=c");
+        assert_eq!(problems[0].name, None);
+        // A malformed first copy does not let a second one through.
+        let (params, problems) = Params::parse_lenient("state=%FF&state=x");
+        assert_eq!(params.get("state"), None);
+        assert_eq!(problems.len(), 2);
     }
 
     #[test]

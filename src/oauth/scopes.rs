@@ -94,10 +94,11 @@ pub fn for_client(
 /// Scopes for a refresh grant (RFC 6749 §6): those granted, or the part of them `requested`
 /// names. A scope that was not granted is `invalid_scope`; the order stays the grant's.
 pub fn for_refresh(requested: Option<&str>, granted: &[String]) -> Result<Vec<String>, OAuthError> {
-    let Some(requested) = requested else {
+    // An absent or blank `scope` is the whole grant.
+    let requested = requested.map(split).unwrap_or_default();
+    if requested.is_empty() {
         return Ok(granted.to_vec());
-    };
-    let requested = split(requested);
+    }
     if let Some(bad) = requested.iter().find(|s| !granted.contains(s)) {
         return Err(OAuthError::invalid_scope(format!(
             "the scope `{bad}` was not granted with this refresh token"
@@ -118,6 +119,7 @@ mod tests {
     fn a_refresh_may_narrow_the_grant_but_not_widen_it() {
         let granted = strings(&["openid", "email", "profile"]);
         assert_eq!(for_refresh(None, &granted).unwrap(), granted);
+        assert_eq!(for_refresh(Some("  "), &granted).unwrap(), granted);
         assert_eq!(
             for_refresh(Some("profile openid"), &granted).unwrap(),
             strings(&["openid", "profile"])

@@ -1,8 +1,9 @@
 //! Failed sign-ins per user and per address, kept in the database so that back-off holds
 //! across processes. The `FREE_FAILURES`th failure locks for `FIRST_LOCK_SECONDS`, each further
-//! one doubles the lock, up to `MAX_LOCK_SECONDS`; a success clears the user's counter, and a
-//! failure more than `FORGET_AFTER_SECONDS` after the previous one starts the count again (so a
-//! busy address behind a NAT is not locked for good by a day of ordinary typos).
+//! one doubles the lock, up to `MAX_LOCK_SECONDS`; a success clears the user's counter. An
+//! address's count starts again after `FORGET_AFTER_SECONDS` without failures, so a busy
+//! address (a NAT, an office) is not locked for the rest of the day by ordinary typos; an
+//! account's or a code's count is not forgotten, so waiting never buys fresh guesses.
 
 use super::schema::sign_in_failures;
 use super::{AnyConnection, StoreError, StoreResult};
@@ -38,13 +39,33 @@ pub fn locked_until(
     Ok(until)
 }
 
-/// Counts a failure. Two first failures of one key at once race to insert; the loser counts
-/// again, now as an update.
+/// Counts a failure of an account or a code. Two first failures of one key at once race to
+/// insert; the loser counts again, now as an update.
 pub fn record_failure(conn: &mut AnyConnection, key: &str, free: i32, now: i64) -> StoreResult<()> {
+    record(conn, key, free, None, now)
+}
+
+/// Counts a failure from an address: forgotten after `FORGET_AFTER_SECONDS` without another.
+pub fn record_address_failure(
+    conn: &mut AnyConnection,
+    key: &str,
+    free: i32,
+    now: i64,
+) -> StoreResult<()> {
+    record(conn, key, free, Some(FORGET_AFTER_SECONDS), now)
+}
+
+fn record(
+    conn: &mut AnyConnection,
+    key: &str,
+    free: i32,
+    forget_after: Option<i64>,
+    now: i64,
+) -> StoreResult<()> {
     use diesel::result::{DatabaseErrorKind, Error};
-    match record_failure_once(conn, key, free, now) {
+    match record_failure_once(conn, key, free, forget_after, now) {
         Err(StoreError::Database(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _))) => {
-            record_failure_once(conn, key, free, now)
+            record_failure_once(conn, key, free, forget_after, now)
         }
         other => other,
     }
@@ -54,18 +75,21 @@ fn record_failure_once(
     conn: &mut AnyConnection,
     key: &str,
     free: i32,
+    forget_after: Option<i64>,
     now: i64,
 ) -> StoreResult<()> {
     // The first statement writes, so SQLite takes the write lock (waiting for it) before
     // reading: a transaction that reads first can fail at its write instead of waiting.
     conn.transaction(|conn| {
-        diesel::update(
-            sign_in_failures::table
-                .find(key)
-                .filter(sign_in_failures::last_failure_at.lt(now - FORGET_AFTER_SECONDS)),
-        )
-        .set(sign_in_failures::failures.eq(0))
-        .execute(conn)?;
+        if let Some(seconds) = forget_after {
+            diesel::update(
+                sign_in_failures::table
+                    .find(key)
+                    .filter(sign_in_failures::last_failure_at.lt(now - seconds)),
+            )
+            .set(sign_in_failures::failures.eq(0))
+            .execute(conn)?;
+        }
         let failures: Option<i32> = diesel::update(sign_in_failures::table.find(key))
             .set((
                 sign_in_failures::failures.eq(sign_in_failures::failures + 1),

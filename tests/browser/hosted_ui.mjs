@@ -698,7 +698,7 @@ function securityHeaders(env) {
     if (!csp) problems.push(`${where}: no CSP`);
     if (csp.includes('unsafe-inline')) problems.push(`${where}: CSP allows 'unsafe-inline'`);
     if (h['x-frame-options'] !== 'DENY') problems.push(`${where}: X-Frame-Options ${h['x-frame-options']}`);
-    if (h['referrer-policy'] !== 'no-referrer') problems.push(`${where}: Referrer-Policy ${h['referrer-policy']}`);
+    if (h['referrer-policy'] !== 'same-origin') problems.push(`${where}: Referrer-Policy ${h['referrer-policy']}`);
     if (!/\bno-store\b/.test(h['cache-control'] ?? '')) problems.push(`${where}: Cache-Control ${h['cache-control']}`);
   }
   assert(problems.length === 0, [...new Set(problems)].join('; '));
@@ -756,7 +756,7 @@ async function runChecks(browser, env) {
   await check('mobile 360x740: no horizontal scroll, every visible input has a <label for>', () =>
     mobileLayout(browser, env));
   await check('keyboard: Tab reaches username, then password', () => keyboardOrder(browser, env));
-  await check('security headers on every page (CSP without unsafe-inline, DENY, no-referrer, no-store)', () =>
+  await check('security headers on every page (CSP without unsafe-inline, DENY, Referrer-Policy same-origin, no-store)', () =>
     securityHeaders(env));
   await check('no console errors or CSP violations on any page', noConsoleErrors);
   await check('no request left for another host', () => onlyLocalRequests(env));

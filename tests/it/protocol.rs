@@ -593,7 +593,8 @@ async fn malformed_authorize_parameters_are_reported_to_the_client(pool: Pool) {
 }
 
 /// A client that signs in only through an upstream provider gets the sign-in page (with that
-/// provider's button) and single sign-on, never `unauthorized_client`.
+/// provider's button), never `unauthorized_client`; a password session made with another
+/// client does not sign its users in.
 async fn a_client_without_cognito_reaches_its_sign_in_options(pool: Pool) {
     let b = browser();
     let pairs = [
@@ -632,7 +633,7 @@ async fn a_client_without_cognito_reaches_its_sign_in_options(pool: Pool) {
     // A password posted for this client is refused.
     let refused = pool.sign_in(&b, &pairs, "alice", "Alice-Passw0rd").await;
     assert_eq!(location(&refused), "");
-    // A session made with another client answers it too.
+    // A session made with a password for another client does not answer for it.
     let signed_in = pool
         .sign_in(
             &b,
@@ -646,11 +647,14 @@ async fn a_client_without_cognito_reaches_its_sign_in_options(pool: Pool) {
         )
         .await;
     assert!(param(&location(&signed_in), "code").is_some());
-    let sso = pool.authorize(&b, &pairs).await;
-    assert!(
-        param(&location(&sso), "code").is_some(),
-        "{}",
-        location(&sso)
+    let again = pool.authorize(&b, &pairs).await;
+    assert!(location(&again).contains("/login?"), "{}", location(&again));
+    let none = pool
+        .authorize(&b, &[pairs.as_slice(), &[("prompt", "none")]].concat())
+        .await;
+    assert_eq!(
+        param(&location(&none), "error").as_deref(),
+        Some("login_required")
     );
     // identity_provider=COGNITO asks for what this client does not offer.
     let cognito = [pairs.as_slice(), &[("identity_provider", "COGNITO")]].concat();
@@ -1012,6 +1016,34 @@ async fn sign_in_errors_do_not_reveal_accounts(pool: Pool) {
         .await
         .unwrap();
     assert!(param(&location(&genuine), "code").is_some());
+    // A form posted from a page of another site (say a sibling domain that planted the cookie
+    // it was given, with the token that fits it) is refused by its Origin; the pool's own
+    // origins, under the public URL or the host the request names, are fine.
+    for (origin, accepted) in [
+        ("http://evil.example", false),
+        ("null", false),
+        ("http://localhost:7070", true),
+        (pool.base.trim_end_matches(&format!("/{POOL}")), true),
+    ] {
+        let b = browser();
+        let html = b.get(&login).send().await.unwrap().text().await.unwrap();
+        let posted = b
+            .post(&login)
+            .header("origin", origin)
+            .form(&[
+                ("_csrf", csrf(&html).as_str()),
+                ("username", "alice"),
+                ("password", "Alice-Passw0rd"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            param(&location(&posted), "code").is_some(),
+            accepted,
+            "{origin}"
+        );
+    }
     // Every process on the database shares the key: a page from one server, posted to another.
     let other = crate::support::spawn_server(pool.db.store.clone());
     let b = browser();
@@ -1190,7 +1222,7 @@ async fn behind_a_trusted_proxy_failures_count_per_forwarded_address(pool: Pool)
     let now = gatehouse::store::now();
     let key = |address: &str| format!("ip:{POOL}:{address}");
     for _ in 0..49 {
-        throttle::record_failure(&mut conn, &key("203.0.113.8"), 50, now).unwrap();
+        throttle::record_address_failure(&mut conn, &key("203.0.113.8"), 50, now).unwrap();
     }
     assert!(
         throttle::locked_until(&mut conn, &[key("203.0.113.8")], now)
@@ -1201,7 +1233,7 @@ async fn behind_a_trusted_proxy_failures_count_per_forwarded_address(pool: Pool)
 
     // An address with 50 failures is locked; the users behind other addresses are not.
     for _ in 0..50 {
-        throttle::record_failure(&mut conn, &key("203.0.113.7"), 50, now).unwrap();
+        throttle::record_address_failure(&mut conn, &key("203.0.113.7"), 50, now).unwrap();
     }
     let locked = sign_in(Some("203.0.113.7"), "Alice-Passw0rd").await;
     assert!(

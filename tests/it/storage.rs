@@ -22,7 +22,7 @@ on_both_backends!(
     demo_is_created_once,
     expired_protocol_state_is_purged,
     a_write_transaction_that_reads_first_outlasts_another_writer,
-    sign_in_failures_back_off_and_are_forgotten_after_an_hour,
+    address_failures_back_off_and_are_forgotten_after_an_hour,
     an_instance_secret_is_made_once,
     a_key_taken_out_of_the_jwks_stops_verifying_within_a_minute,
 );
@@ -64,26 +64,26 @@ fn an_instance_secret_is_made_once(db: &TestDb) {
     assert_eq!(other, "three");
 }
 
-fn sign_in_failures_back_off_and_are_forgotten_after_an_hour(db: &TestDb) {
+fn address_failures_back_off_and_are_forgotten_after_an_hour(db: &TestDb) {
     use gatehouse::store::throttle::{self, FORGET_AFTER_SECONDS, MAX_LOCK_SECONDS};
     let mut conn = db.store.conn().unwrap();
     let key = "ip:pool:203.0.113.7".to_owned();
     let t0 = 1_000_000;
     for i in 0..4 {
-        throttle::record_failure(&mut conn, &key, 5, t0 + i).unwrap();
+        throttle::record_address_failure(&mut conn, &key, 5, t0 + i).unwrap();
     }
     assert_eq!(
         throttle::locked_until(&mut conn, std::slice::from_ref(&key), t0 + 4).unwrap(),
         None
     );
-    throttle::record_failure(&mut conn, &key, 5, t0 + 4).unwrap();
+    throttle::record_address_failure(&mut conn, &key, 5, t0 + 4).unwrap();
     assert_eq!(
         throttle::locked_until(&mut conn, std::slice::from_ref(&key), t0 + 4).unwrap(),
         Some(t0 + 4 + 5)
     );
     // Each further failure doubles the lock, up to the cap.
     for i in 5..20 {
-        throttle::record_failure(&mut conn, &key, 5, t0 + i).unwrap();
+        throttle::record_address_failure(&mut conn, &key, 5, t0 + i).unwrap();
     }
     assert_eq!(
         throttle::locked_until(&mut conn, std::slice::from_ref(&key), t0 + 19).unwrap(),
@@ -91,17 +91,28 @@ fn sign_in_failures_back_off_and_are_forgotten_after_an_hour(db: &TestDb) {
     );
     // Waiting out the longest lock is not enough to start again…
     let later = t0 + 19 + MAX_LOCK_SECONDS + 1;
-    throttle::record_failure(&mut conn, &key, 5, later).unwrap();
+    throttle::record_address_failure(&mut conn, &key, 5, later).unwrap();
     assert_eq!(
         throttle::locked_until(&mut conn, std::slice::from_ref(&key), later).unwrap(),
         Some(later + MAX_LOCK_SECONDS)
     );
     // …but a failure an hour after the previous one counts as the first.
     let much_later = later + FORGET_AFTER_SECONDS + 1;
-    throttle::record_failure(&mut conn, &key, 5, much_later).unwrap();
+    throttle::record_address_failure(&mut conn, &key, 5, much_later).unwrap();
     assert_eq!(
         throttle::locked_until(&mut conn, std::slice::from_ref(&key), much_later).unwrap(),
         None
+    );
+    // An account's count is never forgotten by waiting.
+    let account = "user:pool:someone".to_owned();
+    for i in 0..5 {
+        throttle::record_failure(&mut conn, &account, 5, t0 + i).unwrap();
+    }
+    throttle::record_failure(&mut conn, &account, 5, much_later).unwrap();
+    assert_eq!(
+        throttle::locked_until(&mut conn, std::slice::from_ref(&account), much_later).unwrap(),
+        Some(much_later + 10),
+        "the sixth failure, a day later, still doubles the lock"
     );
 }
 
