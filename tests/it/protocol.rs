@@ -554,6 +554,7 @@ async fn malformed_authorize_parameters_are_reported_to_the_client(pool: Pool) {
     };
     for (extra, state) in [
         ("&state=a&state=b", None),
+        ("&state=%FF&state=x", None),
         ("&state=s&scope=openid&scope=", Some("s")),
         ("&state=%FF", None),
         ("&state=s&nonce=a%00b", Some("s")),
@@ -571,14 +572,29 @@ async fn malformed_authorize_parameters_are_reported_to_the_client(pool: Pool) {
     }
     // A name that cannot be read might have been client_id, and a second redirect_uri might
     // be anyone's: both are pages.
+    let registered = query(&[("redirect_uri", CALLBACK)]);
+    let after_another_problem = format!("&x=%FF&redirect_uri=%FF&{registered}");
     for extra in [
         "&state=s&%FF=1",
         "&redirect_uri=https%3A%2F%2Fevil.example%2F",
+        after_another_problem.as_str(),
     ] {
         let response = get(format!("{base}{extra}")).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{extra}");
         assert_eq!(location(&response), "", "{extra}");
     }
+    // The sign-in page checks what it carries as strictly as the authorization endpoint.
+    let login = b
+        .get(format!("{}?{base}&state=%FF", pool.url("/login")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        param(&location(&login), "error").as_deref(),
+        Some("invalid_request"),
+        "{}",
+        location(&login)
+    );
     let state = "a&b=c#d+e é";
     let fine = get(format!("{base}&prompt=none&{}", query(&[("state", state)]))).await;
     assert_eq!(
@@ -1815,6 +1831,25 @@ async fn a_refresh_may_narrow_its_scopes_but_not_widen_them(pool: Pool) {
             (r.status(), r.json::<Value>().await.unwrap())
         }
     };
+    // The code grant has no scope parameter (RFC 6749 §4.1.3): one sent is ignored.
+    let code = pool.code(ROTATING, "openid email", false).await;
+    let (status, ignored, _) = pool
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", ROTATING),
+                ("code", &code),
+                ("redirect_uri", CALLBACK),
+                ("scope", "openid phone"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ignored}");
+    assert_eq!(
+        claims(ignored["access_token"].as_str().unwrap())["scope"],
+        "openid email"
+    );
     let (status, wider) = grant(refresh.clone(), Some("openid phone")).await;
     assert_eq!(
         (status, wider["error"].as_str()),
@@ -1833,6 +1868,18 @@ async fn a_refresh_may_narrow_its_scopes_but_not_widen_them(pool: Pool) {
         id.get("given_name").is_none() && id.get("email").is_some(),
         "{id}"
     );
+    // A spent token with a scope request is still a reuse: invalid_grant, family revoked.
+    let first = ignored["refresh_token"].as_str().unwrap().to_owned();
+    let spent = grant(first.clone(), None).await;
+    assert_eq!(spent.0, StatusCode::OK);
+    let (status, reused) = grant(first, Some("openid phone")).await;
+    assert_eq!(
+        (status, reused["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    let successor = spent.1["refresh_token"].as_str().unwrap().to_owned();
+    let (status, _) = grant(successor, None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "the family is revoked");
     // The rotated refresh token still carries the whole grant.
     let next = narrowed["refresh_token"].as_str().unwrap().to_owned();
     let (status, full) = grant(next, None).await;
