@@ -141,23 +141,39 @@ pub async fn not_found(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"));
     if wants_html {
-        let catalogue = &state.services.catalogue;
-        let lang = catalogue.negotiate(
-            None,
-            req.headers()
-                .get("accept-language")
-                .and_then(|v| v.to_str().ok()),
-        );
-        pages::error_page(
-            catalogue,
-            &lang,
+        readable_error(
+            &state,
+            &req,
             StatusCode::NOT_FOUND,
             "page.not_found_title",
-            &crate::ui::i18n::Text::new("page.not_found"),
+            "page.not_found",
         )
     } else {
         actix_web::ResponseError::error_response(&errors::ApiError::not_found("no such endpoint"))
     }
+}
+
+/// An error page in the browser's language, for requests that reach no pool's pages.
+fn readable_error(
+    state: &AppState,
+    req: &HttpRequest,
+    status: StatusCode,
+    title: &'static str,
+    text: &'static str,
+) -> HttpResponse {
+    let catalogue = &state.services.catalogue;
+    let accept_language = req
+        .headers()
+        .get("accept-language")
+        .and_then(|v| v.to_str().ok());
+    let lang = catalogue.negotiate(None, accept_language);
+    pages::error_page(
+        catalogue,
+        &lang,
+        status,
+        title,
+        &crate::ui::i18n::Text::new(text),
+    )
 }
 
 /// Bodies over the limit (`BODY_LIMIT`) are refused before they are read. They get the same
@@ -182,24 +198,14 @@ pub fn body_too_large<B>(
         error.status = StatusCode::PAYLOAD_TOO_LARGE.as_u16();
         respond::oauth_error(&error)
     } else {
-        let state = req.app_data::<web::Data<AppState>>();
-        match state {
-            Some(state) => {
-                let catalogue = &state.services.catalogue;
-                let lang = catalogue.negotiate(
-                    None,
-                    req.headers()
-                        .get("accept-language")
-                        .and_then(|v| v.to_str().ok()),
-                );
-                pages::error_page(
-                    catalogue,
-                    &lang,
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "page.invalid_title",
-                    &crate::ui::i18n::Text::new("page.too_large"),
-                )
-            }
+        match req.app_data::<web::Data<AppState>>() {
+            Some(state) => readable_error(
+                state,
+                &req,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "page.invalid_title",
+                "page.too_large",
+            ),
             None => HttpResponse::PayloadTooLarge().finish(),
         }
     };

@@ -291,6 +291,22 @@ impl Pool {
         (status, body)
     }
 
+    /// The web client's tokens for `code` (Basic authentication), after checking they came.
+    async fn web_tokens(&self, code: &str) -> Value {
+        let (status, tokens, _) = self
+            .token(
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", code),
+                    ("redirect_uri", CALLBACK),
+                ],
+                Some((WEB, &secret())),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{tokens}");
+        tokens
+    }
+
     async fn user_info(&self, access_token: &str) -> (StatusCode, Value, String) {
         let response = self
             .http
@@ -396,16 +412,7 @@ async fn discovery_lists_every_endpoint(pool: Pool) {
     let claims = doc["claims_supported"].as_array().unwrap();
     // Every claim of the tokens this pool issued is listed, the custom attribute included.
     let code = pool.code(WEB, "openid email profile", false).await;
-    let (_, tokens, _) = pool
-        .token(
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", CALLBACK),
-            ],
-            Some((WEB, &secret())),
-        )
-        .await;
+    let tokens = pool.web_tokens(&code).await;
     for jwt in ["id_token", "access_token"] {
         for (claim, _) in crate::protocol::claims(tokens[jwt].as_str().unwrap())
             .as_object()
@@ -895,16 +902,7 @@ async fn prompt_max_age_and_single_sign_on(pool: Pool) {
         .sign_in(&b, &with(&[("prompt", "login")]), "alice", "Alice-Passw0rd")
         .await;
     let code = param(&location(&first), "code").unwrap();
-    let (_, tokens, _) = pool
-        .token(
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", CALLBACK),
-            ],
-            Some((WEB, &secret())),
-        )
-        .await;
+    let tokens = pool.web_tokens(&code).await;
     let auth_time = claims(tokens["id_token"].as_str().unwrap())["auth_time"]
         .as_i64()
         .unwrap();
@@ -1677,16 +1675,7 @@ async fn malformed_api_requests_get_the_protocol_error(pool: Pool) {
     assert!(page.text().await.unwrap().contains("too large"));
     // userInfo: one way to send the token (RFC 6750 §2); `bearer` in any case.
     let code = pool.code(WEB, "openid email", false).await;
-    let (_, tokens, _) = pool
-        .token(
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", CALLBACK),
-            ],
-            Some((WEB, &secret)),
-        )
-        .await;
+    let tokens = pool.web_tokens(&code).await;
     let user_access = tokens["access_token"].as_str().unwrap();
     let both = pool
         .http
@@ -1938,16 +1927,7 @@ async fn sessions_are_digests_and_single_sign_on_keeps_the_first_sign_in(pool: P
     .unwrap();
     let sso = pool.authorize(&b, &pairs).await;
     let code = param(&location(&sso), "code").expect("single sign-on");
-    let (_, tokens, _) = pool
-        .token(
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", CALLBACK),
-            ],
-            Some((WEB, &secret())),
-        )
-        .await;
+    let tokens = pool.web_tokens(&code).await;
     assert_eq!(
         claims(tokens["id_token"].as_str().unwrap())["auth_time"],
         first
@@ -1991,16 +1971,7 @@ async fn sessions_are_digests_and_single_sign_on_keeps_the_first_sign_in(pool: P
 async fn introspection_and_userinfo_drop_a_disabled_users_tokens(pool: Pool) {
     let secret = secret();
     let code = pool.code(WEB, "openid email", false).await;
-    let (_, tokens, _) = pool
-        .token(
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", CALLBACK),
-            ],
-            Some((WEB, &secret)),
-        )
-        .await;
+    let tokens = pool.web_tokens(&code).await;
     let introspect = |token: String| {
         let request = pool
             .http
@@ -2328,16 +2299,7 @@ async fn logout_in_all_its_forms(pool: Pool) {
     ];
     let signed_in = pool.sign_in(&b, &base, "alice", "Alice-Passw0rd").await;
     let code = param(&location(&signed_in), "code").unwrap();
-    let (_, tokens, _) = pool
-        .token(
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", CALLBACK),
-            ],
-            Some((WEB, &secret())),
-        )
-        .await;
+    let tokens = pool.web_tokens(&code).await;
     let id_token = tokens["id_token"].as_str().unwrap().to_owned();
     let logout = |pairs: Vec<(&'static str, String)>| {
         let b = b.clone();
@@ -2474,16 +2436,7 @@ async fn logout_in_all_its_forms(pool: Pool) {
 async fn revoke_and_introspect(pool: Pool) {
     let secret = secret();
     let code = pool.code(WEB, "openid email", false).await;
-    let (_, tokens, _) = pool
-        .token(
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", CALLBACK),
-            ],
-            Some((WEB, &secret)),
-        )
-        .await;
+    let tokens = pool.web_tokens(&code).await;
     let (access, refresh) = (
         tokens["access_token"].as_str().unwrap(),
         tokens["refresh_token"].as_str().unwrap(),
