@@ -350,6 +350,7 @@ on_both_backends_with!(
     client_lifetimes_groups_and_the_phone_scope,
     a_refresh_may_narrow_its_scopes_but_not_widen_them,
     sessions_are_digests_and_single_sign_on_keeps_the_first_sign_in,
+    hostile_paths_queries_and_cookies_never_get_a_server_error,
     implicit_flow_returns_tokens_in_the_fragment,
     code_exchange_checks_everything,
     replayed_code_revokes_its_tokens,
@@ -1965,6 +1966,38 @@ async fn sessions_are_digests_and_single_sign_on_keeps_the_first_sign_in(pool: P
         param(&location(&none), "error").as_deref(),
         Some("login_required")
     );
+}
+
+/// NUL bytes, invalid UTF-8 and junk in every place a browser can put them: a 4xx or a page,
+/// never a 5xx (PostgreSQL refuses NUL in text, so none may reach a query).
+async fn hostile_paths_queries_and_cookies_never_get_a_server_error(pool: Pool) {
+    let junk = ["%00", "%FF", "a%00b", "%C0%AF", "..%2F..%2F"];
+    let mut urls = Vec::new();
+    for j in junk {
+        for path in [
+            format!("/ui/{j}/x.css"),
+            format!("/ui/{WEB}/{j}"),
+            format!("/login?client_id={j}&redirect_uri={j}&response_type=code"),
+            format!("/signup?client_id={j}"),
+            format!("/forgotPassword?client_id={WEB}&redirect_uri={j}"),
+            format!("/logout?client_id={j}&logout_uri={j}"),
+            format!("/logout?id_token_hint={j}"),
+            format!("/oauth2/authorize?client_id={j}"),
+            format!("/oauth2/idpresponse?code={j}&state={j}"),
+        ] {
+            urls.push(pool.url(&path));
+        }
+    }
+    for url in urls {
+        for cookie in [
+            "gatehouse_session=%00; gatehouse_csrf=%FF",
+            "gatehouse_session=\u{7f}",
+        ] {
+            let response = pool.http.get(&url).header("cookie", cookie).send().await;
+            let status = response.map(|r| r.status().as_u16()).unwrap_or(400);
+            assert!(status < 500, "{status} for {url} with {cookie:?}");
+        }
+    }
 }
 
 /// Disabling or deleting a user ends their tokens at userInfo and introspection.
