@@ -63,7 +63,8 @@ impl Server {
             .args(["--database-url", &database, "--listen", &listen])
             .args(["--public-url", &format!("http://{listen}")])
             // The load comes from loopback: X-Forwarded-For lets it stand for many browsers.
-            .args(["--trusted-proxy", "127.0.0.1"])
+            // (An environment variable, which older builds under comparison ignore.)
+            .env("GATEHOUSE_TRUSTED_PROXIES", "127.0.0.1")
             .env("EXAMPLE_CLIENT_SECRET", SECRET)
             .env("ALICE_PASSWORD", "Alice-Passw0rd")
             .env("UPSTREAM_SECRET", "upstream-secret")
