@@ -166,6 +166,40 @@ fn claims(jwt: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
+/// The `_csrf` token of the sign-in page at `login`, as `browser` gets it.
+async fn page_token(browser: &reqwest::Client, login: &str) -> String {
+    csrf(
+        &browser
+            .get(login)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+}
+
+/// Posts the sign-in form to `to` with `token`, adding `headers`.
+async fn post_sign_in(
+    browser: &reqwest::Client,
+    to: &str,
+    token: &str,
+    username: &str,
+    password: &str,
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut post = browser.post(to).form(&[
+        ("_csrf", token),
+        ("username", username),
+        ("password", password),
+    ]);
+    for (name, value) in headers {
+        post = post.header(*name, *value);
+    }
+    post.send().await.unwrap()
+}
+
 fn csrf(html: &str) -> String {
     let start = html
         .find("name=\"_csrf\" value=\"")
@@ -221,12 +255,7 @@ impl Pool {
         let page = browser.get(&login).send().await.unwrap();
         assert_eq!(page.status(), StatusCode::OK, "login page for {pairs:?}");
         let html = page.text().await.unwrap();
-        let form = [
-            ("_csrf", csrf(&html)),
-            ("username", username.into()),
-            ("password", password.into()),
-        ];
-        browser.post(&login).form(&form).send().await.unwrap()
+        post_sign_in(browser, &login, &csrf(&html), username, password, &[]).await
     }
 
     /// A fresh code for `client` (PKCE when `pkce`).
@@ -993,25 +1022,22 @@ async fn sign_in_errors_do_not_reveal_accounts(pool: Pool) {
     // token is keyed by the installation, so neither a guess nor a plain digest of the cookie
     // passes; the token of the real page does.
     let b = browser();
-    let html = b.get(&login).send().await.unwrap().text().await.unwrap();
-    let real = csrf(&html);
+    let real = page_token(&b, &login).await;
     for token in [
         gatehouse::secrets::SecretDigest::of("csrf|planted")
             .as_str()
             .to_owned(),
         real.clone(),
     ] {
-        let planted = browser()
-            .post(&login)
-            .header("cookie", "gatehouse_csrf=planted")
-            .form(&[
-                ("_csrf", token.as_str()),
-                ("username", "alice"),
-                ("password", "Alice-Passw0rd"),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let planted = post_sign_in(
+            &browser(),
+            &login,
+            &token,
+            "alice",
+            "Alice-Passw0rd",
+            &[("cookie", "gatehouse_csrf=planted")],
+        )
+        .await;
         assert!(
             planted
                 .text()
@@ -1020,16 +1046,7 @@ async fn sign_in_errors_do_not_reveal_accounts(pool: Pool) {
                 .contains("This form has expired")
         );
     }
-    let genuine = b
-        .post(&login)
-        .form(&[
-            ("_csrf", real.as_str()),
-            ("username", "alice"),
-            ("password", "Alice-Passw0rd"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let genuine = post_sign_in(&b, &login, &real, "alice", "Alice-Passw0rd", &[]).await;
     assert!(param(&location(&genuine), "code").is_some());
     // A form posted from a page of another site (say a sibling domain that planted the cookie
     // it was given, with the token that fits it) is refused by its Origin; the pool's own
@@ -1041,18 +1058,9 @@ async fn sign_in_errors_do_not_reveal_accounts(pool: Pool) {
         (pool.base.trim_end_matches(&format!("/{POOL}")), true),
     ] {
         let b = browser();
-        let html = b.get(&login).send().await.unwrap().text().await.unwrap();
-        let posted = b
-            .post(&login)
-            .header("origin", origin)
-            .form(&[
-                ("_csrf", csrf(&html).as_str()),
-                ("username", "alice"),
-                ("password", "Alice-Passw0rd"),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let token = page_token(&b, &login).await;
+        let headers = [("origin", origin)];
+        let posted = post_sign_in(&b, &login, &token, "alice", "Alice-Passw0rd", &headers).await;
         assert_eq!(
             param(&location(&posted), "code").is_some(),
             accepted,
@@ -1062,17 +1070,9 @@ async fn sign_in_errors_do_not_reveal_accounts(pool: Pool) {
     // Every process on the database shares the key: a page from one server, posted to another.
     let other = crate::support::spawn_server(pool.db.store.clone());
     let b = browser();
-    let html = b.get(&login).send().await.unwrap().text().await.unwrap();
-    let elsewhere = b
-        .post(format!("{}/{POOL}/login?{}", other.base, query(&pairs)))
-        .form(&[
-            ("_csrf", csrf(&html).as_str()),
-            ("username", "alice"),
-            ("password", "Alice-Passw0rd"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let token = page_token(&b, &login).await;
+    let there = format!("{}/{POOL}/login?{}", other.base, query(&pairs));
+    let elsewhere = post_sign_in(&b, &there, &token, "alice", "Alice-Passw0rd", &[]).await;
     assert!(param(&location(&elsewhere), "code").is_some());
     let not_form = browser()
         .post(&login)
@@ -1210,24 +1210,12 @@ async fn behind_a_trusted_proxy_failures_count_per_forwarded_address(pool: Pool)
         let login = login.clone();
         async move {
             let browser = browser();
-            let html = browser
-                .get(&login)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            let form = [
-                ("_csrf", csrf(&html)),
-                ("username", "alice".into()),
-                ("password", password.to_owned()),
-            ];
-            let mut post = browser.post(&login).form(&form);
-            if let Some(address) = forwarded_for {
-                post = post.header("X-Forwarded-For", address);
-            }
-            post.send().await.unwrap()
+            let token = page_token(&browser, &login).await;
+            let headers: Vec<_> = forwarded_for
+                .map(|a| ("X-Forwarded-For", a))
+                .into_iter()
+                .collect();
+            post_sign_in(&browser, &login, &token, "alice", password, &headers).await
         }
     };
     // A failure is counted against the address the proxy forwarded, not the proxy's.
@@ -1261,33 +1249,27 @@ async fn behind_a_trusted_proxy_failures_count_per_forwarded_address(pool: Pool)
     let elsewhere = sign_in(Some("203.0.113.9"), "Alice-Passw0rd").await;
     assert!(param(&location(&elsewhere), "code").is_some());
     // Without a trusted proxy the header is the client's own word and is ignored.
-    let direct = pool.url("/login");
+    let direct = format!(
+        "{}?{}",
+        pool.url("/login"),
+        query(&[
+            ("response_type", "code"),
+            ("client_id", WEB),
+            ("redirect_uri", CALLBACK),
+        ])
+    );
     let browser = browser();
-    let pairs = query(&[
-        ("response_type", "code"),
-        ("client_id", WEB),
-        ("redirect_uri", CALLBACK),
-    ]);
-    let html = browser
-        .get(format!("{direct}?{pairs}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let form = [
-        ("_csrf", csrf(&html)),
-        ("username", "alice".into()),
-        ("password", "Alice-Passw0rd".to_owned()),
-    ];
-    let direct = browser
-        .post(format!("{direct}?{pairs}"))
-        .header("X-Forwarded-For", "203.0.113.7")
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let token = page_token(&browser, &direct).await;
+    let headers = [("X-Forwarded-For", "203.0.113.7")];
+    let direct = post_sign_in(
+        &browser,
+        &direct,
+        &token,
+        "alice",
+        "Alice-Passw0rd",
+        &headers,
+    )
+    .await;
     assert!(param(&location(&direct), "code").is_some());
 }
 
