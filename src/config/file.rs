@@ -171,6 +171,8 @@ pub struct ClientFile {
     pub refresh_token_validity_minutes: Option<u32>,
     pub enable_token_revocation: Option<bool>,
     pub rotate_refresh_tokens: Option<bool>,
+    /// `"ENABLED"` (the default) or `"LEGACY"`, as Cognito's `PreventUserExistenceErrors`.
+    pub prevent_user_existence_errors: Option<crate::model::client::ExistenceErrors>,
     pub css: Option<String>,
     pub css_file: Option<String>,
     pub logo_file: Option<String>,

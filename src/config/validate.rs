@@ -931,6 +931,7 @@ fn app_client(
             rotate_refresh_tokens: raw
                 .rotate_refresh_tokens
                 .unwrap_or(defaults.rotate_refresh_tokens),
+            prevent_user_existence_errors: raw.prevent_user_existence_errors.unwrap_or_default(),
         },
     })
 }

@@ -12,7 +12,7 @@ use crate::model::{User, UserStatus};
 use crate::oauth::OAuthError;
 use crate::secrets;
 use crate::store::grants::{self, SESSION_MFA, SESSION_MFA_SETUP, SESSION_NEW_PASSWORD};
-use crate::store::{self, AnyConnection, mfa, throttle};
+use crate::store::{self, AnyConnection, Lease, mfa, throttle};
 use crate::totp;
 use crate::ui::i18n::Text;
 
@@ -21,11 +21,12 @@ const FREE_FAILURES_PER_ADDRESS: i32 = 50;
 
 /// GET /login: validate the authorization parameters and show the form.
 pub fn show(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
+    let conn = db.conn()?;
     let ctx = match context(conn, services, site, browser)? {
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
@@ -45,11 +46,12 @@ pub fn show(
 
 /// POST /login.
 pub fn submit(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
+    let conn = db.conn()?;
     let ctx = match context(conn, services, site, browser)? {
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
@@ -69,22 +71,23 @@ pub fn submit(
         return Ok(HostedOutcome::Page(Text::new("page.cognito_not_allowed")));
     }
     match step {
-        "new_password" => new_password(conn, services, site, ctx, browser),
+        "new_password" => new_password(db, services, site, ctx, browser),
         "mfa" => mfa_challenge(conn, services, site, ctx, browser),
         "mfa_setup" => mfa_setup(conn, services, site, ctx, browser),
         "idp_email" => provider_by_email(conn, services, site, ctx, browser),
-        _ => password(conn, services, site, ctx, browser, username),
+        _ => password(db, services, site, ctx, browser, username),
     }
 }
 
 fn password(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     ctx: Context,
     browser: &Browser,
     username: String,
 ) -> Result<HostedOutcome, OAuthError> {
+    let conn = db.conn()?;
     let password = browser.field("password");
     let user = if username.is_empty() {
         None
@@ -115,6 +118,8 @@ fn password(
     {
         return Ok(fail(ctx.frame, "error.too_many_attempts"));
     }
+    // argon2 runs with no connection checked out: other requests use it meanwhile.
+    db.release();
     let verified = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
         Some(hash) => secrets::verify_password(password, hash),
         None => {
@@ -122,6 +127,7 @@ fn password(
             false
         }
     };
+    let conn = db.conn()?;
     let user = match (user, verified) {
         (Some(user), true) => user,
         _ => {
@@ -254,12 +260,13 @@ fn expired(ctx: Context) -> HostedOutcome {
 }
 
 fn new_password(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     ctx: Context,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
+    let conn = db.conn()?;
     let Some(pending) = pending(conn, site, browser, SESSION_NEW_PASSWORD)? else {
         return Ok(expired(ctx));
     };
@@ -287,7 +294,9 @@ fn new_password(
             return Ok(HostedOutcome::show_error(ctx.frame, screen, error));
         }
     }
+    db.release();
     user.password_hash = Some(secrets::hash_password(new).map_err(super::internal)?);
+    let conn = db.conn()?;
     user.status = UserStatus::Confirmed;
     user.updated_at = browser.now;
     match store::users::update(conn, &site.pool, &user) {

@@ -2,7 +2,7 @@
 //! the user's verified email, then a new password under the pool's policy. The first answer is
 //! the same whether or not the account exists.
 
-use super::codes::{self, SendError};
+use super::codes;
 use super::hosted::{Browser, HostedOutcome, Screen, password_context, query_with};
 use super::signup::policy_error;
 use super::{Services, Site};
@@ -10,16 +10,17 @@ use crate::model::UserStatus;
 use crate::oauth::OAuthError;
 use crate::secrets;
 use crate::store::codes::PURPOSE_RESET;
-use crate::store::{self, AnyConnection};
+use crate::store::{self, Lease};
 use crate::ui::i18n::Text;
 
 /// GET /forgotPassword.
 pub fn show(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
+    let conn = db.conn()?;
     let ctx = match password_context(conn, services, site, browser)? {
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
@@ -34,11 +35,12 @@ pub fn show(
 /// POST /forgotPassword: send a code when the account can be recovered, then (always) the
 /// page that asks for it.
 pub fn submit(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
+    let conn = db.conn()?;
     let ctx = match password_context(conn, services, site, browser)? {
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
@@ -68,25 +70,10 @@ pub fn submit(
         && codes::may_resend(conn, site, &user, PURPOSE_RESET, browser.now)?
     {
         let email = user.attributes.get("email").unwrap_or_default().to_owned();
-        let sent = crate::store::write_transaction::<_, SendError>(conn, |conn| {
-            codes::send(
-                conn,
-                services,
-                site,
-                &user,
-                PURPOSE_RESET,
-                &email,
-                browser.now,
-            )
-        });
-        match sent {
-            Ok(()) => {}
-            Err(SendError::Store(e)) => return Err(e.into()),
-            Err(SendError::Mail(_)) => {
-                let text = Text::new("error.mail_failed");
-                return Ok(HostedOutcome::show_error(ctx.frame, screen, text));
-            }
-        }
+        crate::store::write_transaction(conn, |conn| {
+            codes::send(conn, site, &user, PURPOSE_RESET, &email, browser.now)
+        })?;
+        services.mail.wake();
     }
     Ok(HostedOutcome::Goto {
         page: "confirmForgotPassword",
@@ -97,11 +84,12 @@ pub fn submit(
 
 /// GET /confirmForgotPassword.
 pub fn show_confirm(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
+    let conn = db.conn()?;
     let ctx = match password_context(conn, services, site, browser)? {
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
@@ -115,11 +103,12 @@ pub fn show_confirm(
 
 /// POST /confirmForgotPassword: code and new password.
 pub fn submit_confirm(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
+    let conn = db.conn()?;
     let ctx = match password_context(conn, services, site, browser)? {
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
@@ -154,7 +143,9 @@ pub fn submit_confirm(
     let Some(mut user) = user else {
         return fail(ctx.frame, Text::new("error.code_mismatch"));
     };
+    db.release();
     user.password_hash = Some(secrets::hash_password(password).map_err(super::internal)?);
+    let conn = db.conn()?;
     user.status = UserStatus::Confirmed;
     user.updated_at = browser.now;
     store::users::update(conn, &site.pool, &user)?;

@@ -92,6 +92,30 @@ pub struct ClientSettings {
     pub refresh_token_validity_minutes: Option<u32>,
     pub enable_token_revocation: bool,
     pub rotate_refresh_tokens: bool,
+    /// Cognito's `PreventUserExistenceErrors`: whether sign-up answers tell that a username or
+    /// email is taken.
+    pub prevent_user_existence_errors: ExistenceErrors,
+}
+
+/// `ENABLED` (the default): a taken username or email gets the same answer, page and timing as
+/// a new one, and the account's owner is told by email. `LEGACY`: Cognito's own messages
+/// ("User already exists"), which let anyone test whether an account exists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ExistenceErrors {
+    #[default]
+    Enabled,
+    Legacy,
+}
+
+impl ExistenceErrors {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "ENABLED" => Some(Self::Enabled),
+            "LEGACY" => Some(Self::Legacy),
+            _ => None,
+        }
+    }
 }
 
 impl Default for ClientSettings {
@@ -111,6 +135,7 @@ impl Default for ClientSettings {
             refresh_token_validity_minutes: None,
             enable_token_revocation: true,
             rotate_refresh_tokens: false,
+            prevent_user_existence_errors: ExistenceErrors::Enabled,
         }
     }
 }

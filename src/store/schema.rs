@@ -235,6 +235,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    mail_outbox (id) {
+        id -> Text,
+        pool_id -> Text,
+        message -> Text,
+        status -> Text,
+        attempts -> Integer,
+        created_at -> BigInt,
+        next_attempt_at -> BigInt,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<BigInt>,
+        sent_at -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     user_pools,
     app_clients,
@@ -255,4 +271,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_mfa,
     federation_requests,
     user_identities,
+    mail_outbox,
 );

@@ -3,7 +3,7 @@
 //! translations, customization files and the mailer failing.
 
 use crate::on_both_backends_with;
-use crate::support::{TestDb, spawn_server_with_mail, spawn_server_with_outbox};
+use crate::support::{TestDb, spawn_server_with_mail, spawn_server_with_outbox, wait_for_mail};
 use gatehouse::mail::MailSettings;
 use gatehouse::mail::smtp::{SmtpSecurity, SmtpSettings};
 use gatehouse::provision;
@@ -41,6 +41,7 @@ css = ".background-customizable { background-color: #112233; }"
 [[pool.client]]
 id = "hostedwebclient00000000000"
 name = "Hosted web"
+prevent_user_existence_errors = "LEGACY"
 callback_urls = ["http://localhost:3000/callback"]
 allowed_oauth_flows = ["code"]
 allowed_oauth_scopes = ["openid", "email", "profile"]
@@ -116,6 +117,7 @@ auto_verified_attributes = ["email"]
 [[pool.client]]
 id = "emailuserclient00000000000"
 name = "email"
+prevent_user_existence_errors = "LEGACY"
 callback_urls = ["http://localhost:3000/callback"]
 allowed_oauth_flows = ["code"]
 allowed_oauth_scopes = ["openid", "email"]
@@ -211,8 +213,14 @@ impl Site {
         }
     }
 
-    /// Every email written so far.
-    fn emails(&self) -> Vec<Value> {
+    /// Waits until the mail sender has delivered everything queued so far.
+    async fn delivered(&self) {
+        wait_for_mail(&self.db.store).await;
+    }
+
+    /// Every email delivered so far, once the queue is empty.
+    async fn emails(&self) -> Vec<Value> {
+        self.delivered().await;
         std::fs::read_to_string(&self.outbox)
             .unwrap_or_default()
             .lines()
@@ -221,9 +229,10 @@ impl Site {
     }
 
     /// The six-digit code of the last email to `to`.
-    fn last_code(&self, to: &str) -> String {
+    async fn last_code(&self, to: &str) -> String {
         let email = self
             .emails()
+            .await
             .into_iter()
             .rev()
             .find(|e| e["to"] == to)
@@ -528,7 +537,7 @@ async fn sign_up_is_validated_then_confirmed_by_code_straight_into_the_app(site:
     assert!(like_alias.contains("looks like an email"), "{like_alias}");
     let (_, _, taken) = attempt(with("username", "dora")).await;
     assert!(taken.contains("User already exists"), "{taken}");
-    assert!(site.emails().is_empty(), "no email for refused sign-ups");
+    assert!(site.emails().await.is_empty(), "no email for refused sign-ups");
     // The form keeps what was typed (escaped), never the password.
     assert!(taken.contains("value=\"newbie@example.com\"") && !taken.contains("Newbie-Passw0rd"));
 
@@ -538,11 +547,11 @@ async fn sign_up_is_validated_then_confirmed_by_code_straight_into_the_app(site:
         next.contains("/confirm?") && next.contains("username=newbie"),
         "{next}"
     );
-    let emails = site.emails();
+    let emails = site.emails().await;
     assert_eq!(emails.len(), 1);
     assert_eq!(emails[0]["subject"], "Confirm newbie");
     assert_eq!(emails[0]["from"], "Hosted <no-reply@hosted.test>");
-    let code = site.last_code("newbie@example.com");
+    let code = site.last_code("newbie@example.com").await;
     assert!(
         emails[0]["body"]
             .as_str()
@@ -630,7 +639,7 @@ async fn confirmation_codes_are_single_use_throttled_and_reveal_nothing(site: Si
     ];
     let response = site.submit(&b, &signup, &fields).await;
     let confirm = site.absolute(&location(&response));
-    let first = site.last_code("gus@example.com");
+    let first = site.last_code("gus@example.com").await;
     // Resending at once sends nothing new (the first code still works) and says the same.
     let resend = site
         .submit(&b, &confirm, &[("username", "gus"), ("resend", "1")])
@@ -704,7 +713,7 @@ async fn confirmation_codes_are_single_use_throttled_and_reveal_nothing(site: Si
             .unwrap()
             .contains("This form has expired")
     );
-    assert_eq!(site.emails().len(), 1, "nothing sent to unknown users");
+    assert_eq!(site.emails().await.len(), 1, "nothing sent to unknown users");
 }
 
 async fn expired_codes_and_taken_aliases_are_refused_on_confirmation(site: Site) {
@@ -720,7 +729,7 @@ async fn expired_codes_and_taken_aliases_are_refused_on_confirmation(site: Site)
     ];
     let response = site.submit(&b, &signup, &fields).await;
     let confirm = site.absolute(&location(&response));
-    let code = site.last_code("dora@example.com");
+    let code = site.last_code("dora@example.com").await;
     let taken = site
         .submit(&b, &confirm, &[("username", "imposter"), ("code", &code)])
         .await;
@@ -754,7 +763,7 @@ async fn expired_codes_and_taken_aliases_are_refused_on_confirmation(site: Site)
     ];
     let response = site.submit(&b, &signup, &fields).await;
     let confirm = site.absolute(&location(&response));
-    let code = site.last_code("late@example.com");
+    let code = site.last_code("late@example.com").await;
     {
         let mut conn = site.db.store.conn().unwrap();
         let pool = gatehouse::store::pools::get(&mut conn, HOSTED).unwrap();
@@ -791,7 +800,7 @@ async fn confirming_in_another_browser_leads_to_sign_in(site: Site) {
     ];
     let response = site.submit(&browser(), &signup, &fields).await;
     let confirm = site.absolute(&location(&response));
-    let code = site.last_code("hana@example.com");
+    let code = site.last_code("hana@example.com").await;
     let other = browser();
     let confirmed = site
         .submit(&other, &confirm, &[("username", "hana"), ("code", &code)])
@@ -829,11 +838,11 @@ async fn forgot_password_resets_without_revealing_accounts(site: Site) {
         "same answer"
     );
     assert_eq!(
-        site.emails().len(),
+        site.emails().await.len(),
         1,
         "only the real account gets an email"
     );
-    let code = site.last_code("dora@example.com");
+    let code = site.last_code("dora@example.com").await;
     let reset = site.absolute(&location(&known));
     let (_, page) = site.get(&b, &reset).await;
     assert!(page.contains("passwordRules"));
@@ -1109,7 +1118,7 @@ async fn email_as_username_pools_sign_up_and_in_by_email(site: Site) {
     let fields = [("email", "Ivy@Example.com"), ("password", "Ivy-Passw0rd!")];
     let response = site.submit(&b, &signup, &fields).await;
     let confirm = site.absolute(&location(&response));
-    let code = site.last_code("Ivy@Example.com");
+    let code = site.last_code("Ivy@Example.com").await;
     let done = site
         .submit(
             &b,
@@ -1245,9 +1254,11 @@ async fn pages_are_translated_secured_and_customized(site: Site) {
     assert_eq!(stale.status(), StatusCode::NOT_FOUND);
 }
 
-/// A mail server that refuses connections: the user sees why, and no half-made account stays.
+/// A mail server that refuses connections no longer fails a sign-up: the account and its code
+/// are kept, the user is told a code was sent (and may ask again), and the message stays queued
+/// for the sender to retry with back-off.
 #[actix_web::test]
-async fn a_failing_mail_server_leaves_nothing_behind() {
+async fn a_failing_mail_server_keeps_the_sign_up_and_retries_the_mail() {
     let db = TestDb::sqlite();
     let declaration =
         gatehouse::config::parse(CONFIG, Path::new("t.toml"), Path::new("."), &|_| None).unwrap();
@@ -1282,16 +1293,41 @@ async fn a_failing_mail_server_leaves_nothing_behind() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    assert!(
-        response
-            .text()
-            .await
-            .unwrap()
-            .contains("We could not send the email")
-    );
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let next = location(&response);
+    assert!(next.contains("/confirm?"), "{next}");
     let after = gatehouse::store::users::count(&mut db.store.conn().unwrap(), HOSTED).unwrap();
-    assert_eq!(before, after, "the user was rolled back");
+    assert_eq!(after, before + 1, "the user is kept");
+    // The sender tries, fails, and keeps the message for a later attempt.
+    let mut tried = None;
+    for _ in 0..100 {
+        let rows = gatehouse::store::mail_outbox::all(&mut db.store.conn().unwrap()).unwrap();
+        if let Some(row) = rows.iter().find(|r| r.2 >= 2) {
+            tried = Some(row.clone());
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (_, status, attempts, _) = tried.expect("a second attempt within 10 s");
+    assert_eq!(status, "pending", "retried, not dropped");
+    assert!(attempts >= 2);
+    // The confirmation page offers a resend, which is answered like any other.
+    let confirm = format!("{}{next}", server.base);
+    let page = b.get(&confirm).send().await.unwrap().text().await.unwrap();
+    let resent = b
+        .post(&confirm)
+        .form(&[
+            ("_csrf", input_value(&page, "_csrf").as_str()),
+            ("username", "jo"),
+            ("resend", "1"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(resent.contains("A new code is on its way."), "{resent}");
 }
 
 /// `templates_dir`: a client's own login page, rendered with the same data and escaping; the
@@ -1396,19 +1432,25 @@ async fn a_client_can_replace_page_templates() {
     );
 }
 
-/// Users the file creates with a temporary password get Cognito's invitation; a mail server
-/// that refuses it rolls the whole start back.
-#[test]
-fn invitations_go_out_once_and_a_failed_one_changes_nothing() {
+/// Users the file creates with a temporary password get Cognito's invitation: queued in the
+/// apply transaction, once however often the file is applied, and delivered by the sender; a
+/// mail server that refuses it delays the invitation, not the start.
+#[actix_web::test]
+async fn invitations_go_out_once_and_a_failed_one_stays_queued() {
+    use gatehouse::mail::sender::{MailQueue, Sender};
     let declaration =
         gatehouse::config::parse(CONFIG, Path::new("t.toml"), Path::new("."), &|_| None).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let outbox = dir.path().join("outbox.jsonl");
     let mailer = MailSettings::Outbox(outbox.clone()).mailer().unwrap();
     let db = TestDb::sqlite();
-    let mut conn = db.store.conn().unwrap();
-    provision::apply_and_invite(&mut conn, &declaration, Some(mailer.as_ref())).unwrap();
-    provision::apply_and_invite(&mut conn, &declaration, Some(mailer.as_ref())).unwrap();
+    {
+        let mut conn = db.store.conn().unwrap();
+        provision::apply_and_invite(&mut conn, &declaration, true).unwrap();
+        provision::apply_and_invite(&mut conn, &declaration, true).unwrap();
+    }
+    let sender = Sender::new(db.store.clone(), mailer, MailQueue::default());
+    while sender.deliver_one().await {}
     let sent: Vec<Value> = std::fs::read_to_string(&outbox)
         .unwrap()
         .lines()
@@ -1437,13 +1479,12 @@ fn invitations_go_out_once_and_a_failed_one_changes_nothing() {
     .mailer()
     .unwrap();
     let fresh = TestDb::sqlite();
+    provision::apply_and_invite(&mut fresh.store.conn().unwrap(), &declaration, true).unwrap();
+    let sender = Sender::new(fresh.store.clone(), refusing, MailQueue::default());
+    assert!(sender.deliver_one().await, "an attempt was made");
     let mut conn = fresh.store.conn().unwrap();
-    let error = provision::apply_and_invite(&mut conn, &declaration, Some(refusing.as_ref()))
-        .unwrap_err()
-        .to_string();
-    assert!(error.contains("invitation to user erin"), "{error}");
-    assert_eq!(
-        gatehouse::store::users::count(&mut conn, HOSTED).unwrap(),
-        0
-    );
+    assert!(gatehouse::store::users::count(&mut conn, HOSTED).unwrap() > 0);
+    let rows = gatehouse::store::mail_outbox::all(&mut conn).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].1.as_str(), rows[0].2), ("pending", 1));
 }

@@ -182,3 +182,16 @@ pub fn spawn_server_with(store: Store, adjust: impl FnOnce(&mut Settings)) -> Te
             .expect("http client"),
     }
 }
+
+/// Waits (up to 15 s) until the server's mail sender has delivered every queued message.
+pub async fn wait_for_mail(store: &Store) {
+    for _ in 0..300 {
+        let pending = gatehouse::store::mail_outbox::pending_count(&mut store.conn().unwrap())
+            .expect("outbox readable");
+        if pending == 0 {
+            return;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("mail still queued after 15 s");
+}
