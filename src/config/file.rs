@@ -75,6 +75,8 @@ pub struct PoolFile {
     pub allow_admin_create_user_only: bool,
     #[serde(default)]
     pub username_case_sensitive: bool,
+    /// Whether a password change or reset signs the user out elsewhere (default true).
+    pub revoke_tokens_on_password_change: Option<bool>,
     #[serde(alias = "mfa_configuration")]
     pub mfa: Option<String>,
     #[serde(default)]

@@ -509,6 +509,7 @@ fn pool_settings(c: &mut Checker, path: &str, raw: &PoolFile) -> PoolSettings {
         required_attributes: raw.required_attributes.clone(),
         custom_attributes,
         messages: messages(c, path, raw.messages.as_ref()),
+        revoke_tokens_on_password_change: raw.revoke_tokens_on_password_change.unwrap_or(true),
     }
 }
 

@@ -299,7 +299,17 @@ fn new_password(
     let conn = db.conn()?;
     user.status = UserStatus::Confirmed;
     user.updated_at = browser.now;
-    match store::users::update(conn, &site.pool, &user) {
+    let changed = store::write_transaction(conn, |conn| {
+        store::users::update(conn, &site.pool, &user)?;
+        super::recovery::signed_out_elsewhere(
+            conn,
+            site,
+            &user,
+            browser.session_cookie,
+            browser.now,
+        )
+    });
+    match changed {
         Ok(()) => {}
         Err(store::StoreError::Conflict(_)) => {
             let screen = screen(&user);

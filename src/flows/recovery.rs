@@ -148,7 +148,10 @@ pub fn submit_confirm(
     let conn = db.conn()?;
     user.status = UserStatus::Confirmed;
     user.updated_at = browser.now;
-    store::users::update(conn, &site.pool, &user)?;
+    crate::store::write_transaction(conn, |conn| {
+        store::users::update(conn, &site.pool, &user)?;
+        signed_out_elsewhere(conn, site, &user, None, browser.now)
+    })?;
     Ok(HostedOutcome::Goto {
         page: "login",
         query: query_with(
@@ -157,4 +160,30 @@ pub fn submit_confirm(
         ),
         session: None,
     })
+}
+
+/// After a password change or reset, the user's refresh tokens and other sessions die (unless
+/// the pool turned that off): whoever knew the old password is signed out too.
+pub fn signed_out_elsewhere(
+    conn: &mut crate::store::AnyConnection,
+    site: &Site,
+    user: &crate::model::User,
+    keep_session: Option<&str>,
+    now: i64,
+) -> Result<(), crate::store::StoreError> {
+    if !site.pool.settings.revoke_tokens_on_password_change {
+        return Ok(());
+    }
+    let keep = keep_session.map(crate::secrets::SecretDigest::of);
+    let (families, sessions) = store::grants::revoke_user(
+        conn,
+        site.pool_id(),
+        &user.sub.to_string(),
+        keep.as_ref().map(|k| k.as_str()),
+        now,
+    )?;
+    if families + sessions > 0 {
+        tracing::info!(pool = site.pool_id(), user = %user.username, families, sessions, "password changed: signed out elsewhere");
+    }
+    Ok(())
 }

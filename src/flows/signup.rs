@@ -276,7 +276,13 @@ pub fn submit(
         Ok(()) if verify_email => {
             services.mail.wake();
             session::end(conn, browser.session_cookie)?;
-            Some(session::start(conn, site, &user, SESSION_SIGNUP, browser.now)?)
+            Some(session::start(
+                conn,
+                site,
+                &user,
+                SESSION_SIGNUP,
+                browser.now,
+            )?)
         }
         Ok(()) => None,
         Err(StoreError::Conflict(_)) if hidden => {

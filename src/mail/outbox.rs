@@ -32,7 +32,8 @@ impl Mailer for Outbox {
             #[serde(flatten)]
             email: &'a Email,
         }
-        let line = serde_json::to_string(&Line { id, email }).map_err(|e| MailError(e.to_string()))?;
+        let line =
+            serde_json::to_string(&Line { id, email }).map_err(|e| MailError(e.to_string()))?;
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut file = std::fs::OpenOptions::new()
             .create(true)

@@ -40,6 +40,9 @@ pub struct PoolSettings {
     /// Custom attributes the pool defines, without the `custom:` prefix.
     pub custom_attributes: Vec<CustomAttribute>,
     pub messages: MessageTemplates,
+    /// A password change or reset signs the user out everywhere else: refresh tokens (and the
+    /// access tokens issued with them) are revoked and other sessions end.
+    pub revoke_tokens_on_password_change: bool,
 }
 
 impl Default for PoolSettings {
@@ -55,6 +58,7 @@ impl Default for PoolSettings {
             required_attributes: Vec::new(),
             custom_attributes: Vec::new(),
             messages: MessageTemplates::default(),
+            revoke_tokens_on_password_change: true,
         }
     }
 }

@@ -111,7 +111,7 @@ pub fn mark_sent(conn: &mut AnyConnection, id: &str, now: i64) -> StoreResult<()
             mail_outbox::status.eq(SENT),
             mail_outbox::message.eq(""),
             mail_outbox::sent_at.eq(Some(now)),
-            mail_outbox::lease_owner.eq(None::<String>),
+            // The owner stays: it names the process that delivered it.
             mail_outbox::lease_until.eq(None::<i64>),
             mail_outbox::last_error.eq(None::<String>),
         ))
@@ -147,24 +147,29 @@ pub fn pending_count(conn: &mut AnyConnection) -> StoreResult<i64> {
         .get_result(conn)?)
 }
 
-/// One message's state: (status, attempts), for tests and operators.
-pub fn status_of(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<(String, i32)>> {
-    Ok(mail_outbox::table
-        .find(id)
-        .select((mail_outbox::status, mail_outbox::attempts))
-        .get_result(conn)
-        .optional()?)
+/// One message's delivery state, for operators and tests.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct Delivery {
+    pub id: String,
+    pub status: String,
+    pub attempts: i32,
+    /// The process that claimed it last (and, once sent, delivered it).
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<i64>,
+    pub last_error: Option<String>,
 }
 
-/// Every message's (id, status, attempts, lease_until), oldest first.
-pub fn all(conn: &mut AnyConnection) -> StoreResult<Vec<(String, String, i32, Option<i64>)>> {
+/// Every message's delivery state, oldest first.
+pub fn deliveries(conn: &mut AnyConnection) -> StoreResult<Vec<Delivery>> {
     Ok(mail_outbox::table
-        .order(mail_outbox::created_at)
+        .order((mail_outbox::created_at, mail_outbox::id))
         .select((
             mail_outbox::id,
             mail_outbox::status,
             mail_outbox::attempts,
+            mail_outbox::lease_owner,
             mail_outbox::lease_until,
+            mail_outbox::last_error,
         ))
         .load(conn)?)
 }

@@ -2,10 +2,12 @@
 
 mod support;
 
+mod accounts;
 mod binary;
 mod config;
 mod federation;
 mod hosted;
+mod outbox;
 mod protocol;
 mod server;
 mod storage;
