@@ -1,7 +1,7 @@
-//! One-time codes by email (user-pools.md §6.3): six digits, sign-up confirmation for 24 hours
-//! and password reset for one hour, single use, five wrong guesses per code and a per-user
-//! throttle across codes. The email goes out inside the caller's transaction, so a mail server
-//! that refuses it leaves nothing half-created behind.
+//! One-time codes by email (docs/hosted-ui.md, "Codes"): six digits, sign-up confirmation for 24
+//! hours and password reset for one hour, single use, five wrong guesses per code and a per-user
+//! throttle across codes. The email goes out inside the caller's transaction, so a mail server that
+//! refuses it leaves nothing half-created behind.
 
 use super::{Services, Site};
 use crate::mail::{self, Email};

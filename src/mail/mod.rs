@@ -1,5 +1,7 @@
 //! Outgoing email: confirmation and password-reset codes. One `Mailer` trait with two
 //! implementations: SMTP for production and an outbox file for development and tests.
+//!
+//! Configured under `[mail]` (docs/configuration.md).
 
 pub mod outbox;
 pub mod smtp;

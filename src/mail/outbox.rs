@@ -1,5 +1,7 @@
 //! The development mailer: every message is logged and appended to a file as one JSON line
 //! (`{"from":…,"to":…,"subject":…,"body":…}`), so a developer or a test can read the codes.
+//!
+//! Configured under `[mail]` (docs/configuration.md).
 
 use super::{Email, MailError, Mailer};
 use std::io::Write;

@@ -9,7 +9,7 @@ use crate::mail::smtp::{SmtpSecurity, SmtpSettings};
 use crate::model::pool::{MAX_EMAIL_MESSAGE_CHARS, MAX_EMAIL_SUBJECT_CHARS, MessageTemplates};
 use std::path::Path;
 
-/// `[pool.messages]`: Cognito's rules (user-pools.md §16.2): messages carry `{####}` and are at
+/// `[pool.messages]`: Cognito's rules (docs/configuration.md): messages carry `{####}` and are at
 /// most 20,000 characters, subjects at most 140, addresses must parse.
 pub(super) fn messages(
     c: &mut Checker,

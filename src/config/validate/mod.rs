@@ -1,5 +1,7 @@
 //! Checks a parsed file against every rule and builds the domain objects it declares.
 //! All problems are collected, so one run reports everything that is wrong.
+//!
+//! The rules themselves are listed in docs/configuration.md.
 
 mod clients;
 mod identity_providers;
@@ -19,7 +21,8 @@ use std::collections::HashSet;
 use std::fmt::Display;
 use std::path::Path;
 
-/// Cognito's limits that the file must respect (spec: user-pools.md §19).
+/// Cognito's limits that the file must respect
+/// (<https://docs.aws.amazon.com/cognito/latest/developerguide/quotas.html>).
 const MAX_PROVIDER_NAME: usize = 40;
 const MAX_LINKED_IDENTITIES: usize = 5;
 const MAX_SCOPES_PER_SERVER: usize = 60;

@@ -16,7 +16,7 @@ pub(super) enum ValueKind {
     Pixels,
     /// A multiple of 100 from 100 to 900 (the label rule).
     FontWeight100,
-    /// `bold`, `normal`, `italic` (sic, the spec lists it) or a multiple of 100.
+    /// `bold`, `normal`, `italic` (sic, Cognito's documentation lists it) or a multiple of 100.
     ButtonFontWeight,
     /// One of the listed keywords.
     Keyword(&'static [&'static str]),
@@ -52,7 +52,7 @@ macro_rules! class_table {
 }
 
 class_table! {
-    // §5.3 / §5.4
+    // Cognito's documented classes
     "background-customizable" { "background-color": Colour }
     "banner-customizable" { "padding": PADDING, "background-color": Colour }
     "errorMessage-customizable" {
@@ -102,7 +102,7 @@ class_table! {
         "display": DISPLAY,
         "font-size": Length,
     }
-    // §5.5: the four extra classes
+    // Four more from Cognito's list
     "passwordCheck-notValid-customizable" { "color": Colour }
     "passwordCheck-valid-customizable" { "color": Colour }
     "idpDescription-customizable" {

@@ -1,16 +1,17 @@
 //! Validator for the per-app-client stylesheets of the hosted sign-in UI.
 //!
-//! The contract follows Amazon Cognito's hosted-UI customization rules (spec §5.3–§5.7):
-//! a stylesheet is a list of rules whose selector is exactly one allowed class (with its
-//! pseudo-class where the list has one), holding only that class's allowed properties, with
-//! values that obey the per-property rules. Everything else is refused: at-rules, HTML, `url()`,
-//! `expression()`, JavaScript, `!important`, strings and any function other than the colour
-//! functions.
+//! The contract follows Amazon Cognito's hosted-UI customization rules
+//! (<https://docs.aws.amazon.com/cognito/latest/developerguide/hosted-ui-classic-branding.html>;
+//! docs/customization.md): a stylesheet is a list of rules whose selector is exactly one allowed
+//! class (with its pseudo-class where the list has one), holding only that class's allowed
+//! properties, with values that obey the per-property rules. Everything else is refused: at-rules,
+//! HTML, `url()`, `expression()`, JavaScript, `!important`, strings and any function other than the
+//! colour functions.
 //!
 //! The input is parsed with `cssparser`, never matched with patterns, and what gets served is
 //! rebuilt from the parsed tokens, so nothing that was not understood reaches the browser.
 //!
-//! Decisions where the spec is silent:
+//! Decisions where Cognito's documentation is silent:
 //! - Selector lists (`.a, .b { }`) are refused: one class per rule.
 //! - Pseudo-classes and property names match ASCII case-insensitively (as CSS does) and are
 //!   written back in lower case; class names are case-sensitive.

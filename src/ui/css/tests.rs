@@ -332,12 +332,12 @@ fn value_rules_are_enforced() {
         (".idpButton-customizable", "text-align", "justify"),
         (".socialButton-customizable", "text-align", "left right"),
         (".errorMessage-customizable", "box-sizing", "padding-box"),
-        // percentages where the spec says percentage
+        // percentages where Cognito's list says percentage
         (".inputField-customizable", "width", "50px"),
         (".inputField-customizable", "width", "101%"),
         (".logo-customizable", "max-width", "-1%"),
         (".logo-customizable", "max-height", "0"),
-        // px where the spec says px
+        // px where Cognito's list says px
         (".inputField-customizable", "height", "50%"),
         (".submitButton-customizable", "height", "3em"),
         (".idpButton-customizable", "height", "0"),
