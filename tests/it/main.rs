@@ -8,4 +8,5 @@ mod federation;
 mod hosted;
 mod protocol;
 mod server;
+mod source;
 mod storage;
