@@ -1,4 +1,6 @@
 //! The application: shared state, the actix `App`, and binding (plain or TLS).
+//!
+//! See docs/architecture.md and docs/deployment.md ("TLS").
 
 use crate::flows::Services;
 use crate::flows::session::CsrfKey;

@@ -1,4 +1,6 @@
 //! The `gatehouse` command: `serve`, `migrate`, `check` and `keys rotate`.
+//!
+//! Flags and environment: docs/configuration.md.
 
 use clap::{Args, Parser, Subcommand};
 use gatehouse::app::{self, AppState};

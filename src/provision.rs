@@ -1,6 +1,8 @@
 //! Writes a validated `Declaration` into the store: creates what is missing, updates what
 //! differs, and never deletes what the file does not mention. Everything happens in one
 //! transaction, so a failure leaves the database as it was.
+//!
+//! What the file declares: docs/configuration.md.
 
 use crate::config::{Declaration, DeclaredPool, DeclaredUser};
 use crate::mail::{self, Email};
@@ -100,7 +102,8 @@ fn apply_pool(
 /// A declared user is created with its password and status; afterwards the file keeps its
 /// attributes, enabled flag and group memberships up to date, but never resets a password or
 /// status the user has since changed.
-/// Cognito's invitation (user-pools.md §7.4): `{username}` and the temporary password `{####}`.
+/// Cognito's invitation (docs/configuration.md, "`[pool.messages]`"): `{username}` and the
+/// temporary password `{####}`.
 fn queue_invitation(
     conn: &mut AnyConnection,
     pool: &UserPool,

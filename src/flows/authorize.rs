@@ -1,6 +1,7 @@
-//! GET /oauth2/authorize (hosted-ui-and-oauth.md §7.1, §7.1.3): validate the request, then answer
-//! from the browser's session (single sign-on, within `prompt` and `max_age`) or send the browser
-//! to the sign-in page with every parameter kept.
+//! GET /oauth2/authorize
+//! (<https://docs.aws.amazon.com/cognito/latest/developerguide/authorization-endpoint.html>):
+//! validate the request, then answer from the browser's session (single sign-on, within `prompt`
+//! and `max_age`) or send the browser to the sign-in page with every parameter kept.
 
 use super::{
     Services, Site, defined_custom_scopes, find_client, identity_providers, issue, session,
@@ -109,7 +110,7 @@ pub fn start(
         return Ok(request.error(error).into());
     }
     // Past validation every failure, a database one included, goes back to the client
-    // (hosted-ui-and-oauth.md §7.1.4): a 500 page in the browser would never reach it.
+    // (RFC 6749 §4.1.2.1, `server_error`): a 500 page in the browser would never reach it.
     // Sessions do not record how the user signed in, so a client that does not accept the
     // pool's own sign-in never reuses one: its users go through their provider each time.
     let session_cookie = session_cookie.filter(|_| client.supports(COGNITO_PROVIDER));

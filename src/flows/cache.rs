@@ -2,6 +2,8 @@
 //! by domain), app clients, each pool's defined custom scopes, identity providers and client looks. Entries live `TTL_SECONDS`, so
 //! a change made by another process (a config apply, a key rotation) shows within seconds,
 //! while a busy server answers most requests without a database round trip for them.
+//!
+//! See docs/architecture.md.
 
 use super::Site;
 use crate::model::{AppClient, IdentityProvider, UiCustomization, UserPool};

@@ -1,7 +1,7 @@
-//! One-time codes by email (user-pools.md §6.3): six digits, sign-up confirmation for 24 hours
-//! and password reset for one hour, single use, five wrong guesses per code and a per-user
-//! throttle across codes. The email is queued in the caller's transaction and delivered after
-//! it commits.
+//! One-time codes by email (docs/hosted-ui.md, "Codes"): six digits, sign-up confirmation for 24
+//! hours and password reset for one hour, single use, five wrong guesses per code and a per-user
+//! throttle across codes. The email is queued in the caller's transaction and delivered after it
+//! commits (`mail::sender`).
 
 use super::Site;
 use crate::mail::{self, Email};

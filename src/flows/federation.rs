@@ -1,9 +1,9 @@
-//! Sign-in through an upstream provider (federation.md §3.6): `/oauth2/authorize` with
-//! `identity_provider` (or the sign-in page's button) keeps a pending row with our own state,
-//! nonce and PKCE verifier, bound to the browser by a cookie, and sends the browser upstream;
-//! `/oauth2/idpresponse` takes that row (once), lets the provider's connector exchange the code,
-//! maps the claims, creates or updates the federated user and resumes the app's authorization.
-//! Upstream errors and refusals go back to the app as OAuth error redirects.
+//! Sign-in through an upstream provider (docs/federation.md, "How a federated sign-in works"):
+//! `/oauth2/authorize` with `identity_provider` (or the sign-in page's button) keeps a pending row
+//! with our own state, nonce and PKCE verifier, bound to the browser by a cookie, and sends the
+//! browser upstream; `/oauth2/idpresponse` takes that row (once), lets the provider's connector
+//! exchange the code, maps the claims, creates or updates the federated user and resumes the app's
+//! authorization. Upstream errors and refusals go back to the app as OAuth error redirects.
 
 use super::authorize::{AuthorizeOutcome, resolve};
 use super::{Services, Site, internal, issue, session};
@@ -246,7 +246,7 @@ impl From<diesel::result::Error> for Refusal {
 }
 
 /// The user an upstream identity signs in as: the linked user, else a new federated user
-/// `<Provider>_<subject>`. Mapped attributes are written at every sign-in (federation.md M4).
+/// `<Provider>_<subject>`. Mapped attributes are written at every sign-in (docs/federation.md).
 pub fn user_for_identity(
     conn: &mut AnyConnection,
     site: &Site,

@@ -2,6 +2,8 @@
 //! query string, the frame around each page (client, language, sign-up link, providers) and
 //! the outcome a page flow hands to HTTP. Messages are catalogue keys (`Text`), translated when
 //! the page is rendered.
+//!
+//! The pages themselves: docs/hosted-ui.md.
 
 use super::authorize::resolve;
 use super::cache::ClientLook;

@@ -1,6 +1,8 @@
-//! GET/POST /login (hosted-ui-and-oauth.md §7.4): the sign-in form, the password check, the
-//! new-password step for users created with a temporary password (user-pools.md §7.2) and the
-//! TOTP steps (security.md §1.5). The posted `step` field says which form was sent.
+//! GET/POST /login (docs/hosted-ui.md, "Sign in";
+//! <https://docs.aws.amazon.com/cognito/latest/developerguide/login-endpoint.html>): the sign-in
+//! form, the password check, the new-password step for users created with a temporary password
+//! (docs/hosted-ui.md, "New-password step") and the TOTP steps (RFC 6238). The posted `step` field
+//! says which form was sent.
 //!
 //! A wrong password and an unknown user get the same message and cost the same time; failures
 //! are throttled per user and per address through the database.
@@ -211,7 +213,7 @@ fn provider_by_email(
 }
 
 /// An administrator's temporary password lasts the pool's `temporary_password_validity_days`
-/// from when the user was created (user-pools.md §7.3).
+/// from when the user was created (docs/configuration.md, "`[[pool]]`").
 fn temporary_password_expired(site: &Site, user: &User, now: i64) -> bool {
     let days = i64::from(
         site.pool

@@ -1,6 +1,7 @@
-//! GET /logout (hosted-ui-and-oauth.md §7.5) in both of Cognito's forms, and OpenID Connect
-//! RP-initiated logout (`id_token_hint`, `post_logout_redirect_uri`, `state`). The browser is
-//! only ever sent to a sign-out URL registered on the client.
+//! GET /logout (<https://docs.aws.amazon.com/cognito/latest/developerguide/logout-endpoint.html>)
+//! in both of Cognito's forms, and OpenID Connect RP-initiated logout (`id_token_hint`,
+//! `post_logout_redirect_uri`, `state`). The browser is only ever sent to a sign-out URL registered
+//! on the client.
 
 use super::authorize::resolve;
 use super::{Services, Site, find_client, session};

@@ -1,6 +1,6 @@
-//! GET/POST /forgotPassword and /confirmForgotPassword (user-pools.md §9): a one-hour code to
-//! the user's verified email, then a new password under the pool's policy. The first answer is
-//! the same whether or not the account exists.
+//! GET/POST /forgotPassword and /confirmForgotPassword (docs/hosted-ui.md, "Forgot password"): a
+//! one-hour code to the user's verified email, then a new password under the pool's policy. The
+//! first answer is the same whether or not the account exists.
 
 use super::codes;
 use super::hosted::{Browser, HostedOutcome, Screen, password_context, query_with};
@@ -58,7 +58,7 @@ pub fn submit(
         return Ok(HostedOutcome::show_error(ctx.frame, screen, text));
     }
     let user = store::users::find_for_sign_in(conn, &site.pool, &username)?;
-    // Only a verified email can receive the code (§9); admin-created users with a temporary
+    // Only a verified email can receive the code; admin-created users with a temporary
     // password sign in with it instead.
     let recoverable = user.filter(|u| {
         u.enabled

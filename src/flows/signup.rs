@@ -1,4 +1,5 @@
-//! GET/POST /signup and /confirm (hosted-ui-and-oauth.md §11.6-11.7; user-pools.md §3, §5, §6):
+//! GET/POST /signup and /confirm (docs/hosted-ui.md, "Sign up" and "Confirm the account";
+//! <https://docs.aws.amazon.com/cognito/latest/developerguide/signing-up-users-in-your-app.html>):
 //! self-registration under the pool's sign-in options, required attributes and password policy;
 //! a code emailed to the address to verify; confirmation that signs the same browser straight
 //! in (no second sign-in), and a resend.
@@ -210,7 +211,7 @@ pub fn submit(
             return fail(ctx, text);
         }
     } else {
-        // Email or phone *is* the sign-in name; the real username is the sub (§3.1).
+        // Email or phone *is* the sign-in name; the real username is the sub.
         let phone_ok = attributes.get("phone_number").is_none_or(looks_like_phone);
         if !phone_ok {
             let text = Text::new("error.attribute_invalid").with("attribute", "phone_number");
@@ -366,7 +367,7 @@ email address ({username} already has one). If it was you, sign in or reset your
 instead. If it was not, you can ignore this message: your account has not changed.";
 
 /// Cognito's username rules, plus: with an email (phone) alias, a username may not look like
-/// an email (phone number), or one user's username could be another's alias (§3.2).
+/// an email (phone number), or one user's username could be another's alias.
 fn username_error(site: &Site, providers: &[String], username: &str) -> Option<Text> {
     let aliases = &site.pool.settings.alias_attributes;
     // `<Provider>_…` names federated users: a sign-up may not take one in advance.

@@ -1,6 +1,7 @@
-//! POST /oauth2/token (RFC 6749 §4.1.3, §4.4, §6; hosted-ui-and-oauth.md §7.2): client
-//! authentication, then the grant. Codes redeem once; a replayed code revokes what it issued;
-//! a reused rotated refresh token revokes its whole family.
+//! POST /oauth2/token (RFC 6749 §4.1.3, §4.4, §6;
+//! <https://docs.aws.amazon.com/cognito/latest/developerguide/token-endpoint.html>): client
+//! authentication, then the grant. Codes redeem once; a replayed code revokes what it issued; a
+//! reused rotated refresh token revokes its whole family.
 
 use super::issue::{self, TokenGrant};
 use super::{Services, Site, defined_custom_scopes, find_client, internal, new_jti};

@@ -1,6 +1,8 @@
 //! Browser endpoints: /oauth2/authorize, the hosted pages (/login, /signup, /confirm,
 //! /forgotPassword, /confirmForgotPassword) and /logout. Every hosted page goes through
 //! `hosted`: build the `Browser`, run one flow, turn its outcome into a page or a redirect.
+//!
+//! The pages: docs/hosted-ui.md.
 
 use super::pages::{self, PageSite, SignedOutPage};
 use super::pool::PoolSite;

@@ -2,6 +2,8 @@
 //! messages to the database outbox (`store::mail_outbox`) in their transaction; `sender`
 //! delivers them through one `Mailer`: SMTP for production, or an outbox file for development
 //! and tests.
+//!
+//! Configured under `[mail]` (docs/configuration.md).
 
 pub mod outbox;
 pub mod sender;

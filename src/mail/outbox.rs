@@ -1,6 +1,8 @@
 //! The development mailer (README.md, "Hosted pages"): every message is logged and appended to
 //! a file as one JSON line (`{"id":…,"from":…,"to":…,"subject":…,"body":…}`), so a developer or
 //! a test can read the codes.
+//!
+//! Configured under `[mail]` (docs/configuration.md).
 
 use super::{Email, MailError, Mailer};
 use std::io::Write;

@@ -1,5 +1,7 @@
 //! The production mailer: SMTP through lettre, with implicit TLS, STARTTLS or (for a local
 //! relay) plain connections, optional credentials and a timeout so a dead server fails fast.
+//!
+//! Configured under `[mail.smtp]` (docs/configuration.md, "`[mail]`").
 
 use super::{Email, MailError, Mailer};
 use lettre::message::{Mailbox, header::ContentType};

@@ -1,12 +1,13 @@
-//! App clients (spec: hosted-ui-and-oauth.md §3): who may ask for tokens, where the browser may be
-//! sent back to, which flows and scopes the client may use, and how long its tokens live.
+//! App clients (docs/configuration.md, "`[[pool.client]]`"): who may ask for tokens, where the
+//! browser may be sent back to, which flows and scopes the client may use, and how long its tokens
+//! live.
 
 use super::ids::{ClientId, PoolId};
 use crate::secrets::SecretDigest;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-/// Scopes every pool understands (hosted-ui-and-oauth.md §6.1).
+/// Scopes every pool understands (docs/integrating.md, "Any OIDC relying party").
 pub const RESERVED_SCOPES: &[&str] = &[
     "openid",
     "email",
@@ -140,7 +141,7 @@ impl Default for ClientSettings {
     }
 }
 
-/// Token lifetimes Cognito allows (hosted-ui-and-oauth.md §3.2, §8.6).
+/// Token lifetimes Cognito allows (docs/configuration.md, "`[[pool.client]]`").
 pub const ACCESS_TOKEN_MINUTES: std::ops::RangeInclusive<u32> = 5..=1440;
 pub const ID_TOKEN_MINUTES: std::ops::RangeInclusive<u32> = 5..=1440;
 pub const REFRESH_TOKEN_DAYS: std::ops::RangeInclusive<u32> = 1..=3650;

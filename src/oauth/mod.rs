@@ -1,5 +1,7 @@
 //! The protocol core. Never imports actix_web or diesel: it takes what it needs as arguments
 //! and returns decisions and documents.
+//!
+//! The protocols: RFC 6749, RFC 7636 and OpenID Connect Core 1.0; the layout: docs/architecture.md.
 
 pub mod authorize;
 pub mod client_auth;

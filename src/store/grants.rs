@@ -1,5 +1,7 @@
 //! Protocol state: browser sessions, authorization codes, token families and refresh tokens.
 //! Single use is enforced here, by conditional UPDATEs, so it holds across processes.
+//!
+//! Codes: RFC 6749 §4.1.2; refresh tokens: RFC 6749 §6, RFC 9700 §4.14.
 
 use super::schema::{authorization_codes, refresh_tokens, sessions, token_families};
 use super::{AnyConnection, StoreResult, on_backend};

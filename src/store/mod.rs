@@ -1,5 +1,7 @@
 //! Storage on SQLite or PostgreSQL through one code path: a diesel `MultiConnection` over both
 //! backends, an r2d2 pool, and `Store::run` to do blocking database work off the async workers.
+//!
+//! See docs/deployment.md and docs/architecture.md.
 
 pub mod clients;
 pub mod codes;

@@ -1,4 +1,6 @@
 //! The one schema both backends share (migrations/sqlite and migrations/postgres create it).
+//!
+//! See docs/architecture.md.
 
 diesel::table! {
     user_pools (id) {

@@ -10,4 +10,5 @@ mod hosted;
 mod outbox;
 mod protocol;
 mod server;
+mod source;
 mod storage;
