@@ -8,6 +8,7 @@ pub mod error;
 pub mod grants;
 pub mod params;
 pub mod pkce;
+pub mod prompt;
 pub mod scopes;
 
 pub use error::{ErrorCode, OAuthError};
