@@ -6,6 +6,7 @@ pub mod client_auth;
 pub mod discovery;
 pub mod error;
 pub mod grants;
+pub mod logout;
 pub mod params;
 pub mod pkce;
 pub mod prompt;
