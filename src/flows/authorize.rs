@@ -9,7 +9,8 @@ use super::{
 use crate::model::AppClient;
 use crate::model::client::COGNITO_PROVIDER;
 use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError, Providers};
-use crate::oauth::{ErrorCode, OAuthError, Params};
+use crate::oauth::prompt::{self, Prompt, SignIn};
+use crate::oauth::{OAuthError, Params};
 use crate::store::AnyConnection;
 
 pub enum AuthorizeOutcome {
@@ -118,11 +119,16 @@ pub fn start(
         Ok(signed_in) => signed_in,
         Err(error) => return Ok(request.error(error.into()).into()),
     };
-    // max_age=0 always asks again (OIDC Core §3.1.2.1).
-    let fresh = |auth_time: i64| request.max_age.is_none_or(|age| now - auth_time < age);
-    match signed_in {
-        Some(signed_in) if !request.prompt_login && fresh(signed_in.session.auth_time) => {
-            let auth_time = signed_in.session.auth_time;
+    let prompt = Prompt {
+        none: request.prompt_none,
+        login: request.prompt_login,
+    };
+    let auth_time = signed_in.as_ref().map(|s| s.session.auth_time);
+    match (
+        prompt::decide(prompt, request.max_age, auth_time, now),
+        signed_in,
+    ) {
+        (SignIn::Reuse { auth_time }, Some(signed_in)) => {
             let location = issue::location(
                 conn,
                 services,
@@ -135,10 +141,7 @@ pub fn start(
             );
             Ok(AuthorizeOutcome::Redirect(location))
         }
-        _ if request.prompt_none => {
-            let error = OAuthError::new(ErrorCode::LoginRequired, "the user is not signed in");
-            Ok(request.error(error).into())
-        }
+        (SignIn::Refuse(error), _) => Ok(request.error(error).into()),
         _ => Ok(AuthorizeOutcome::SignIn(query.to_owned())),
     }
 }

@@ -12,16 +12,13 @@ use crate::federation::{self, Callback, FederationError, Start, UpstreamIdentity
 use crate::model::attributes::Attributes;
 use crate::model::{IdentityProvider, User, UserStatus};
 use crate::oauth::authorize::AuthorizationRequest;
-use crate::oauth::{ErrorCode, OAuthError, Params};
+use crate::oauth::{ErrorCode, OAuthError, Params, pkce};
 use crate::secrets::{self, SecretDigest};
 use crate::store::federation::{self as fed_store, IdentityRow, PendingRow};
 use crate::store::grants::SESSION_ACTIVE;
 use crate::store::{self, AnyConnection, StoreError};
 use crate::ui::i18n::Text;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 pub const FEDERATION_COOKIE: &str = "gatehouse_federation";
@@ -83,7 +80,7 @@ pub fn start(
         secrets::random_token(48),
         secrets::random_token(32),
     );
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let challenge = pkce::challenge(&verifier);
     let redirect_uri = idpresponse_url(site);
     let location = match connector.authorization_url(&Start {
         redirect_uri: &redirect_uri,

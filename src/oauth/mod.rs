@@ -7,8 +7,11 @@ pub mod authorize;
 pub mod client_auth;
 pub mod discovery;
 pub mod error;
+pub mod grants;
+pub mod logout;
 pub mod params;
 pub mod pkce;
+pub mod prompt;
 pub mod scopes;
 
 pub use error::{ErrorCode, OAuthError};
