@@ -9,3 +9,4 @@ mod hosted;
 mod protocol;
 mod server;
 mod storage;
+mod upstream;
