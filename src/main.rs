@@ -83,6 +83,14 @@ struct ServeArgs {
     public_url: String,
     #[command(flatten)]
     database: DatabaseArgs,
+    /// Most pooled database connections (default: one per core on SQLite, 10 on PostgreSQL).
+    #[arg(
+        long,
+        env = "GATEHOUSE_DATABASE_MAX_CONNECTIONS",
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    database_max_connections: Option<u32>,
     /// PEM certificate chain: serve HTTPS directly.
     #[arg(long, env = "GATEHOUSE_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -144,7 +152,12 @@ fn main() -> ExitCode {
 }
 
 fn open_store(url: &str) -> Result<Store, String> {
-    let store = Store::connect(url).map_err(|e| format!("{}: {e}", store::redact_url(url)))?;
+    open_store_with(url, None)
+}
+
+fn open_store_with(url: &str, max_connections: Option<u32>) -> Result<Store, String> {
+    let store = Store::connect_with(url, max_connections)
+        .map_err(|e| format!("{}: {e}", store::redact_url(url)))?;
     let applied = store.migrate().map_err(|e| e.to_string())?;
     if applied > 0 {
         tracing::info!(applied, backend = store.backend(), "migrations applied");
@@ -172,6 +185,7 @@ fn rotate(pool: &str, url: &str) -> Result<(), String> {
 
 fn serve(args: ServeArgs) -> Result<(), String> {
     let started = Instant::now();
+    let max_connections = args.database_max_connections;
     let tls = args
         .tls_cert
         .zip(args.tls_key)
@@ -213,7 +227,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         (Some(from_file), None) => from_file,
         (None, None) => MailSettings::default(),
     };
-    let store = open_store(&settings.database_url)?;
+    let store = open_store_with(&settings.database_url, max_connections)?;
     let demo = {
         let mut conn = store.conn().map_err(|e| e.to_string())?;
         match &declaration {

@@ -3,7 +3,7 @@
 //! subject is `user_id`.
 
 use super::oauth::{self, Exchange};
-use super::{Callback, Connector, FederationError, Start, UpstreamIdentity, Upstreams};
+use super::{Callback, FederationError, Start, UpstreamIdentity, Upstreams};
 use crate::model::IdentityProvider;
 
 pub struct AmazonConnector<'a> {
@@ -28,8 +28,8 @@ impl<'a> AmazonConnector<'a> {
     }
 }
 
-impl Connector for AmazonConnector<'_> {
-    fn authorization_url(&self, start: &Start) -> Result<String, FederationError> {
+impl AmazonConnector<'_> {
+    pub fn authorization_url(&self, start: &Start) -> Result<String, FederationError> {
         let dialog = self
             .detail("authorize_url")
             .unwrap_or("https://www.amazon.com/ap/oa");
@@ -52,7 +52,10 @@ impl Connector for AmazonConnector<'_> {
         Ok(url.to_string())
     }
 
-    fn exchange(&self, callback: &Callback) -> Result<UpstreamIdentity, FederationError> {
+    pub async fn exchange(
+        &self,
+        callback: &Callback<'_>,
+    ) -> Result<UpstreamIdentity, FederationError> {
         let access_token = oauth::exchange_code(
             self.upstreams,
             &Exchange {
@@ -66,7 +69,8 @@ impl Connector for AmazonConnector<'_> {
                 code: callback.code,
                 pkce_verifier: Some(callback.pkce_verifier),
             },
-        )?;
+        )
+        .await?;
         let profile_url = self
             .detail("attributes_url")
             .unwrap_or("https://api.amazon.com/user/profile");
@@ -75,7 +79,7 @@ impl Connector for AmazonConnector<'_> {
             .http()
             .get(profile_url)
             .bearer_auth(&access_token);
-        let profile = oauth::fetch_profile(request, "Amazon's profile API")?;
+        let profile = oauth::fetch_profile(request, "Amazon's profile API").await?;
         Ok(UpstreamIdentity {
             subject: oauth::subject_of(&profile, "user_id", "Amazon's profile")?,
             claims: profile,

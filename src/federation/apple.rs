@@ -6,7 +6,7 @@
 //! like any provider's.
 
 use super::oidc::{Flavor, OidcConnector};
-use super::{Callback, Connector, FederationError, Start, UpstreamIdentity, Upstreams};
+use super::{Callback, FederationError, Start, UpstreamIdentity, Upstreams};
 use crate::model::IdentityProvider;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Map, Value, json};
@@ -93,19 +93,22 @@ impl<'a> AppleConnector<'a> {
     }
 }
 
-impl Connector for AppleConnector<'_> {
-    fn authorization_url(&self, start: &Start) -> Result<String, FederationError> {
-        self.oidc(None)?.authorization_url(start)
+impl AppleConnector<'_> {
+    pub async fn authorization_url(&self, start: &Start<'_>) -> Result<String, FederationError> {
+        self.oidc(None)?.authorization_url(start).await
     }
 
-    fn exchange(&self, callback: &Callback) -> Result<UpstreamIdentity, FederationError> {
+    pub async fn exchange(
+        &self,
+        callback: &Callback<'_>,
+    ) -> Result<UpstreamIdentity, FederationError> {
         let secret = self.client_secret()?;
-        self.oidc(Some(secret))?.exchange(callback)
+        self.oidc(Some(secret))?.exchange(callback).await
     }
 
     /// The first sign-in's `user` field: `{"name":{"firstName","lastName"},"email"}`, as the
     /// claims `firstName`, `lastName`, `name` and `email`.
-    fn answer_claims(&self, params: &crate::oauth::Params) -> Map<String, Value> {
+    pub fn answer_claims(&self, params: &crate::oauth::Params) -> Map<String, Value> {
         let mut claims = Map::new();
         let Some(Ok(Value::Object(user))) = params.get("user").map(serde_json::from_str::<Value>)
         else {

@@ -3,7 +3,7 @@
 //! v17.0). Scopes are comma-separated, as Facebook writes them. The subject is `id`.
 
 use super::oauth::{self, Exchange};
-use super::{Callback, Connector, FederationError, Start, UpstreamIdentity, Upstreams};
+use super::{Callback, FederationError, Start, UpstreamIdentity, Upstreams};
 use crate::model::IdentityProvider;
 
 const DEFAULT_API_VERSION: &str = "v17.0";
@@ -49,8 +49,8 @@ impl<'a> FacebookConnector<'a> {
     }
 }
 
-impl Connector for FacebookConnector<'_> {
-    fn authorization_url(&self, start: &Start) -> Result<String, FederationError> {
+impl FacebookConnector<'_> {
+    pub fn authorization_url(&self, start: &Start) -> Result<String, FederationError> {
         let dialog = self.endpoint(
             "authorize_url",
             format!("https://www.facebook.com/{}/dialog/oauth", self.version()),
@@ -72,7 +72,10 @@ impl Connector for FacebookConnector<'_> {
         Ok(url.to_string())
     }
 
-    fn exchange(&self, callback: &Callback) -> Result<UpstreamIdentity, FederationError> {
+    pub async fn exchange(
+        &self,
+        callback: &Callback<'_>,
+    ) -> Result<UpstreamIdentity, FederationError> {
         let token_url = self.endpoint(
             "token_url",
             format!(
@@ -91,7 +94,8 @@ impl Connector for FacebookConnector<'_> {
                 code: callback.code,
                 pkce_verifier: None,
             },
-        )?;
+        )
+        .await?;
         let me = self.endpoint(
             "attributes_url",
             format!("https://graph.facebook.com/{}/me", self.version()),
@@ -102,7 +106,7 @@ impl Connector for FacebookConnector<'_> {
             .get(&me)
             .query(&[("fields", self.fields().as_str())])
             .bearer_auth(&access_token);
-        let profile = oauth::fetch_profile(request, "Facebook's /me")?;
+        let profile = oauth::fetch_profile(request, "Facebook's /me").await?;
         Ok(UpstreamIdentity {
             subject: oauth::subject_of(&profile, "id", "Facebook's profile")?,
             claims: profile,

@@ -15,7 +15,8 @@ use serde_json::{Map, Value};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-/// Upstream calls give up after this long: a provider that is down must not hold a thread.
+/// Upstream calls give up after this long: a provider that is down must not keep a sign-in
+/// waiting for ever.
 pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the authorization request to the upstream carries.
@@ -61,29 +62,61 @@ pub enum FederationError {
     Misconfigured(String),
 }
 
-pub trait Connector: Send + Sync {
-    /// Where to send the browser.
-    fn authorization_url(&self, start: &Start) -> Result<String, FederationError>;
+/// A provider's connector. Every upstream call is async: no thread and no database connection
+/// waits on a provider (docs/architecture.md).
+pub enum Connector<'a> {
+    /// Any OpenID Provider, Google included.
+    Oidc(oidc::OidcConnector<'a>),
+    Facebook(facebook::FacebookConnector<'a>),
+    Amazon(amazon::AmazonConnector<'a>),
+    Apple(apple::AppleConnector<'a>),
+}
+
+impl Connector<'_> {
+    /// Where to send the browser (an OpenID Provider's may need discovery first).
+    pub async fn authorization_url(&self, start: &Start<'_>) -> Result<String, FederationError> {
+        match self {
+            Self::Oidc(c) => c.authorization_url(start).await,
+            Self::Facebook(c) => c.authorization_url(start),
+            Self::Amazon(c) => c.authorization_url(start),
+            Self::Apple(c) => c.authorization_url(start).await,
+        }
+    }
+
     /// Exchanges the code and returns who signed in.
-    fn exchange(&self, callback: &Callback) -> Result<UpstreamIdentity, FederationError>;
+    pub async fn exchange(
+        &self,
+        callback: &Callback<'_>,
+    ) -> Result<UpstreamIdentity, FederationError> {
+        match self {
+            Self::Oidc(c) => c.exchange(callback).await,
+            Self::Facebook(c) => c.exchange(callback).await,
+            Self::Amazon(c) => c.exchange(callback).await,
+            Self::Apple(c) => c.exchange(callback).await,
+        }
+    }
+
     /// Claims carried by the answer's own parameters (none but Apple's), from `params`.
-    fn answer_claims(&self, _params: &crate::oauth::Params) -> Map<String, Value> {
-        Map::new()
+    pub fn answer_claims(&self, params: &crate::oauth::Params) -> Map<String, Value> {
+        match self {
+            Self::Apple(c) => c.answer_claims(params),
+            _ => Map::new(),
+        }
     }
 }
 
 /// What connectors share: one HTTP client and the OIDC discovery cache.
 #[derive(Default)]
 pub struct Upstreams {
-    /// Built on first use, on a blocking thread: a blocking client may not be made in async code.
-    http: OnceLock<reqwest::blocking::Client>,
+    /// Built on first use: the TLS provider is installed at start-up, before any request.
+    http: OnceLock<reqwest::Client>,
     pub discovery: oidc::DiscoveryCache,
 }
 
 impl Upstreams {
-    pub fn http(&self) -> &reqwest::blocking::Client {
+    pub fn http(&self) -> &reqwest::Client {
         self.http.get_or_init(|| {
-            reqwest::blocking::Client::builder()
+            reqwest::Client::builder()
                 // Token and userinfo endpoints must answer directly (OAuth 2.0 Security BCP).
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(UPSTREAM_TIMEOUT)
@@ -99,27 +132,25 @@ impl Upstreams {
 pub fn connector<'a>(
     provider: &'a IdentityProvider,
     upstreams: &'a Arc<Upstreams>,
-) -> Result<Box<dyn Connector + 'a>, FederationError> {
-    match provider.provider_type {
-        ProviderType::Oidc => Ok(Box::new(oidc::OidcConnector::new(
-            provider, upstreams, None,
-        )?)),
+) -> Result<Connector<'a>, FederationError> {
+    Ok(match provider.provider_type {
+        ProviderType::Oidc => Connector::Oidc(oidc::OidcConnector::new(provider, upstreams, None)?),
         // Google is an OpenID Provider with a fixed issuer (overridable for tests and proxies).
-        ProviderType::Google => Ok(Box::new(
+        ProviderType::Google => Connector::Oidc(
             oidc::OidcConnector::new(provider, upstreams, Some("https://accounts.google.com"))?
                 .with_flavor(oidc::Flavor {
                     social: true,
                     ..oidc::Flavor::default()
                 }),
-        )),
-        ProviderType::Facebook => Ok(Box::new(facebook::FacebookConnector::new(
-            provider, upstreams,
-        ))),
+        ),
+        ProviderType::Facebook => {
+            Connector::Facebook(facebook::FacebookConnector::new(provider, upstreams))
+        }
         ProviderType::LoginWithAmazon => {
-            Ok(Box::new(amazon::AmazonConnector::new(provider, upstreams)))
+            Connector::Amazon(amazon::AmazonConnector::new(provider, upstreams))
         }
         ProviderType::SignInWithApple => {
-            Ok(Box::new(apple::AppleConnector::new(provider, upstreams)?))
+            Connector::Apple(apple::AppleConnector::new(provider, upstreams)?)
         }
-    }
+    })
 }

@@ -34,9 +34,9 @@ pub struct Exchange<'a> {
 }
 
 /// Exchanges an authorization code; returns the access token.
-pub fn exchange_code(
+pub async fn exchange_code(
     upstreams: &Upstreams,
-    exchange: &Exchange,
+    exchange: &Exchange<'_>,
 ) -> Result<String, FederationError> {
     let bad =
         |what: &str, e: url::ParseError| FederationError::Misconfigured(format!("{what}: {e}"));
@@ -60,28 +60,31 @@ pub fn exchange_code(
     if let Some(verifier) = exchange.pkce_verifier {
         request = request.set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()));
     }
-    let token = request.request(upstreams.http()).map_err(|e| match &e {
-        RequestTokenError::ServerResponse(answer) => {
-            FederationError::Rejected(format!("the token endpoint refused the code: {answer}"))
-        }
-        RequestTokenError::Parse(_, body) => match graph_error(body) {
-            // Facebook's Graph API reports errors as {"error": {"message": …}}.
-            Some(message) => {
-                FederationError::Rejected(format!("the token endpoint refused the code: {message}"))
+    let token = request
+        .request_async(upstreams.http())
+        .await
+        .map_err(|e| match &e {
+            RequestTokenError::ServerResponse(answer) => {
+                FederationError::Rejected(format!("the token endpoint refused the code: {answer}"))
             }
-            None => FederationError::Rejected(format!(
-                "the token endpoint's answer is not a token response: {}",
-                String::from_utf8_lossy(&body[..body.len().min(200)])
-                    .chars()
-                    .take(200)
-                    .collect::<String>()
+            RequestTokenError::Parse(_, body) => match graph_error(body) {
+                // Facebook's Graph API reports errors as {"error": {"message": …}}.
+                Some(message) => FederationError::Rejected(format!(
+                    "the token endpoint refused the code: {message}"
+                )),
+                None => FederationError::Rejected(format!(
+                    "the token endpoint's answer is not a token response: {}",
+                    String::from_utf8_lossy(&body[..body.len().min(200)])
+                        .chars()
+                        .take(200)
+                        .collect::<String>()
+                )),
+            },
+            other => FederationError::Unavailable(format!(
+                "the token endpoint could not be used: {}",
+                error_chain(other)
             )),
-        },
-        other => FederationError::Unavailable(format!(
-            "the token endpoint could not be used: {}",
-            error_chain(other)
-        )),
-    })?;
+        })?;
     Ok(token.access_token().secret().clone())
 }
 
@@ -92,13 +95,14 @@ fn graph_error(body: &[u8]) -> Option<String> {
 }
 
 /// A JSON object from a profile endpoint.
-pub fn fetch_profile(
-    request: reqwest::blocking::RequestBuilder,
+pub async fn fetch_profile(
+    request: reqwest::RequestBuilder,
     what: &str,
 ) -> Result<Map<String, Value>, FederationError> {
     let response = request
         .header("accept", "application/json")
         .send()
+        .await
         .map_err(|e| {
             FederationError::Unavailable(format!(
                 "{what} could not be reached: {}",
@@ -106,7 +110,7 @@ pub fn fetch_profile(
             ))
         })?;
     let status = response.status();
-    let body = response.text().map_err(|e| {
+    let body = response.text().await.map_err(|e| {
         FederationError::Unavailable(format!("{what} could not be read: {}", error_chain(&e)))
     })?;
     if !status.is_success() {

@@ -7,7 +7,7 @@
 //! userinfo endpoint (`attributes_request_method` GET or POST) adds claims the ID token lacks.
 
 use super::oauth::error_chain;
-use super::{Callback, Connector, FederationError, Start, UpstreamIdentity, Upstreams};
+use super::{Callback, FederationError, Start, UpstreamIdentity, Upstreams};
 use crate::model::IdentityProvider;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -106,49 +106,61 @@ impl<'a> OidcConnector<'a> {
         detail(self.provider, key)
     }
 
+    fn cache_key(&self) -> String {
+        format!("{}|{}", self.provider.pool_id, self.provider.name)
+    }
+
+    /// Cached metadata that is still fresh. The lock is never held across an await.
+    fn cached(&self) -> Option<Arc<CoreProviderMetadata>> {
+        let entries = self
+            .upstreams
+            .discovery
+            .entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(&self.cache_key())
+            .filter(|(_, at)| at.elapsed() < DISCOVERY_TTL)
+            .map(|(metadata, _)| metadata.clone())
+    }
+
     /// The provider's metadata: configured endpoints, else discovery (cached unless `fresh`).
-    fn metadata(&self, fresh: bool) -> Result<Arc<CoreProviderMetadata>, FederationError> {
-        let cache = &self.upstreams.discovery;
-        let key = format!("{}|{}", self.provider.pool_id, self.provider.name);
-        if !fresh
-            && let Some((metadata, at)) = cache
-                .entries
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(&key)
-            && at.elapsed() < DISCOVERY_TTL
-        {
-            return Ok(metadata.clone());
+    async fn metadata(&self, fresh: bool) -> Result<Arc<CoreProviderMetadata>, FederationError> {
+        if !fresh && let Some(metadata) = self.cached() {
+            return Ok(metadata);
         }
-        let metadata = Arc::new(match self.manual_metadata()? {
+        let metadata = Arc::new(match self.manual_metadata().await? {
             Some(metadata) => metadata,
-            None => self.discover()?,
+            None => self.discover().await?,
         });
-        cache
+        self.upstreams
+            .discovery
             .entries
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(key, (metadata.clone(), Instant::now()));
+            .insert(self.cache_key(), (metadata.clone(), Instant::now()));
         Ok(metadata)
     }
 
-    fn discover(&self) -> Result<CoreProviderMetadata, FederationError> {
+    async fn discover(&self) -> Result<CoreProviderMetadata, FederationError> {
         let issuer = IssuerUrl::new(self.issuer.clone())
             .map_err(|e| FederationError::Misconfigured(format!("oidc_issuer: {e}")))?;
-        CoreProviderMetadata::discover(&issuer, self.upstreams.http()).map_err(|e| {
-            unavailable(
-                &format!(
-                    "discovery at {}/.well-known/openid-configuration failed",
-                    self.issuer
-                ),
-                error_chain(&e),
-            )
-        })
+        CoreProviderMetadata::discover_async(issuer, self.upstreams.http())
+            .await
+            .map_err(|e| {
+                unavailable(
+                    &format!(
+                        "discovery at {}/.well-known/openid-configuration failed",
+                        self.issuer
+                    ),
+                    error_chain(&e),
+                )
+            })
     }
 
     /// Metadata from `authorize_url`, `token_url`, `jwks_uri` (and `attributes_url`) when all
     /// three are configured; their keys are fetched from `jwks_uri`.
-    fn manual_metadata(&self) -> Result<Option<CoreProviderMetadata>, FederationError> {
+    async fn manual_metadata(&self) -> Result<Option<CoreProviderMetadata>, FederationError> {
         let (Some(authorize), Some(token), Some(jwks)) = (
             self.detail("authorize_url"),
             self.detail("token_url"),
@@ -159,12 +171,14 @@ impl<'a> OidcConnector<'a> {
         let bad =
             |key: &str, e: url::ParseError| FederationError::Misconfigured(format!("{key}: {e}"));
         let jwks_url = JsonWebKeySetUrl::new(jwks.to_owned()).map_err(|e| bad("jwks_uri", e))?;
-        let keys = CoreJsonWebKeySet::fetch(&jwks_url, self.upstreams.http()).map_err(|e| {
-            unavailable(
-                &format!("keys at {jwks} could not be fetched"),
-                error_chain(&e),
-            )
-        })?;
+        let keys = CoreJsonWebKeySet::fetch_async(&jwks_url, self.upstreams.http())
+            .await
+            .map_err(|e| {
+                unavailable(
+                    &format!("keys at {jwks} could not be fetched"),
+                    error_chain(&e),
+                )
+            })?;
         let mut metadata = CoreProviderMetadata::new(
             IssuerUrl::new(self.issuer.clone()).map_err(|e| bad("oidc_issuer", e))?,
             AuthUrl::new(authorize.to_owned()).map_err(|e| bad("authorize_url", e))?,
@@ -199,7 +213,7 @@ impl<'a> OidcConnector<'a> {
     }
 
     /// The claims of the userinfo endpoint (`attributes_request_method`: GET or POST).
-    fn user_info(
+    async fn user_info(
         &self,
         metadata: &CoreProviderMetadata,
         access_token: &str,
@@ -217,6 +231,7 @@ impl<'a> OidcConnector<'a> {
         let response = request
             .header("accept", "application/json")
             .send()
+            .await
             .map_err(|e| {
                 unavailable(
                     "the userinfo endpoint could not be reached",
@@ -229,7 +244,7 @@ impl<'a> OidcConnector<'a> {
                 response.status()
             )));
         }
-        match response.json::<Value>() {
+        match response.json::<Value>().await {
             Ok(Value::Object(claims)) => Ok(claims),
             // A signed (JWT) userinfo answer carries nothing the ID token lacks here.
             _ => Err(FederationError::Rejected(
@@ -249,9 +264,9 @@ fn jwt_payload(jwt: &str) -> Option<Map<String, Value>> {
     }
 }
 
-impl Connector for OidcConnector<'_> {
-    fn authorization_url(&self, start: &Start) -> Result<String, FederationError> {
-        let metadata = self.metadata(false)?;
+impl OidcConnector<'_> {
+    pub async fn authorization_url(&self, start: &Start<'_>) -> Result<String, FederationError> {
+        let metadata = self.metadata(false).await?;
         let mut url = metadata.authorization_endpoint().url().clone();
         url.query_pairs_mut()
             .append_pair("response_type", "code")
@@ -272,8 +287,11 @@ impl Connector for OidcConnector<'_> {
         Ok(url.to_string())
     }
 
-    fn exchange(&self, callback: &Callback) -> Result<UpstreamIdentity, FederationError> {
-        let mut metadata = self.metadata(false)?;
+    pub async fn exchange(
+        &self,
+        callback: &Callback<'_>,
+    ) -> Result<UpstreamIdentity, FederationError> {
+        let mut metadata = self.metadata(false).await?;
         let client_id = ClientId::new(self.detail("client_id").unwrap_or_default().to_owned());
         let secret = self
             .flavor
@@ -304,7 +322,8 @@ impl Connector for OidcConnector<'_> {
                 request.set_pkce_verifier(PkceCodeVerifier::new(callback.pkce_verifier.to_owned()));
         }
         let token = request
-            .request(self.upstreams.http())
+            .request_async(self.upstreams.http())
+            .await
             .map_err(|e| match &e {
                 openidconnect::RequestTokenError::ServerResponse(answer) => {
                     FederationError::Rejected(format!(
@@ -326,28 +345,28 @@ impl Connector for OidcConnector<'_> {
             FederationError::Rejected("the token endpoint returned no id_token".into())
         })?;
         let nonce = Nonce::new(callback.nonce.to_owned());
-        let verified = {
-            let first = client(&metadata);
-            match id_token.claims(&first.id_token_verifier(), &nonce) {
-                Ok(claims) => Ok(claims.subject().to_string()),
-                // A key we do not know: the provider rotated; fetch its keys once more.
-                Err(ClaimsVerificationError::SignatureVerification(
-                    SignatureVerificationError::NoMatchingKey,
-                )) => {
-                    metadata = self.metadata(true)?;
-                    let again = client(&metadata);
-                    id_token
-                        .claims(&again.id_token_verifier(), &nonce)
-                        .map(|claims| claims.subject().to_string())
-                }
-                Err(e) => Err(e),
+        let first = id_token
+            .claims(&client(&metadata).id_token_verifier(), &nonce)
+            .map(|claims| claims.subject().to_string());
+        let verified = match first {
+            // A key we do not know: the provider rotated; fetch its keys once more.
+            Err(ClaimsVerificationError::SignatureVerification(
+                SignatureVerificationError::NoMatchingKey,
+            )) => {
+                metadata = self.metadata(true).await?;
+                id_token
+                    .claims(&client(&metadata).id_token_verifier(), &nonce)
+                    .map(|claims| claims.subject().to_string())
             }
+            other => other,
         };
         let subject = verified.map_err(|e| {
             FederationError::Rejected(format!("the ID token was refused: {}", error_chain(&e)))
         })?;
         let mut claims = jwt_payload(&id_token.to_string()).unwrap_or_default();
-        let extra = self.user_info(&metadata, token.access_token().secret())?;
+        let extra = self
+            .user_info(&metadata, token.access_token().secret())
+            .await?;
         if let Some(other) = extra.get("sub").and_then(Value::as_str)
             && other != subject
         {

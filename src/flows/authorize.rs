@@ -20,11 +20,9 @@ pub enum AuthorizeOutcome {
     Redirect(String),
     /// Show the sign-in page with these parameters.
     SignIn(String),
-    /// 302 to an upstream provider, with the cookie that binds its answer to this browser.
-    Federate {
-        location: String,
-        browser_cookie: String,
-    },
+    /// 302 to an upstream provider, with the cookie that binds its answer to this browser,
+    /// once `federation::depart` has made its URL.
+    Federate(Box<super::federation::Departure>),
 }
 
 impl From<AuthorizeError> for AuthorizeOutcome {

@@ -10,8 +10,8 @@ use super::{Services, Site, internal, issue, session};
 use crate::federation::mapping::{self, MappingError};
 use crate::federation::{self, Callback, FederationError, Start, UpstreamIdentity};
 use crate::model::attributes::Attributes;
-use crate::model::{IdentityProvider, User, UserStatus};
-use crate::oauth::authorize::AuthorizationRequest;
+use crate::model::{AppClient, IdentityProvider, User, UserStatus};
+use crate::oauth::authorize::{AuthorizationRequest, ErrorRedirect, ResponseType};
 use crate::oauth::{ErrorCode, OAuthError, Params, pkce};
 use crate::secrets::{self, SecretDigest};
 use crate::store::federation::{self as fed_store, IdentityRow, PendingRow};
@@ -42,20 +42,36 @@ fn provider_named(
         .cloned())
 }
 
-fn upstream_error(request: &AuthorizationRequest, error: &FederationError) -> AuthorizeOutcome {
+fn upstream_oauth_error(error: &FederationError) -> OAuthError {
     let code = match error {
         FederationError::Unavailable(_) => ErrorCode::TemporarilyUnavailable,
         FederationError::Rejected(_) => ErrorCode::AccessDenied,
         FederationError::Misconfigured(_) => ErrorCode::ServerError,
     };
     tracing::warn!("federated sign-in failed: {error}");
-    request
-        .error(OAuthError::new(code, error.to_string()))
-        .into()
+    OAuthError::new(code, error.to_string())
 }
 
-/// `/oauth2/authorize?identity_provider=NAME` (already validated against the client): the
-/// pending row and the redirect upstream, with the browser-binding cookie to set.
+fn upstream_error(request: &AuthorizationRequest, error: &FederationError) -> AuthorizeOutcome {
+    request.error(upstream_oauth_error(error)).into()
+}
+
+/// A federated sign-in about to leave for its provider: the pending row is written; the
+/// provider's authorization URL, which may need discovery over HTTP, is made after the
+/// database step by `depart`.
+pub struct Departure {
+    provider: IdentityProvider,
+    request: AuthorizationRequest,
+    state: String,
+    nonce: String,
+    challenge: String,
+    redirect_uri: String,
+    /// The cookie that binds the provider's answer to this browser.
+    pub browser_cookie: String,
+}
+
+/// `/oauth2/authorize?identity_provider=NAME` (already validated against the client), its
+/// database step: the pending row, and what `depart` needs to send the browser upstream.
 pub fn start(
     conn: &mut AnyConnection,
     services: &Services,
@@ -70,10 +86,9 @@ pub fn start(
             OAuthError::invalid_request(format!("unknown identity provider `{provider_name}`"));
         return Ok(request.error(error).into());
     };
-    let connector = match federation::connector(&provider, &services.upstreams) {
-        Ok(connector) => connector,
-        Err(error) => return Ok(upstream_error(request, &error)),
-    };
+    if let Err(error) = federation::connector(&provider, &services.upstreams) {
+        return Ok(upstream_error(request, &error));
+    }
     let (state, nonce, verifier, browser) = (
         secrets::random_token(32),
         secrets::random_token(32),
@@ -82,15 +97,8 @@ pub fn start(
     );
     let challenge = pkce::challenge(&verifier);
     let redirect_uri = idpresponse_url(site);
-    let location = match connector.authorization_url(&Start {
-        redirect_uri: &redirect_uri,
-        state: &state,
-        nonce: &nonce,
-        code_challenge: &challenge,
-    }) {
-        Ok(location) => location,
-        Err(error) => return Ok(upstream_error(request, &error)),
-    };
+    // Written before the URL is known: should the URL fail, the state never leaves and the
+    // row expires unused.
     fed_store::insert_pending(
         conn,
         &PendingRow {
@@ -98,16 +106,49 @@ pub fn start(
             pool_id: site.pool_id().to_owned(),
             provider: provider.name.clone(),
             browser_digest: SecretDigest::of(&browser).as_str().to_owned(),
-            nonce,
+            nonce: nonce.clone(),
             pkce_verifier: verifier,
             request_query: query.to_owned(),
             created_at: now,
             expires_at: now + PENDING_SECONDS,
         },
     )?;
-    Ok(AuthorizeOutcome::Federate {
-        location,
+    Ok(AuthorizeOutcome::Federate(Box::new(Departure {
+        provider,
+        request: request.clone(),
+        state,
+        nonce,
+        challenge,
+        redirect_uri,
         browser_cookie: browser,
+    })))
+}
+
+/// The provider's authorization URL for a departure, with no database connection held (an
+/// OpenID Provider's may need discovery). `Err` is the app's error redirect.
+pub async fn depart(services: &Services, departure: &Departure) -> Result<String, String> {
+    let location = match federation::connector(&departure.provider, &services.upstreams) {
+        Ok(connector) => {
+            connector
+                .authorization_url(&Start {
+                    redirect_uri: &departure.redirect_uri,
+                    state: &departure.state,
+                    nonce: &departure.nonce,
+                    code_challenge: &departure.challenge,
+                })
+                .await
+        }
+        Err(error) => Err(error),
+    };
+    location.map_err(|error| {
+        let request = &departure.request;
+        ErrorRedirect {
+            redirect_uri: request.redirect_uri.clone(),
+            fragment: request.response_type == ResponseType::Token,
+            error: upstream_oauth_error(&error),
+            state: request.state.clone(),
+        }
+        .location()
     })
 }
 
@@ -126,21 +167,50 @@ fn invalid_answer() -> IdpOutcome {
     IdpOutcome::Page(Text::new("page.idp_answer_invalid"))
 }
 
-/// GET (query) or POST (`form_post`) `/oauth2/idpresponse`.
-pub fn respond(
+fn to_app(outcome: AuthorizeOutcome) -> IdpOutcome {
+    match outcome {
+        AuthorizeOutcome::Redirect(location) => IdpOutcome::Redirect {
+            location,
+            session: None,
+        },
+        _ => invalid_answer(),
+    }
+}
+
+/// An answer tied to its pending sign-in, ready for the code exchange.
+pub struct Answer {
+    provider: IdentityProvider,
+    client: AppClient,
+    request: AuthorizationRequest,
+    pending: PendingRow,
+    code: String,
+}
+
+/// The first step of `/oauth2/idpresponse`: what the database step decided.
+pub enum Received {
+    /// Answered without the provider (an unknown state, another browser, an upstream error).
+    Done(IdpOutcome),
+    /// A code to exchange, with no database connection held.
+    Exchange(Box<Answer>),
+}
+
+/// GET (query) or POST (`form_post`) `/oauth2/idpresponse`, its database step: takes the
+/// pending row (once), checks the browser, resumes the carried request and finds the provider.
+pub fn receive(
     conn: &mut AnyConnection,
     services: &Services,
     site: &Site,
     params: &Params,
     browser_cookie: Option<&str>,
     now: i64,
-) -> Result<IdpOutcome, OAuthError> {
+) -> Result<Received, OAuthError> {
+    let done = |outcome| Ok(Received::Done(outcome));
     let Some(state) = params.get("state") else {
-        return Ok(invalid_answer());
+        return done(invalid_answer());
     };
     let digest = SecretDigest::of(state);
     let Some(pending) = fed_store::take_pending(conn, site.pool_id(), digest.as_str(), now)? else {
-        return Ok(invalid_answer());
+        return done(invalid_answer());
     };
     let same_browser = browser_cookie.is_some_and(|cookie| {
         bool::from(
@@ -151,18 +221,11 @@ pub fn respond(
         )
     });
     if !same_browser {
-        return Ok(invalid_answer());
+        return done(invalid_answer());
     }
     let (client, request) = match resolve(conn, services, site, &pending.request_query)? {
         Ok(resolved) => resolved,
-        Err(_) => return Ok(invalid_answer()),
-    };
-    let to_app = |outcome: AuthorizeOutcome| match outcome {
-        AuthorizeOutcome::Redirect(location) => IdpOutcome::Redirect {
-            location,
-            session: None,
-        },
-        _ => invalid_answer(),
+        Err(_) => return done(invalid_answer()),
     };
     if let Some(error) = params.get("error") {
         let described = params
@@ -179,45 +242,91 @@ pub fn respond(
             ErrorCode::ServerError
         };
         let text = format!("the identity provider answered {described}");
-        return Ok(to_app(request.error(OAuthError::new(code, text)).into()));
+        return done(to_app(request.error(OAuthError::new(code, text)).into()));
     }
     let Some(code) = params.get("code") else {
         let error = OAuthError::invalid_request("the identity provider sent no code");
-        return Ok(to_app(request.error(error).into()));
+        return done(to_app(request.error(error).into()));
     };
     let Some(provider) = provider_named(conn, services, site, &pending.provider)? else {
-        return Ok(invalid_answer());
+        return done(invalid_answer());
     };
-    let identity = match federation::connector(&provider, &services.upstreams).and_then(|c| {
-        c.exchange(&Callback {
-            code,
-            redirect_uri: &idpresponse_url(site),
-            nonce: &pending.nonce,
-            pkce_verifier: &pending.pkce_verifier,
-            extra_claims: c.answer_claims(params),
-        })
-    }) {
-        Ok(identity) => identity,
-        Err(error) => return Ok(to_app(upstream_error(&request, &error))),
+    Ok(Received::Exchange(Box::new(Answer {
+        provider,
+        client,
+        request,
+        code: code.to_owned(),
+        pending,
+    })))
+}
+
+/// The code exchange with the provider, with no database connection held. `Err` is the
+/// answer to give instead (the provider failed or refused).
+pub async fn exchange(
+    services: &Services,
+    site: &Site,
+    params: &Params,
+    answer: &Answer,
+) -> Result<UpstreamIdentity, IdpOutcome> {
+    let connector = federation::connector(&answer.provider, &services.upstreams);
+    let identity = match connector {
+        Ok(connector) => {
+            connector
+                .exchange(&Callback {
+                    code: &answer.code,
+                    redirect_uri: &idpresponse_url(site),
+                    nonce: &answer.pending.nonce,
+                    pkce_verifier: &answer.pending.pkce_verifier,
+                    extra_claims: connector.answer_claims(params),
+                })
+                .await
+        }
+        Err(error) => Err(error),
     };
+    identity.map_err(|error| to_app(upstream_error(&answer.request, &error)))
+}
+
+/// The last step of `/oauth2/idpresponse`: the federated user and its session in one
+/// transaction, then the app's code or tokens.
+pub fn finish(
+    conn: &mut AnyConnection,
+    services: &Services,
+    site: &Site,
+    answer: &Answer,
+    identity: &UpstreamIdentity,
+    now: i64,
+) -> Result<IdpOutcome, OAuthError> {
+    let Answer {
+        provider,
+        client,
+        request,
+        ..
+    } = answer;
     // One transaction: a sign-in refused half-way (a value too long, an email that is another
     // user's alias) leaves no user or link behind.
-    let user = match crate::store::write_transaction::<_, Refusal>(conn, |conn| {
-        user_for_identity(conn, site, &provider, &identity, now)?.map_err(Refusal::Refused)
-    }) {
-        Ok(user) => user,
+    let signed_in = crate::store::write_transaction::<_, Refusal>(conn, |conn| {
+        let user =
+            user_for_identity(conn, site, provider, identity, now)?.map_err(Refusal::Refused)?;
+        if !user.enabled {
+            return Ok(Err(user));
+        }
+        let cookie = session::start(conn, site, &user, SESSION_ACTIVE, now)?;
+        Ok(Ok((user, cookie)))
+    });
+    let (user, cookie) = match signed_in {
+        Ok(Ok(signed_in)) => signed_in,
+        Ok(Err(_disabled)) => {
+            let error = OAuthError::new(ErrorCode::AccessDenied, "the user is disabled");
+            return Ok(to_app(request.error(error).into()));
+        }
         Err(Refusal::Refused(message)) => {
             let error = OAuthError::invalid_request(message);
             return Ok(to_app(request.error(error).into()));
         }
         Err(Refusal::Failed(error)) => return Err(error),
     };
-    if !user.enabled {
-        let error = OAuthError::new(ErrorCode::AccessDenied, "the user is disabled");
-        return Ok(to_app(request.error(error).into()));
-    }
-    let cookie = session::start(conn, site, &user, SESSION_ACTIVE, now)?;
-    let location = issue::location(conn, services, site, &client, &request, &user, now, now);
+    // After the commit: an implicit grant signs tokens here, which must not hold the write lock.
+    let location = issue::location(conn, services, site, client, request, &user, now, now);
     Ok(IdpOutcome::Redirect {
         location,
         session: Some(cookie),
@@ -233,6 +342,12 @@ enum Refusal {
 impl From<OAuthError> for Refusal {
     fn from(e: OAuthError) -> Self {
         Self::Failed(e)
+    }
+}
+
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Self {
+        Self::Failed(e.into())
     }
 }
 

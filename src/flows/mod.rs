@@ -1,8 +1,7 @@
 //! Flows: where the protocol core meets storage. Each flow runs on a blocking thread with a
 //! database connection, asks `oauth` and `tokens` for decisions and records them with `store`.
-//! Handlers in `http` call exactly one flow.
-//!
-//! See docs/architecture.md.
+//! Handlers in `http` call exactly one flow, but for federation, whose upstream calls are async
+//! and run between its database steps (docs/architecture.md).
 
 pub mod authorize;
 pub mod cache;

@@ -9,7 +9,7 @@ use super::pool::PoolSite;
 use super::respond::{self, run_flow, run_leased_flow, run_read_flow};
 use crate::app::AppState;
 use crate::flows::authorize::AuthorizeOutcome;
-use crate::flows::federation::{self, FEDERATION_COOKIE, IdpOutcome};
+use crate::flows::federation::{self, FEDERATION_COOKIE, IdpOutcome, Received};
 use crate::flows::hosted::{Browser, HostedOutcome};
 use crate::flows::logout::LogoutOutcome;
 use crate::flows::session::{CSRF_COOKIE, SESSION_COOKIE};
@@ -165,16 +165,18 @@ pub async fn authorize(
         Ok(AuthorizeOutcome::SignIn(query)) => {
             respond::redirect(&format!("{}/login?{query}", base_path(&site, &req))).finish()
         }
-        Ok(AuthorizeOutcome::Federate {
-            location,
-            browser_cookie,
-        }) => {
+        // The provider's URL is made with the connection back in the pool (discovery).
+        Ok(AuthorizeOutcome::Federate(departure)) => {
+            let location = match federation::depart(&state.services, &departure).await {
+                Ok(location) => location,
+                Err(to_app) => return respond::redirect(&to_app).finish(),
+            };
             let path = respond::cookie_path(&site, &req);
             let mut binding = respond::cookie(
                 &state,
                 &path,
                 FEDERATION_COOKIE,
-                browser_cookie,
+                departure.browser_cookie,
                 Some(federation::PENDING_SECONDS),
             );
             // A provider that answers with a cross-site form POST (Apple's form_post) only gets
@@ -205,22 +207,8 @@ pub async fn idp_response(
         Ok(params) => params,
         Err(error) => return invalid_request_page(&state, &req, &error.description),
     };
-    let (cookie, services, flow_site) = (
-        cookie_value(&req, FEDERATION_COOKIE),
-        state.services.clone(),
-        site.clone(),
-    );
-    let outcome = run_flow(&state, move |conn| {
-        federation::respond(
-            conn,
-            &services,
-            &flow_site,
-            &params,
-            cookie.as_deref(),
-            now(),
-        )
-    })
-    .await;
+    let cookie = cookie_value(&req, FEDERATION_COOKIE);
+    let outcome = idp_answer(&state, &site, params, cookie).await;
     let path = respond::cookie_path(&site, &req);
     let spent = respond::cookie(&state, &path, FEDERATION_COOKIE, String::new(), Some(0));
     match outcome {
@@ -245,6 +233,35 @@ pub async fn idp_response(
         }
         Err(error) => unavailable_page(&state, &req, &error),
     }
+}
+
+/// The provider's answer in three steps; no database connection is held while the provider
+/// is asked.
+async fn idp_answer(
+    state: &AppState,
+    site: &Site,
+    params: Params,
+    cookie: Option<String>,
+) -> Result<IdpOutcome, OAuthError> {
+    let (services, flow_site, flow_params) = (state.services.clone(), site.clone(), params.clone());
+    let received = run_flow(state, move |conn| {
+        let cookie = cookie.as_deref();
+        federation::receive(conn, &services, &flow_site, &flow_params, cookie, now())
+    })
+    .await?;
+    let answer = match received {
+        Received::Done(outcome) => return Ok(outcome),
+        Received::Exchange(answer) => answer,
+    };
+    let identity = match federation::exchange(&state.services, site, &params, &answer).await {
+        Ok(identity) => identity,
+        Err(outcome) => return Ok(outcome),
+    };
+    let (services, flow_site) = (state.services.clone(), site.clone());
+    run_flow(state, move |conn| {
+        federation::finish(conn, &services, &flow_site, &answer, &identity, now())
+    })
+    .await
 }
 
 /// Runs a hosted page's flow and answers with its page or redirect. `body` is the posted form.

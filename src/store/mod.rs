@@ -282,15 +282,27 @@ impl Eager {
 impl Store {
     /// Connects, and fails fast when the database is unreachable.
     pub fn connect(url: &str) -> StoreResult<Self> {
+        Self::connect_with(url, None)
+    }
+
+    /// Like `connect`, with at most `max_connections` pooled connections instead of the
+    /// backend's default (docs/configuration.md, `--database-max-connections`).
+    pub fn connect_with(url: &str, max_connections: Option<u32>) -> StoreResult<Self> {
         let url = DatabaseUrl::parse(url)?;
-        let max_size = match &url {
-            DatabaseUrl::Sqlite(path) if path == ":memory:" => 1,
+        let max_size = match (&url, max_connections) {
+            (DatabaseUrl::Sqlite(path), _) if path == ":memory:" => 1,
+            (_, Some(0)) => {
+                return Err(StoreError::Invalid(
+                    "the database needs at least one connection".into(),
+                ));
+            }
+            (_, Some(max)) => max,
             // SQLite takes one writer at a time and makes the others wait by sleeping (1 ms,
             // then longer); connections beyond the cores only add such waits.
-            DatabaseUrl::Sqlite(_) => {
+            (DatabaseUrl::Sqlite(_), None) => {
                 std::thread::available_parallelism().map_or(2, |n| n.get() as u32)
             }
-            DatabaseUrl::Postgres(_) => 10,
+            (DatabaseUrl::Postgres(_), None) => 10,
         };
         let manager = AnyManager {
             url: url.clone(),

@@ -12,3 +12,4 @@ mod protocol;
 mod server;
 mod source;
 mod storage;
+mod upstream;
