@@ -348,7 +348,8 @@ fn notify_owner(
         return Ok(());
     };
     let templates = &site.pool.settings.messages;
-    let (body, html) = crate::mail::body(ACCOUNT_EXISTS_MESSAGE, &owner.username, "");
+    // The name the owner signs in with: a pool of email usernames keeps the sub as username.
+    let (body, html) = crate::mail::body(ACCOUNT_EXISTS_MESSAGE, sign_in_name, "");
     let email = crate::mail::Email {
         from: templates.email_from.clone(),
         reply_to: templates.reply_to.clone(),
