@@ -1,6 +1,7 @@
 //! Storage on SQLite or PostgreSQL through one code path: a diesel `MultiConnection` over both
 //! backends, an r2d2 pool, and `Store::run` to do blocking database work off the async workers.
 
+pub mod cache;
 pub mod clients;
 pub mod codes;
 pub mod directory;
