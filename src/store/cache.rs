@@ -69,6 +69,8 @@ impl<K, V> Expiry<K, Entry<V>> for Lifetime {
 #[derive(Clone)]
 struct Timed<K, V> {
     entries: Cache<K, Entry<V>>,
+    /// How long `get_or_load` keeps what it loads, in seconds.
+    ttl: i64,
 }
 
 impl<K, V> Timed<K, V>
@@ -76,16 +78,16 @@ where
     K: Hash + Eq + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    fn new(capacity: u64) -> Self {
-        Self::build(capacity, None)
+    fn new(capacity: u64, ttl: i64) -> Self {
+        Self::build(capacity, ttl, None)
     }
 
     /// Bounded by the sum of `weigh` over the entries rather than by their number.
-    fn weighed(capacity: u64, weigh: fn(&K, &V) -> u32) -> Self {
-        Self::build(capacity, Some(weigh))
+    fn weighed(capacity: u64, ttl: i64, weigh: fn(&K, &V) -> u32) -> Self {
+        Self::build(capacity, ttl, Some(weigh))
     }
 
-    fn build(capacity: u64, weigh: Option<fn(&K, &V) -> u32>) -> Self {
+    fn build(capacity: u64, ttl: i64, weigh: Option<fn(&K, &V) -> u32>) -> Self {
         let builder = Cache::builder()
             .max_capacity(capacity)
             .expire_after(Lifetime);
@@ -95,7 +97,7 @@ where
                 .build(),
             None => builder.build(),
         };
-        Self { entries }
+        Self { entries, ttl }
     }
 
     fn get(&self, key: &K, now: i64) -> Option<V> {
@@ -132,7 +134,7 @@ where
             return Ok(value);
         }
         let value = load()?;
-        self.insert_until(key.clone(), value.clone(), now, now + TTL_SECONDS);
+        self.insert_until(key.clone(), value.clone(), now, now + self.ttl);
         Ok(value)
     }
 }
@@ -151,10 +153,8 @@ where
     V: Clone + Send + Sync + 'static,
 {
     fn new(found: Timed<K, V>) -> Self {
-        Self {
-            found,
-            missing: Timed::new(MISSING_MAX),
-        }
+        let missing = Timed::new(MISSING_MAX, found.ttl);
+        Self { found, missing }
     }
 
     /// `Some(found)` if the answer for `key` is cached and fresh.
@@ -175,7 +175,7 @@ where
             return Ok(cached);
         }
         let loaded = load()?;
-        let until = now + TTL_SECONDS;
+        let until = now + self.found.ttl;
         match &loaded {
             Some(value) => self
                 .found
@@ -197,12 +197,19 @@ pub struct DirectoryCache {
 
 impl Default for DirectoryCache {
     fn default() -> Self {
+        Self::with_ttl(TTL_SECONDS)
+    }
+}
+
+impl DirectoryCache {
+    /// Entries live `ttl` seconds (tests that outlast `TTL_SECONDS` of real time use more).
+    fn with_ttl(ttl: i64) -> Self {
         Self {
-            pools: Lookup::new(Timed::new(FOUND_MAX)),
-            clients: Lookup::new(Timed::new(FOUND_MAX)),
-            scopes: Timed::new(FOUND_MAX),
-            looks: Lookup::new(Timed::weighed(LOOKS_MAX_BYTES, look_weight)),
-            providers: Timed::new(FOUND_MAX),
+            pools: Lookup::new(Timed::new(FOUND_MAX, ttl)),
+            clients: Lookup::new(Timed::new(FOUND_MAX, ttl)),
+            scopes: Timed::new(FOUND_MAX, ttl),
+            looks: Lookup::new(Timed::weighed(LOOKS_MAX_BYTES, ttl, look_weight)),
+            providers: Timed::new(FOUND_MAX, ttl),
         }
     }
 }
@@ -400,7 +407,8 @@ impl<C> Clone for VerifiedTokens<C> {
 impl<C: Send + Sync + 'static> Default for VerifiedTokens<C> {
     fn default() -> Self {
         Self {
-            entries: Timed::new(VERIFIED_TOKENS_MAX),
+            // Each entry's deadline is its token's `exp`; no common TTL applies.
+            entries: Timed::new(VERIFIED_TOKENS_MAX, 0),
         }
     }
 }
