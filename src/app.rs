@@ -1,4 +1,6 @@
 //! The application: shared state, the actix `App`, and binding (plain or TLS).
+//!
+//! See docs/architecture.md and docs/deployment.md ("TLS").
 
 use crate::flows::Services;
 use crate::flows::session::CsrfKey;
@@ -19,6 +21,8 @@ pub struct AppState {
     pub store: Store,
     pub services: Services,
     pub settings: Arc<Settings>,
+    /// Delivers the mail outbox (`mail::sender`).
+    pub mailer: Arc<dyn crate::mail::Mailer>,
 }
 
 impl AppState {
@@ -31,7 +35,7 @@ impl AppState {
         };
         let mailer = settings.mail.mailer().map_err(|e| e.to_string())?;
         store.open_inline_connections();
-        let mut services = Services::new(mailer, catalogue, settings.templates.clone());
+        let mut services = Services::new(catalogue, settings.templates.clone());
         let csrf_secret = store
             .conn()
             .and_then(|mut conn| {
@@ -51,6 +55,7 @@ impl AppState {
             store,
             services,
             settings: Arc::new(settings),
+            mailer,
         })
     }
 }
@@ -69,6 +74,11 @@ pub fn bind(state: AppState) -> Result<(Server, Vec<SocketAddr>), ServeError> {
     let listen = state.settings.listen.clone();
     let tls = state.settings.tls.clone();
     let store = state.store.clone();
+    let sender = crate::mail::sender::Sender::new(
+        store.clone(),
+        state.mailer.clone(),
+        state.services.mail.clone(),
+    );
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
@@ -92,6 +102,8 @@ pub fn bind(state: AppState) -> Result<(Server, Vec<SocketAddr>), ServeError> {
     };
     let addrs = server.addrs();
     actix_web::rt::spawn(housekeeping(store));
+    // Mail committed before a crash or a restart goes out from here too.
+    actix_web::rt::spawn(sender.run());
     Ok((server.run(), addrs))
 }
 
@@ -102,7 +114,12 @@ async fn housekeeping(store: Store) {
     loop {
         ticker.tick().await;
         match store
-            .run(|conn| crate::store::grants::purge_expired(conn, crate::store::now()))
+            .run(|conn| {
+                let now = crate::store::now();
+                // Delivered and abandoned messages are kept a week for the operator.
+                let mail = crate::store::mail_outbox::purge_finished(conn, now - 7 * 24 * 3600)?;
+                Ok(crate::store::grants::purge_expired(conn, now)? + mail)
+            })
             .await
         {
             Ok(0) => {}

@@ -1,5 +1,7 @@
 //! Gatehouse: a self-hosted OAuth 2.0 / OpenID Connect authorization server with a hosted
 //! sign-in UI that behaves like an Amazon Cognito user pool.
+//!
+//! How the code is laid out: docs/architecture.md.
 
 pub mod app;
 pub mod config;

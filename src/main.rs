@@ -1,4 +1,6 @@
 //! The `gatehouse` command: `serve`, `migrate`, `check` and `keys rotate`.
+//!
+//! Flags and environment: docs/configuration.md.
 
 use clap::{Args, Parser, Subcommand};
 use gatehouse::app::{self, AppState};
@@ -216,9 +218,8 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         let mut conn = store.conn().map_err(|e| e.to_string())?;
         match &declaration {
             Some(declaration) => {
-                let mailer = settings.mail.mailer().map_err(|e| e.to_string())?;
                 let report = store::patiently(&mut conn, |conn| {
-                    provision::apply_and_invite(conn, declaration, Some(mailer.as_ref()))
+                    provision::apply_and_invite(conn, declaration, true)
                 })
                 .map_err(|e| {
                     format!(

@@ -1,9 +1,11 @@
 //! Writes a validated `Declaration` into the store: creates what is missing, updates what
 //! differs, and never deletes what the file does not mention. Everything happens in one
 //! transaction, so a failure leaves the database as it was.
+//!
+//! What the file declares: docs/configuration.md.
 
 use crate::config::{Declaration, DeclaredPool, DeclaredUser};
-use crate::mail::{self, Email, Mailer};
+use crate::mail::{self, Email};
 use crate::model::{
     Attributes, ClientSettings, OAuthFlow, PoolSettings, User, UserPool, UserStatus,
 };
@@ -43,21 +45,23 @@ impl std::fmt::Display for ApplyReport {
 
 /// Applies a declaration without sending invitations (tests, `ensure_demo`).
 pub fn apply(conn: &mut AnyConnection, declaration: &Declaration) -> StoreResult<ApplyReport> {
-    apply_and_invite(conn, declaration, None)
+    apply_and_invite(conn, declaration, false)
 }
 
 /// Applies a declaration in one transaction. Users it creates with a temporary password
-/// (FORCE_CHANGE_PASSWORD) and an email get the pool's invitation through `mailer`; a message
-/// that cannot be sent rolls everything back, so a start never leaves an uninvited user.
+/// (FORCE_CHANGE_PASSWORD) and an email get the pool's invitation, queued in the same
+/// transaction (`store::mail_outbox`) and delivered by the server's mail sender after it
+/// commits: a start never leaves an uninvited user, and a mail server that is down delays the
+/// invitation instead of the start.
 pub fn apply_and_invite(
     conn: &mut AnyConnection,
     declaration: &Declaration,
-    mailer: Option<&dyn Mailer>,
+    invite: bool,
 ) -> StoreResult<ApplyReport> {
     crate::store::write_transaction(conn, |conn| {
         let mut report = ApplyReport::default();
         for declared in &declaration.pools {
-            apply_pool(conn, declared, &mut report, mailer)?;
+            apply_pool(conn, declared, &mut report, invite)?;
         }
         Ok(report)
     })
@@ -67,7 +71,7 @@ fn apply_pool(
     conn: &mut AnyConnection,
     declared: &DeclaredPool,
     report: &mut ApplyReport,
-    mailer: Option<&dyn Mailer>,
+    invite: bool,
 ) -> StoreResult<()> {
     let pool = &declared.pool;
     report.count(store::pools::save(conn, pool)?);
@@ -84,7 +88,7 @@ fn apply_pool(
         report.count(store::directory::save_group(conn, group)?);
     }
     for user in &declared.users {
-        report.count(apply_user(conn, pool, user, mailer)?);
+        report.count(apply_user(conn, pool, user, invite)?);
     }
     for customization in &declared.ui_customizations {
         report.count(store::directory::save_customization(conn, customization)?);
@@ -98,8 +102,14 @@ fn apply_pool(
 /// A declared user is created with its password and status; afterwards the file keeps its
 /// attributes, enabled flag and group memberships up to date, but never resets a password or
 /// status the user has since changed.
-/// Cognito's invitation (user-pools.md §7.4): `{username}` and the temporary password `{####}`.
-fn invite(mailer: &dyn Mailer, pool: &UserPool, user: &User, password: &str) -> StoreResult<()> {
+/// Cognito's invitation (docs/configuration.md, "`[pool.messages]`"): `{username}` and the
+/// temporary password `{####}`.
+fn queue_invitation(
+    conn: &mut AnyConnection,
+    pool: &UserPool,
+    user: &User,
+    password: &str,
+) -> StoreResult<()> {
     let Some(to) = user.attributes.get("email") else {
         return Ok(());
     };
@@ -113,19 +123,15 @@ fn invite(mailer: &dyn Mailer, pool: &UserPool, user: &User, password: &str) -> 
         html,
         body,
     };
-    mailer.send(&email).map_err(|e| {
-        StoreError::Invalid(format!(
-            "the invitation to user {} could not be sent: {e}",
-            user.username
-        ))
-    })
+    store::mail_outbox::enqueue(conn, pool.id.as_str(), &email, store::now())?;
+    Ok(())
 }
 
 fn apply_user(
     conn: &mut AnyConnection,
     pool: &UserPool,
     declared: &DeclaredUser,
-    mailer: Option<&dyn Mailer>,
+    invite: bool,
 ) -> StoreResult<Saved> {
     let time = store::now();
     let saved = match store::users::find_by_username(conn, pool, &declared.username)? {
@@ -148,10 +154,10 @@ fn apply_user(
                 updated_at: time,
             };
             store::users::create(conn, pool, &user)?;
-            if let (Some(mailer), UserStatus::ForceChangePassword, Some(password)) =
-                (mailer, user.status, declared.password.as_deref())
+            if let (true, UserStatus::ForceChangePassword, Some(password)) =
+                (invite, user.status, declared.password.as_deref())
             {
-                invite(mailer, pool, &user, password)?;
+                queue_invitation(conn, pool, &user, password)?;
             }
             Saved::Created
         }

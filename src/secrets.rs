@@ -1,6 +1,8 @@
 //! Secrets at rest. Passwords are hashed with argon2id at OWASP's parameters (m = 19 MiB,
 //! t = 2, p = 1); high-entropy secrets (client secrets, codes, refresh tokens, session ids) are
 //! stored as SHA-256 digests and compared in constant time.
+//!
+//! Argon2id is RFC 9106.
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};

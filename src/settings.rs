@@ -1,5 +1,7 @@
 //! Process settings: where to listen, the public URL, the database and TLS. Built by the CLI
 //! from flags and their environment fallbacks, then passed down; there are no globals.
+//!
+//! Every setting: docs/configuration.md, "Flags and environment".
 
 use crate::mail::MailSettings;
 use crate::ui::overrides::TemplateOverrides;

@@ -1,6 +1,7 @@
-//! TOTP authenticators (RFC 6238; security.md §1.5): HMAC-SHA1, 6 digits, 30-second steps,
-//! ±1 step accepted, 160-bit secrets. The caller stores the last accepted step so that no code
-//! is accepted twice. The QR code for the setup page is drawn here as SVG.
+//! TOTP authenticators (RFC 6238; docs/hosted-ui.md, "Multi-factor authentication (TOTP)"):
+//! HMAC-SHA1, 6 digits, 30-second steps, ±1 step accepted, 160-bit secrets. The caller stores the
+//! last accepted step so that no code is accepted twice. The QR code for the setup page is drawn
+//! here as SVG.
 
 use qrcode::QrCode;
 use qrcode::render::svg;

@@ -1,6 +1,6 @@
 #![no_main]
 
-#[path = "../../src/ui/css.rs"]
+#[path = "../../src/ui/css/mod.rs"]
 #[allow(dead_code)]
 mod css;
 

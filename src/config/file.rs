@@ -75,6 +75,8 @@ pub struct PoolFile {
     pub allow_admin_create_user_only: bool,
     #[serde(default)]
     pub username_case_sensitive: bool,
+    /// Whether a password change or reset signs the user out elsewhere (default true).
+    pub revoke_tokens_on_password_change: Option<bool>,
     #[serde(alias = "mfa_configuration")]
     pub mfa: Option<String>,
     #[serde(default)]
@@ -171,6 +173,8 @@ pub struct ClientFile {
     pub refresh_token_validity_minutes: Option<u32>,
     pub enable_token_revocation: Option<bool>,
     pub rotate_refresh_tokens: Option<bool>,
+    /// `"ENABLED"` (the default) or `"LEGACY"`, as Cognito's `PreventUserExistenceErrors`.
+    pub prevent_user_existence_errors: Option<crate::model::client::ExistenceErrors>,
     pub css: Option<String>,
     pub css_file: Option<String>,
     pub logo_file: Option<String>,

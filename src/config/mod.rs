@@ -3,6 +3,8 @@
 //! `Declaration` of domain objects that `provision::apply` writes idempotently.
 //!
 //! Errors name the file, the key path (`pool[0].client[1].callback_urls[0]`) and the problem.
+//!
+//! The file's keys and rules: docs/configuration.md.
 
 pub mod file;
 mod validate;

@@ -1,6 +1,6 @@
-//! Login with Amazon (federation.md §2): the authorization dialog with PKCE, the LWA token
-//! endpoint and the profile API. Scopes are space-separated (default `profile`); the subject
-//! is `user_id`.
+//! Login with Amazon (docs/federation.md, "Login with Amazon"): the authorization dialog with PKCE,
+//! the LWA token endpoint and the profile API. Scopes are space-separated (default `profile`); the
+//! subject is `user_id`.
 
 use super::oauth::{self, Exchange};
 use super::{Callback, Connector, FederationError, Start, UpstreamIdentity, Upstreams};

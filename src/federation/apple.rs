@@ -1,8 +1,9 @@
-//! Sign in with Apple: OpenID Connect with three differences kept here. The answer comes back
-//! as a form POST (`response_mode=form_post`); the client secret is a short-lived ES256 JWT
-//! signed with the team's key (`team_id`, `key_id`, `private_key`); and the user's name (and
-//! email) arrive only on the first sign-in, in the posted `user` field, not in the ID token.
-//! Endpoints default to appleid.apple.com and can be overridden like any provider's.
+//! Sign in with Apple (docs/federation.md, "Sign in with Apple"): OpenID Connect with three
+//! differences kept here. The answer comes back as a form POST (`response_mode=form_post`); the
+//! client secret is a short-lived ES256 JWT signed with the team's key (`team_id`, `key_id`,
+//! `private_key`); and the user's name (and email) arrive only on the first sign-in, in the posted
+//! `user` field, not in the ID token. Endpoints default to appleid.apple.com and can be overridden
+//! like any provider's.
 
 use super::oidc::{Flavor, OidcConnector};
 use super::{Callback, Connector, FederationError, Start, UpstreamIdentity, Upstreams};

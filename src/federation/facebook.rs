@@ -1,6 +1,6 @@
-//! Facebook Login (federation.md §2): the OAuth dialog, the Graph API token endpoint and
-//! `/me?fields=…` for the profile, all under a configurable API version (`api_version`,
-//! default v17.0). Scopes are comma-separated, as Facebook writes them. The subject is `id`.
+//! Facebook Login (docs/federation.md, "Facebook"): the OAuth dialog, the Graph API token endpoint
+//! and `/me?fields=…` for the profile, all under a configurable API version (`api_version`, default
+//! v17.0). Scopes are comma-separated, as Facebook writes them. The subject is `id`.
 
 use super::oauth::{self, Exchange};
 use super::{Callback, Connector, FederationError, Start, UpstreamIdentity, Upstreams};

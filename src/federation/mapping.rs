@@ -1,6 +1,6 @@
-//! Cognito's attribute mapping (federation.md §5.2-5.3): pool attribute ← upstream claim. A
-//! claim the upstream did not send leaves the stored value alone (M7); values longer than 2,048
-//! characters fail the sign-in (M2); `username` is never mapped (it is `<Provider>_<subject>`);
+//! Cognito's attribute mapping (docs/federation.md, "Attribute mapping"): pool attribute ← upstream
+//! claim. A claim the upstream did not send leaves the stored value alone; values longer than 2,048
+//! characters fail the sign-in; `username` is never mapped (it is `<Provider>_<subject>`);
 //! `email_verified` is true only when the upstream says so.
 
 use serde_json::{Map, Value};

@@ -1,4 +1,4 @@
-//! Sign-in through upstream identity providers (federation.md). One connector per provider
+//! Sign-in through upstream identity providers (docs/federation.md). One connector per provider
 //! type behind `Connector`; each turns the provider's answer into one `UpstreamIdentity`
 //! (subject + claims), so provider quirks stay inside their connector and the shared flow
 //! (`flows::federation`) never sees them.

@@ -1,5 +1,6 @@
-//! What the OAuth 2.0 social connectors share: the code exchange (through the `oauth2` crate)
-//! and fetching a JSON profile, with upstream failures turned into `FederationError`s.
+//! What the OAuth 2.0 social connectors share: the code exchange (RFC 6749 §4.1.3, through the
+//! `oauth2` crate) and fetching a JSON profile, with upstream failures turned into
+//! `FederationError`s.
 
 use super::{FederationError, Upstreams};
 use oauth2::basic::BasicClient;

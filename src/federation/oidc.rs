@@ -1,9 +1,9 @@
-//! Any OpenID Provider (federation.md §3), and Google, which is one with a fixed issuer.
-//! Endpoints come from discovery at `oidc_issuer` (cached for an hour, fetched again when an ID
-//! token names a key we do not know) or, when given, from `authorize_url`, `token_url`,
-//! `attributes_url` and `jwks_uri`. The code is exchanged with PKCE and the client's secret
-//! (`client_secret_basic` unless `token_endpoint_auth_method = "client_secret_post"`); the ID
-//! token's signature, issuer, audience, expiry and nonce are checked by `openidconnect`; the
+//! Any OpenID Provider (docs/federation.md, "OpenID Connect (`OIDC`)"), and Google, which is one
+//! with a fixed issuer. Endpoints come from discovery at `oidc_issuer` (cached for an hour, fetched
+//! again when an ID token names a key we do not know) or, when given, from `authorize_url`,
+//! `token_url`, `attributes_url` and `jwks_uri`. The code is exchanged with PKCE and the client's
+//! secret (`client_secret_basic` unless `token_endpoint_auth_method = "client_secret_post"`); the
+//! ID token's signature, issuer, audience, expiry and nonce are checked by `openidconnect`; the
 //! userinfo endpoint (`attributes_request_method` GET or POST) adds claims the ID token lacks.
 
 use super::oauth::error_chain;

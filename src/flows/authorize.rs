@@ -1,6 +1,7 @@
-//! GET /oauth2/authorize (hosted-ui-and-oauth.md §7.1, §7.1.3): validate the request, then answer
-//! from the browser's session (single sign-on, within `prompt` and `max_age`) or send the browser
-//! to the sign-in page with every parameter kept.
+//! GET /oauth2/authorize
+//! (<https://docs.aws.amazon.com/cognito/latest/developerguide/authorization-endpoint.html>):
+//! validate the request, then answer from the browser's session (single sign-on, within `prompt`
+//! and `max_age`) or send the browser to the sign-in page with every parameter kept.
 
 use super::{
     Services, Site, defined_custom_scopes, find_client, identity_providers, issue, session,
@@ -8,7 +9,8 @@ use super::{
 use crate::model::AppClient;
 use crate::model::client::COGNITO_PROVIDER;
 use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError, Providers};
-use crate::oauth::{ErrorCode, OAuthError, Params};
+use crate::oauth::prompt::{self, Prompt, SignIn};
+use crate::oauth::{OAuthError, Params};
 use crate::store::AnyConnection;
 
 pub enum AuthorizeOutcome {
@@ -109,7 +111,7 @@ pub fn start(
         return Ok(request.error(error).into());
     }
     // Past validation every failure, a database one included, goes back to the client
-    // (hosted-ui-and-oauth.md §7.1.4): a 500 page in the browser would never reach it.
+    // (RFC 6749 §4.1.2.1, `server_error`): a 500 page in the browser would never reach it.
     // Sessions do not record how the user signed in, so a client that does not accept the
     // pool's own sign-in never reuses one: its users go through their provider each time.
     let session_cookie = session_cookie.filter(|_| client.supports(COGNITO_PROVIDER));
@@ -117,11 +119,16 @@ pub fn start(
         Ok(signed_in) => signed_in,
         Err(error) => return Ok(request.error(error.into()).into()),
     };
-    // max_age=0 always asks again (OIDC Core §3.1.2.1).
-    let fresh = |auth_time: i64| request.max_age.is_none_or(|age| now - auth_time < age);
-    match signed_in {
-        Some(signed_in) if !request.prompt_login && fresh(signed_in.session.auth_time) => {
-            let auth_time = signed_in.session.auth_time;
+    let prompt = Prompt {
+        none: request.prompt_none,
+        login: request.prompt_login,
+    };
+    let auth_time = signed_in.as_ref().map(|s| s.session.auth_time);
+    match (
+        prompt::decide(prompt, request.max_age, auth_time, now),
+        signed_in,
+    ) {
+        (SignIn::Reuse { auth_time }, Some(signed_in)) => {
             let location = issue::location(
                 conn,
                 services,
@@ -134,10 +141,7 @@ pub fn start(
             );
             Ok(AuthorizeOutcome::Redirect(location))
         }
-        _ if request.prompt_none => {
-            let error = OAuthError::new(ErrorCode::LoginRequired, "the user is not signed in");
-            Ok(request.error(error).into())
-        }
+        (SignIn::Refuse(error), _) => Ok(request.error(error).into()),
         _ => Ok(AuthorizeOutcome::SignIn(query.to_owned())),
     }
 }

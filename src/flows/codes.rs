@@ -1,14 +1,14 @@
-//! One-time codes by email (user-pools.md §6.3): six digits, sign-up confirmation for 24 hours
-//! and password reset for one hour, single use, five wrong guesses per code and a per-user
-//! throttle across codes. The email goes out inside the caller's transaction, so a mail server
-//! that refuses it leaves nothing half-created behind.
+//! One-time codes by email (docs/hosted-ui.md, "Codes"): six digits, sign-up confirmation for 24
+//! hours and password reset for one hour, single use, five wrong guesses per code and a per-user
+//! throttle across codes. The email is queued in the caller's transaction and delivered after it
+//! commits (`mail::sender`).
 
-use super::{Services, Site};
+use super::Site;
 use crate::mail::{self, Email};
 use crate::model::User;
 use crate::secrets::SecretDigest;
 use crate::store::codes::{self, CodeRow, PURPOSE_RESET, PURPOSE_SIGNUP};
-use crate::store::{AnyConnection, StoreError, throttle};
+use crate::store::{AnyConnection, StoreError, mail_outbox, throttle};
 use crate::ui::i18n::Text;
 use rand::Rng;
 use subtle::ConstantTimeEq;
@@ -20,40 +20,24 @@ pub const MAX_ATTEMPTS: i32 = 5;
 /// A new code for the same purpose at most this often.
 pub const RESEND_SECONDS: i64 = 30;
 
-#[derive(Debug)]
-pub enum SendError {
-    Store(StoreError),
-    Mail(mail::MailError),
-}
-
-impl From<diesel::result::Error> for SendError {
-    fn from(e: diesel::result::Error) -> Self {
-        Self::Store(StoreError::Database(e))
-    }
-}
-
-impl From<StoreError> for SendError {
-    fn from(e: StoreError) -> Self {
-        Self::Store(e)
-    }
-}
-
 fn digest(purpose: &str, sub: &str, code: &str) -> String {
     SecretDigest::of(&format!("{purpose}|{sub}|{code}"))
         .as_str()
         .to_owned()
 }
 
-/// Stores a fresh code for `user` and emails it to `to`. Call inside a transaction.
+/// Stores a fresh code for `user` and queues its email to `to`, in the caller's transaction:
+/// the message is delivered after the commit (`mail::sender`), so a slow or failing mail server
+/// neither holds the transaction nor undoes what the code is for. Wake the sender once the
+/// transaction has committed (`MailQueue::wake`).
 pub fn send(
     conn: &mut AnyConnection,
-    services: &Services,
     site: &Site,
     user: &User,
     purpose: &'static str,
     to: &str,
     now: i64,
-) -> Result<(), SendError> {
+) -> Result<(), StoreError> {
     let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32));
     let sub = user.sub.to_string();
     let lifetime = if purpose == PURPOSE_RESET {
@@ -92,10 +76,8 @@ pub fn send(
         html,
         body,
     };
-    services.mailer.send(&email).map_err(|e| {
-        tracing::warn!(pool = site.pool_id(), purpose, "email not sent: {e}");
-        SendError::Mail(e)
-    })
+    mail_outbox::enqueue(conn, site.pool_id(), &email, now)?;
+    Ok(())
 }
 
 /// Whether a new code may be sent now (the previous one is old enough).

@@ -1,9 +1,9 @@
-//! Sign-in through an upstream provider (federation.md §3.6): `/oauth2/authorize` with
-//! `identity_provider` (or the sign-in page's button) keeps a pending row with our own state,
-//! nonce and PKCE verifier, bound to the browser by a cookie, and sends the browser upstream;
-//! `/oauth2/idpresponse` takes that row (once), lets the provider's connector exchange the code,
-//! maps the claims, creates or updates the federated user and resumes the app's authorization.
-//! Upstream errors and refusals go back to the app as OAuth error redirects.
+//! Sign-in through an upstream provider (docs/federation.md, "How a federated sign-in works"):
+//! `/oauth2/authorize` with `identity_provider` (or the sign-in page's button) keeps a pending row
+//! with our own state, nonce and PKCE verifier, bound to the browser by a cookie, and sends the
+//! browser upstream; `/oauth2/idpresponse` takes that row (once), lets the provider's connector
+//! exchange the code, maps the claims, creates or updates the federated user and resumes the app's
+//! authorization. Upstream errors and refusals go back to the app as OAuth error redirects.
 
 use super::authorize::{AuthorizeOutcome, resolve};
 use super::{Services, Site, internal, issue, session};
@@ -12,16 +12,13 @@ use crate::federation::{self, Callback, FederationError, Start, UpstreamIdentity
 use crate::model::attributes::Attributes;
 use crate::model::{IdentityProvider, User, UserStatus};
 use crate::oauth::authorize::AuthorizationRequest;
-use crate::oauth::{ErrorCode, OAuthError, Params};
+use crate::oauth::{ErrorCode, OAuthError, Params, pkce};
 use crate::secrets::{self, SecretDigest};
 use crate::store::federation::{self as fed_store, IdentityRow, PendingRow};
 use crate::store::grants::SESSION_ACTIVE;
 use crate::store::{self, AnyConnection, StoreError};
 use crate::ui::i18n::Text;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 pub const FEDERATION_COOKIE: &str = "gatehouse_federation";
@@ -83,7 +80,7 @@ pub fn start(
         secrets::random_token(48),
         secrets::random_token(32),
     );
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let challenge = pkce::challenge(&verifier);
     let redirect_uri = idpresponse_url(site);
     let location = match connector.authorization_url(&Start {
         redirect_uri: &redirect_uri,
@@ -246,7 +243,7 @@ impl From<diesel::result::Error> for Refusal {
 }
 
 /// The user an upstream identity signs in as: the linked user, else a new federated user
-/// `<Provider>_<subject>`. Mapped attributes are written at every sign-in (federation.md M4).
+/// `<Provider>_<subject>`. Mapped attributes are written at every sign-in (docs/federation.md).
 pub fn user_for_identity(
     conn: &mut AnyConnection,
     site: &Site,

@@ -2,6 +2,8 @@
 //! query string, the frame around each page (client, language, sign-up link, providers) and
 //! the outcome a page flow hands to HTTP. Messages are catalogue keys (`Text`), translated when
 //! the page is rendered.
+//!
+//! The pages themselves: docs/hosted-ui.md.
 
 use super::authorize::resolve;
 use super::cache::ClientLook;
@@ -426,9 +428,32 @@ pub fn mask_destination(address: &str) -> String {
     format!("{}***@{}***{tld}", first(local), first(host))
 }
 
+/// Whether `shown` is a masked address as `mask_destination` writes it, with a plain top-level
+/// domain: a link cannot make the confirmation page show text of its own choosing.
+pub fn is_masked_destination(shown: &str) -> bool {
+    let tld_ok = match shown.rsplit_once("***") {
+        Some((_, "")) => true,
+        Some((_, tld)) => tld.strip_prefix('.').is_some_and(|t| {
+            (1..=24).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        }),
+        None => false,
+    };
+    tld_ok && shown.len() <= 64 && mask_destination(shown) == shown
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_masked_addresses_are_shown_from_a_link() {
+        assert!(is_masked_destination(&mask_destination("nina@example.com")));
+        assert!(is_masked_destination("n***@e***"));
+        assert!(!is_masked_destination("nina@example.com"));
+        assert!(!is_masked_destination("n***@e***.com call 555-0100"));
+        assert!(!is_masked_destination("n***@e***.c<m"));
+        assert!(!is_masked_destination(""));
+    }
 
     #[test]
     fn carried_pairs_stay_as_sent() {

@@ -1,5 +1,7 @@
 //! The pools' keys as flows use them: the active private key (re-read every few seconds, so a
 //! rotation by another process is picked up) and the published public keys by `kid`.
+//!
+//! Keys and rotation: docs/deployment.md, "Signing keys"; RFC 7517.
 
 use crate::store::{self, AnyConnection, StoreError};
 use crate::tokens::signer::{PrivateKey, SignError, Signer};

@@ -1,6 +1,8 @@
-//! GET/POST /login (hosted-ui-and-oauth.md §7.4): the sign-in form, the password check, the
-//! new-password step for users created with a temporary password (user-pools.md §7.2) and the
-//! TOTP steps (security.md §1.5). The posted `step` field says which form was sent.
+//! GET/POST /login (docs/hosted-ui.md, "Sign in";
+//! <https://docs.aws.amazon.com/cognito/latest/developerguide/login-endpoint.html>): the sign-in
+//! form, the password check, the new-password step for users created with a temporary password
+//! (docs/hosted-ui.md, "New-password step") and the TOTP steps (RFC 6238). The posted `step` field
+//! says which form was sent.
 //!
 //! A wrong password and an unknown user get the same message and cost the same time; failures
 //! are throttled per user and per address through the database.
@@ -12,7 +14,7 @@ use crate::model::{User, UserStatus};
 use crate::oauth::OAuthError;
 use crate::secrets;
 use crate::store::grants::{self, SESSION_MFA, SESSION_MFA_SETUP, SESSION_NEW_PASSWORD};
-use crate::store::{self, AnyConnection, mfa, throttle};
+use crate::store::{self, AnyConnection, Lease, mfa, throttle};
 use crate::totp;
 use crate::ui::i18n::Text;
 
@@ -21,11 +23,12 @@ const FREE_FAILURES_PER_ADDRESS: i32 = 50;
 
 /// GET /login: validate the authorization parameters and show the form.
 pub fn show(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
+    let conn = db.conn()?;
     let ctx = match context(conn, services, site, browser)? {
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
@@ -45,11 +48,12 @@ pub fn show(
 
 /// POST /login.
 pub fn submit(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
+    let conn = db.conn()?;
     let ctx = match context(conn, services, site, browser)? {
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
@@ -69,22 +73,23 @@ pub fn submit(
         return Ok(HostedOutcome::Page(Text::new("page.cognito_not_allowed")));
     }
     match step {
-        "new_password" => new_password(conn, services, site, ctx, browser),
+        "new_password" => new_password(db, services, site, ctx, browser),
         "mfa" => mfa_challenge(conn, services, site, ctx, browser),
         "mfa_setup" => mfa_setup(conn, services, site, ctx, browser),
         "idp_email" => provider_by_email(conn, services, site, ctx, browser),
-        _ => password(conn, services, site, ctx, browser, username),
+        _ => password(db, services, site, ctx, browser, username),
     }
 }
 
 fn password(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     ctx: Context,
     browser: &Browser,
     username: String,
 ) -> Result<HostedOutcome, OAuthError> {
+    let conn = db.conn()?;
     let password = browser.field("password");
     let user = if username.is_empty() {
         None
@@ -115,6 +120,8 @@ fn password(
     {
         return Ok(fail(ctx.frame, "error.too_many_attempts"));
     }
+    // argon2 runs with no connection checked out: other requests use it meanwhile.
+    db.release();
     let verified = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
         Some(hash) => secrets::verify_password(password, hash),
         None => {
@@ -122,6 +129,7 @@ fn password(
             false
         }
     };
+    let conn = db.conn()?;
     let user = match (user, verified) {
         (Some(user), true) => user,
         _ => {
@@ -205,7 +213,7 @@ fn provider_by_email(
 }
 
 /// An administrator's temporary password lasts the pool's `temporary_password_validity_days`
-/// from when the user was created (user-pools.md §7.3).
+/// from when the user was created (docs/configuration.md, "`[[pool]]`").
 fn temporary_password_expired(site: &Site, user: &User, now: i64) -> bool {
     let days = i64::from(
         site.pool
@@ -254,12 +262,13 @@ fn expired(ctx: Context) -> HostedOutcome {
 }
 
 fn new_password(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     ctx: Context,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
+    let conn = db.conn()?;
     let Some(pending) = pending(conn, site, browser, SESSION_NEW_PASSWORD)? else {
         return Ok(expired(ctx));
     };
@@ -287,10 +296,22 @@ fn new_password(
             return Ok(HostedOutcome::show_error(ctx.frame, screen, error));
         }
     }
+    db.release();
     user.password_hash = Some(secrets::hash_password(new).map_err(super::internal)?);
+    let conn = db.conn()?;
     user.status = UserStatus::Confirmed;
     user.updated_at = browser.now;
-    match store::users::update(conn, &site.pool, &user) {
+    let changed = store::write_transaction(conn, |conn| {
+        store::users::update(conn, &site.pool, &user)?;
+        super::recovery::signed_out_elsewhere(
+            conn,
+            site,
+            &user,
+            browser.session_cookie,
+            browser.now,
+        )
+    });
+    match changed {
         Ok(()) => {}
         Err(store::StoreError::Conflict(_)) => {
             let screen = screen(&user);

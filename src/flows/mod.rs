@@ -1,6 +1,8 @@
 //! Flows: where the protocol core meets storage. Each flow runs on a blocking thread with a
 //! database connection, asks `oauth` and `tokens` for decisions and records them with `store`.
 //! Handlers in `http` call exactly one flow.
+//!
+//! See docs/architecture.md.
 
 pub mod authorize;
 pub mod cache;
@@ -19,7 +21,7 @@ pub mod signup;
 pub mod token;
 pub mod userinfo;
 
-use crate::mail::Mailer;
+use crate::mail::sender::MailQueue;
 use crate::model::{AppClient, UserPool};
 use crate::oauth::OAuthError;
 use crate::oauth::discovery::PoolUrls;
@@ -32,13 +34,14 @@ use std::sync::Arc;
 pub use cache::DirectoryCache;
 pub use keyring::KeyRing;
 
-/// What flows share across requests: signing keys, the directory cache, the mailer and the
+/// What flows share across requests: signing keys, the directory cache, the mail queue and the
 /// pages' message catalogue.
 #[derive(Clone)]
 pub struct Services {
     pub keys: KeyRing,
     pub directory: DirectoryCache,
-    pub mailer: Arc<dyn Mailer>,
+    /// Wakes the mail sender once a transaction that queued a message has committed.
+    pub mail: MailQueue,
     pub catalogue: Arc<Catalogue>,
     /// Clients' own page templates, by client id.
     pub templates: Arc<TemplateOverrides>,
@@ -51,15 +54,11 @@ pub struct Services {
 }
 
 impl Services {
-    pub fn new(
-        mailer: Arc<dyn Mailer>,
-        catalogue: Catalogue,
-        templates: Arc<TemplateOverrides>,
-    ) -> Self {
+    pub fn new(catalogue: Catalogue, templates: Arc<TemplateOverrides>) -> Self {
         Self {
             keys: KeyRing::default(),
             directory: DirectoryCache::default(),
-            mailer,
+            mail: MailQueue::default(),
             catalogue: Arc::new(catalogue),
             templates,
             upstreams: Arc::default(),

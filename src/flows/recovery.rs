@@ -1,8 +1,8 @@
-//! GET/POST /forgotPassword and /confirmForgotPassword (user-pools.md §9): a one-hour code to
-//! the user's verified email, then a new password under the pool's policy. The first answer is
-//! the same whether or not the account exists.
+//! GET/POST /forgotPassword and /confirmForgotPassword (docs/hosted-ui.md, "Forgot password"): a
+//! one-hour code to the user's verified email, then a new password under the pool's policy. The
+//! first answer is the same whether or not the account exists.
 
-use super::codes::{self, SendError};
+use super::codes;
 use super::hosted::{Browser, HostedOutcome, Screen, password_context, query_with};
 use super::signup::policy_error;
 use super::{Services, Site};
@@ -10,16 +10,17 @@ use crate::model::UserStatus;
 use crate::oauth::OAuthError;
 use crate::secrets;
 use crate::store::codes::PURPOSE_RESET;
-use crate::store::{self, AnyConnection};
+use crate::store::{self, Lease};
 use crate::ui::i18n::Text;
 
 /// GET /forgotPassword.
 pub fn show(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
+    let conn = db.conn()?;
     let ctx = match password_context(conn, services, site, browser)? {
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
@@ -34,11 +35,12 @@ pub fn show(
 /// POST /forgotPassword: send a code when the account can be recovered, then (always) the
 /// page that asks for it.
 pub fn submit(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
+    let conn = db.conn()?;
     let ctx = match password_context(conn, services, site, browser)? {
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
@@ -56,7 +58,7 @@ pub fn submit(
         return Ok(HostedOutcome::show_error(ctx.frame, screen, text));
     }
     let user = store::users::find_for_sign_in(conn, &site.pool, &username)?;
-    // Only a verified email can receive the code (§9); admin-created users with a temporary
+    // Only a verified email can receive the code; admin-created users with a temporary
     // password sign in with it instead.
     let recoverable = user.filter(|u| {
         u.enabled
@@ -68,25 +70,10 @@ pub fn submit(
         && codes::may_resend(conn, site, &user, PURPOSE_RESET, browser.now)?
     {
         let email = user.attributes.get("email").unwrap_or_default().to_owned();
-        let sent = crate::store::write_transaction::<_, SendError>(conn, |conn| {
-            codes::send(
-                conn,
-                services,
-                site,
-                &user,
-                PURPOSE_RESET,
-                &email,
-                browser.now,
-            )
-        });
-        match sent {
-            Ok(()) => {}
-            Err(SendError::Store(e)) => return Err(e.into()),
-            Err(SendError::Mail(_)) => {
-                let text = Text::new("error.mail_failed");
-                return Ok(HostedOutcome::show_error(ctx.frame, screen, text));
-            }
-        }
+        crate::store::write_transaction(conn, |conn| {
+            codes::send(conn, site, &user, PURPOSE_RESET, &email, browser.now)
+        })?;
+        services.mail.wake();
     }
     Ok(HostedOutcome::Goto {
         page: "confirmForgotPassword",
@@ -97,11 +84,12 @@ pub fn submit(
 
 /// GET /confirmForgotPassword.
 pub fn show_confirm(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
+    let conn = db.conn()?;
     let ctx = match password_context(conn, services, site, browser)? {
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
@@ -115,11 +103,12 @@ pub fn show_confirm(
 
 /// POST /confirmForgotPassword: code and new password.
 pub fn submit_confirm(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
+    let conn = db.conn()?;
     let ctx = match password_context(conn, services, site, browser)? {
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
@@ -154,10 +143,15 @@ pub fn submit_confirm(
     let Some(mut user) = user else {
         return fail(ctx.frame, Text::new("error.code_mismatch"));
     };
+    db.release();
     user.password_hash = Some(secrets::hash_password(password).map_err(super::internal)?);
+    let conn = db.conn()?;
     user.status = UserStatus::Confirmed;
     user.updated_at = browser.now;
-    store::users::update(conn, &site.pool, &user)?;
+    crate::store::write_transaction(conn, |conn| {
+        store::users::update(conn, &site.pool, &user)?;
+        signed_out_elsewhere(conn, site, &user, None, browser.now)
+    })?;
     Ok(HostedOutcome::Goto {
         page: "login",
         query: query_with(
@@ -166,4 +160,30 @@ pub fn submit_confirm(
         ),
         session: None,
     })
+}
+
+/// After a password change or reset, the user's refresh tokens and other sessions die (unless
+/// the pool turned that off): whoever knew the old password is signed out too.
+pub fn signed_out_elsewhere(
+    conn: &mut crate::store::AnyConnection,
+    site: &Site,
+    user: &crate::model::User,
+    keep_session: Option<&str>,
+    now: i64,
+) -> Result<(), crate::store::StoreError> {
+    if !site.pool.settings.revoke_tokens_on_password_change {
+        return Ok(());
+    }
+    let keep = keep_session.map(crate::secrets::SecretDigest::of);
+    let (families, sessions) = store::grants::revoke_user(
+        conn,
+        site.pool_id(),
+        &user.sub.to_string(),
+        keep.as_ref().map(|k| k.as_str()),
+        now,
+    )?;
+    if families + sessions > 0 {
+        tracing::info!(pool = site.pool_id(), user = %user.username, families, sessions, "password changed: signed out elsewhere");
+    }
+    Ok(())
 }

@@ -2,6 +2,8 @@
 //! only its digest. The CSRF token of a form is an HMAC, under the installation's key, of a
 //! random cookie the page sets: a page of another origin cannot read that cookie, and one that
 //! plants a cookie of its own (from a sibling domain) cannot compute the token that goes with it.
+//!
+//! See docs/hosted-ui.md, "Security".
 
 use super::{SESSION_SECONDS, Site};
 use crate::model::{User, UserStatus};

@@ -1,21 +1,23 @@
-//! GET/POST /signup and /confirm (hosted-ui-and-oauth.md §11.6-11.7; user-pools.md §3, §5, §6):
+//! GET/POST /signup and /confirm (docs/hosted-ui.md, "Sign up" and "Confirm the account";
+//! <https://docs.aws.amazon.com/cognito/latest/developerguide/signing-up-users-in-your-app.html>):
 //! self-registration under the pool's sign-in options, required attributes and password policy;
 //! a code emailed to the address to verify; confirmation that signs the same browser straight
 //! in (no second sign-in), and a resend.
 
-use super::codes::{self, SendError};
+use super::codes;
 use super::hosted::{
     Browser, Context, Field, HostedOutcome, Screen, after_first_factor, context, mask_destination,
     password_context, query_with,
 };
 use super::{Services, Site, session};
 use crate::model::attributes::Attributes;
+use crate::model::client::ExistenceErrors;
 use crate::model::{User, UserStatus};
 use crate::oauth::OAuthError;
 use crate::secrets;
 use crate::store::codes::PURPOSE_SIGNUP;
 use crate::store::grants::SESSION_SIGNUP;
-use crate::store::{self, AnyConnection, StoreError};
+use crate::store::{self, AnyConnection, Lease, StoreError};
 use crate::ui::i18n::Text;
 
 const MAX_USERNAME_CHARS: usize = 128;
@@ -141,11 +143,12 @@ fn refused(ctx: &Context) -> Option<HostedOutcome> {
 
 /// GET /signup.
 pub fn show(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
+    let conn = db.conn()?;
     let ctx = match context(conn, services, site, browser)? {
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
@@ -161,11 +164,12 @@ pub fn show(
 
 /// POST /signup.
 pub fn submit(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
+    let conn = db.conn()?;
     let ctx = match context(conn, services, site, browser)? {
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
@@ -207,7 +211,7 @@ pub fn submit(
             return fail(ctx, text);
         }
     } else {
-        // Email or phone *is* the sign-in name; the real username is the sub (§3.1).
+        // Email or phone *is* the sign-in name; the real username is the sub.
         let phone_ok = attributes.get("phone_number").is_none_or(looks_like_phone);
         if !phone_ok {
             let text = Text::new("error.attribute_invalid").with("attribute", "phone_number");
@@ -241,6 +245,10 @@ pub fn submit(
             .set("email_verified", "false")
             .map_err(super::internal)?;
     }
+    // argon2 runs with no connection checked out, for a taken name as for a new one.
+    db.release();
+    let password_hash = secrets::hash_password(password).map_err(super::internal)?;
+    let conn = db.conn()?;
     let user = User {
         sub,
         pool_id: site.pool.id.clone(),
@@ -251,30 +259,40 @@ pub fn submit(
         },
         status: UserStatus::Unconfirmed,
         enabled: true,
-        password_hash: Some(secrets::hash_password(password).map_err(super::internal)?),
+        password_hash: Some(password_hash),
         attributes,
         created_at: browser.now,
         updated_at: browser.now,
     };
     let email = user.attributes.get("email").map(str::to_owned);
-    let created = crate::store::write_transaction::<_, SendError>(conn, |conn| {
+    let created = crate::store::write_transaction(conn, |conn| {
         store::users::create(conn, &site.pool, &user)?;
         if let (true, Some(email)) = (verify_email, &email) {
-            codes::send(
-                conn,
-                services,
-                site,
-                &user,
-                PURPOSE_SIGNUP,
-                email,
-                browser.now,
-            )?;
+            codes::send(conn, site, &user, PURPOSE_SIGNUP, email, browser.now)?;
         }
         Ok(())
     });
-    match created {
-        Ok(()) => {}
-        Err(SendError::Store(StoreError::Conflict(_))) => {
+    let hidden = ctx.client.settings.prevent_user_existence_errors == ExistenceErrors::Enabled;
+    let session = match created {
+        Ok(()) if verify_email => {
+            services.mail.wake();
+            session::end(conn, browser.session_cookie)?;
+            Some(session::start(
+                conn,
+                site,
+                &user,
+                SESSION_SIGNUP,
+                browser.now,
+            )?)
+        }
+        Ok(()) => None,
+        Err(StoreError::Conflict(_)) if hidden => {
+            notify_owner(conn, site, &user, &sign_in_name, browser.now)?;
+            services.mail.wake();
+            // Looks like a new sign-up's cookie; it names no session.
+            verify_email.then(|| crate::secrets::random_token(32))
+        }
+        Err(StoreError::Conflict(_)) => {
             let key = if settings.username_attributes.is_empty() {
                 "error.username_exists"
             } else {
@@ -282,9 +300,8 @@ pub fn submit(
             };
             return fail(ctx, Text::new(key));
         }
-        Err(SendError::Store(e)) => return Err(e.into()),
-        Err(SendError::Mail(_)) => return fail(ctx, Text::new("error.mail_failed")),
-    }
+        Err(e) => return Err(e.into()),
+    };
     if !verify_email {
         // Nothing to verify: an administrator confirms the account (Cognito's behaviour).
         return Ok(HostedOutcome::Goto {
@@ -296,17 +313,61 @@ pub fn submit(
             session: None,
         });
     }
-    session::end(conn, browser.session_cookie)?;
-    let cookie = session::start(conn, site, &user, SESSION_SIGNUP, browser.now)?;
+    // Where the code went is what the browser typed, masked; it is carried in the URL, so a
+    // taken name and a new one lead to the same page.
+    let sent_to = email.as_deref().map(mask_destination).unwrap_or_default();
     Ok(HostedOutcome::Goto {
         page: "confirm",
-        query: query_with(&ctx.frame.query, &[("username", &sign_in_name)]),
-        session: Some(cookie),
+        query: query_with(
+            &ctx.frame.query,
+            &[("username", &sign_in_name), ("sent_to", &sent_to)],
+        ),
+        session,
     })
 }
 
+/// A sign-up met an existing account: its owner hears of it by email (no code), and the
+/// browser gets the answer a new account gets.
+fn notify_owner(
+    conn: &mut AnyConnection,
+    site: &Site,
+    attempted: &User,
+    sign_in_name: &str,
+    now: i64,
+) -> Result<(), OAuthError> {
+    let typed_email = attempted.attributes.get("email");
+    let owner = match store::users::find_for_sign_in(conn, &site.pool, sign_in_name)? {
+        Some(owner) => Some(owner),
+        None => match typed_email {
+            Some(email) => store::users::find_for_sign_in(conn, &site.pool, email)?,
+            None => None,
+        },
+    };
+    let Some(owner) = owner else { return Ok(()) };
+    let Some(to) = owner.attributes.get("email") else {
+        return Ok(());
+    };
+    let templates = &site.pool.settings.messages;
+    let (body, html) = crate::mail::body(ACCOUNT_EXISTS_MESSAGE, &owner.username, "");
+    let email = crate::mail::Email {
+        from: templates.email_from.clone(),
+        reply_to: templates.reply_to.clone(),
+        to: to.to_owned(),
+        subject: ACCOUNT_EXISTS_SUBJECT.to_owned(),
+        html,
+        body,
+    };
+    store::mail_outbox::enqueue(conn, site.pool_id(), &email, now)?;
+    Ok(())
+}
+
+const ACCOUNT_EXISTS_SUBJECT: &str = "Someone tried to sign up with your account";
+const ACCOUNT_EXISTS_MESSAGE: &str = "Someone tried to create an account with your username or \
+email address ({username} already has one). If it was you, sign in or reset your password \
+instead. If it was not, you can ignore this message: your account has not changed.";
+
 /// Cognito's username rules, plus: with an email (phone) alias, a username may not look like
-/// an email (phone number), or one user's username could be another's alias (§3.2).
+/// an email (phone number), or one user's username could be another's alias.
 fn username_error(site: &Site, providers: &[String], username: &str) -> Option<Text> {
     let aliases = &site.pool.settings.alias_attributes;
     // `<Provider>_…` names federated users: a sign-up may not take one in advance.
@@ -363,7 +424,10 @@ fn confirm_screen(
             )?
             .map(|row| mask_destination(&row.destination))
         }
-        _ => None,
+        // What the sign-up form typed, already masked (see `submit`); nothing from the database.
+        _ => browser
+            .query_value("sent_to")
+            .filter(|shown| super::hosted::is_masked_destination(shown)),
     };
     Ok(Screen::Confirm {
         username: username.to_owned(),
@@ -373,11 +437,12 @@ fn confirm_screen(
 
 /// GET /confirm.
 pub fn show_confirm(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
+    let conn = db.conn()?;
     let ctx = match password_context(conn, services, site, browser)? {
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
@@ -389,11 +454,12 @@ pub fn show_confirm(
 
 /// POST /confirm: the code, or `resend`.
 pub fn submit_confirm(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
+    let conn = db.conn()?;
     let ctx = match password_context(conn, services, site, browser)? {
         Ok(ctx) => ctx,
         Err(outcome) => return Ok(outcome),
@@ -497,27 +563,10 @@ fn resend(
     if !codes::may_resend(conn, site, user, PURPOSE_SIGNUP, browser.now)? {
         return Ok(HostedOutcome::show(ctx.frame, screen).with_notice(sent));
     }
-    let sent = crate::store::write_transaction::<_, SendError>(conn, |conn| {
-        codes::send(
-            conn,
-            services,
-            site,
-            user,
-            PURPOSE_SIGNUP,
-            &email,
-            browser.now,
-        )
-    });
-    match sent {
-        Ok(()) => {
-            screen = confirm_screen(conn, site, browser, username)?;
-            Ok(HostedOutcome::show(ctx.frame, screen).with_notice(Text::new("notice.code_sent")))
-        }
-        Err(SendError::Store(e)) => Err(e.into()),
-        Err(SendError::Mail(_)) => Ok(HostedOutcome::show_error(
-            ctx.frame,
-            screen,
-            Text::new("error.mail_failed"),
-        )),
-    }
+    crate::store::write_transaction(conn, |conn| {
+        codes::send(conn, site, user, PURPOSE_SIGNUP, &email, browser.now)
+    })?;
+    services.mail.wake();
+    screen = confirm_screen(conn, site, browser, username)?;
+    Ok(HostedOutcome::show(ctx.frame, screen).with_notice(Text::new("notice.code_sent")))
 }

@@ -1,12 +1,14 @@
-//! POST /oauth2/token (RFC 6749 §4.1.3, §4.4, §6; hosted-ui-and-oauth.md §7.2): client
-//! authentication, then the grant. Codes redeem once; a replayed code revokes what it issued;
-//! a reused rotated refresh token revokes its whole family.
+//! POST /oauth2/token (RFC 6749 §4.1.3, §4.4, §6;
+//! <https://docs.aws.amazon.com/cognito/latest/developerguide/token-endpoint.html>): client
+//! authentication, then the grant. Codes redeem once; a replayed code revokes what it issued; a
+//! reused rotated refresh token revokes its whole family.
 
 use super::issue::{self, TokenGrant};
 use super::{Services, Site, defined_custom_scopes, find_client, internal, new_jti};
 use crate::model::{AppClient, OAuthFlow, User};
 use crate::oauth::client_auth::{self, ClientCredentials};
-use crate::oauth::{ErrorCode, OAuthError, Params, pkce, scopes};
+use crate::oauth::grants::{self as oauth_grants, RefreshRefusal, StoredRefresh};
+use crate::oauth::{ErrorCode, OAuthError, Params, scopes};
 use crate::secrets::{self, SecretDigest};
 use crate::store::grants::{self, CodeRow, Redemption, RefreshRow};
 use crate::store::{self, AnyConnection, StoreError};
@@ -188,50 +190,22 @@ fn redeem_code(
             if let Some(family_id) = family_id {
                 grants::revoke_family(conn, &family_id, now)?;
             }
-            return Err(OAuthError::invalid_grant(
-                "the authorization code has already been used",
-            ));
+            return Err(oauth_grants::replayed_code());
         }
-        Redemption::Unknown => {
-            return Err(OAuthError::invalid_grant(
-                "the authorization code is not valid",
-            ));
-        }
+        Redemption::Unknown => return Err(oauth_grants::unknown_code()),
     };
-    if row.client_id != client.id.as_str() {
-        return Err(OAuthError::invalid_grant(
-            "the authorization code was issued to another client",
-        ));
-    }
-    if row.expires_at <= now {
-        return Err(OAuthError::invalid_grant(
-            "the authorization code has expired",
-        ));
-    }
-    if row.redirect_uri != redirect_uri {
-        return Err(OAuthError::invalid_grant(
-            "redirect_uri differs from the one authorized",
-        ));
-    }
-    match (&row.code_challenge, body.get("code_verifier")) {
-        (Some(challenge), Some(verifier)) if pkce::verify(challenge, verifier) => {}
-        (Some(_), Some(_)) => {
-            return Err(OAuthError::invalid_grant(
-                "code_verifier does not match the code_challenge",
-            ));
-        }
-        (Some(_), None) => {
-            return Err(OAuthError::invalid_grant(
-                "code_verifier is required: the code was requested with PKCE",
-            ));
-        }
-        (None, Some(_)) => {
-            return Err(OAuthError::invalid_grant(
-                "code_verifier given, but the code was requested without PKCE",
-            ));
-        }
-        (None, None) => {}
-    }
+    let issued = oauth_grants::IssuedCode {
+        client_id: &row.client_id,
+        redirect_uri: &row.redirect_uri,
+        code_challenge: row.code_challenge.as_deref(),
+        expires_at: row.expires_at,
+    };
+    let request = oauth_grants::CodeRedemption {
+        client_id: client.id.as_str(),
+        redirect_uri,
+        code_verifier: body.get("code_verifier"),
+    };
+    oauth_grants::check_code(&issued, &request, now)?;
     Ok(row)
 }
 
@@ -285,11 +259,9 @@ fn refresh_token(
     // only for a token that could be used now: any other gets the grant's own refusal (and a
     // reused one still revokes its family).
     if body.get("scope").is_some()
-        && let Some(row) = grants::find_refresh(conn, site.pool_id(), digest.as_str())?
-        && row.client_id == client.id.as_str()
-        && row.expires_at > now
-        && row.rotated_at.is_none()
-        && grants::family_is_live(conn, site.pool_id(), &row.family_id)?
+        && let Some((row, family_live)) = find_refresh(conn, site, digest.as_str())?
+        && oauth_grants::check_refresh(&as_stored(&row, family_live), client.id.as_str(), now)
+            .is_ok()
     {
         scopes::for_refresh(body.get("scope"), &split_scopes(&row.scopes))?;
     }
@@ -304,10 +276,12 @@ fn refresh_token(
                 now,
             };
             let Some(row) = grants::rotate_refresh(conn, rotation)? else {
-                let row = usable_refresh(conn, site, client, digest.as_str(), now)?;
-                // Usable, yet not rotated: another use won the race a moment ago.
-                grants::revoke_family(conn, &row.family_id, now)?;
-                return Err(refresh_reused());
+                let found = find_refresh(conn, site, digest.as_str())?;
+                let token = found.as_ref().map(|(row, live)| as_stored(row, *live));
+                let refusal =
+                    oauth_grants::refused_rotation(token.as_ref(), client.id.as_str(), now);
+                let row = found.as_ref().map(|(row, _)| row);
+                return Err(refuse_refresh(conn, row, refusal, now)?);
             };
             let user = signed_in_user(conn, site, &row.user_sub)?;
             let next = secrets::random_token(48);
@@ -350,32 +324,54 @@ fn usable_refresh(
     digest: &str,
     now: i64,
 ) -> Result<RefreshRow, OAuthError> {
-    let invalid = || OAuthError::invalid_grant("the refresh token is not valid");
-    let row = grants::find_refresh(conn, site.pool_id(), digest)?.ok_or_else(invalid)?;
-    if row.client_id != client.id.as_str() {
-        return Err(invalid());
+    let Some((row, family_live)) = find_refresh(conn, site, digest)? else {
+        return Err(RefreshRefusal::unknown().error);
+    };
+    match oauth_grants::check_refresh(&as_stored(&row, family_live), client.id.as_str(), now) {
+        Ok(()) => Ok(row),
+        Err(refusal) => Err(refuse_refresh(conn, Some(&row), refusal, now)?),
     }
-    if row.expires_at <= now {
-        return Err(OAuthError::invalid_grant("the refresh token has expired"));
+}
+
+/// The refresh token with this digest, and whether its family is live.
+fn find_refresh(
+    conn: &mut AnyConnection,
+    site: &Site,
+    digest: &str,
+) -> Result<Option<(RefreshRow, bool)>, OAuthError> {
+    let Some(row) = grants::find_refresh(conn, site.pool_id(), digest)? else {
+        return Ok(None);
+    };
+    let family_live = grants::family_is_live(conn, site.pool_id(), &row.family_id)?;
+    Ok(Some((row, family_live)))
+}
+
+fn as_stored(row: &RefreshRow, family_live: bool) -> StoredRefresh<'_> {
+    StoredRefresh {
+        client_id: &row.client_id,
+        expires_at: row.expires_at,
+        rotated: row.rotated_at.is_some(),
+        family_live,
     }
-    if !grants::family_is_live(conn, site.pool_id(), &row.family_id)? {
-        return Err(OAuthError::invalid_grant(
-            "the refresh token has been revoked",
-        ));
-    }
-    if row.rotated_at.is_some() {
+}
+
+/// Carries out a refusal (revoking the family of a reused token) and returns its error.
+fn refuse_refresh(
+    conn: &mut AnyConnection,
+    row: Option<&RefreshRow>,
+    refusal: RefreshRefusal,
+    now: i64,
+) -> Result<OAuthError, OAuthError> {
+    if refusal.revoke_family
+        && let Some(row) = row
+    {
         grants::revoke_family(conn, &row.family_id, now)?;
-        return Err(refresh_reused());
     }
-    Ok(row)
+    Ok(refusal.error)
 }
 
 fn split_scopes(stored: &str) -> Vec<String> {
     stored.split(' ').map(String::from).collect()
-}
-
-fn refresh_reused() -> OAuthError {
-    OAuthError::invalid_grant("the refresh token was already used; its tokens are revoked")
 }
 
 fn client_credentials(

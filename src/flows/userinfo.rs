@@ -1,5 +1,6 @@
-//! GET/POST /oauth2/userInfo (OIDC Core §5.3; hosted-ui-and-oauth.md §7.3) and the access-token
-//! check it shares with introspection.
+//! GET/POST /oauth2/userInfo (OIDC Core §5.3;
+//! <https://docs.aws.amazon.com/cognito/latest/developerguide/userinfo-endpoint.html>) and the
+//! access-token check it shares with introspection.
 
 use super::{Services, Site, find_client};
 use crate::model::User;

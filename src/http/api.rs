@@ -1,5 +1,7 @@
 //! API endpoints for clients and resource servers: /oauth2/token, /oauth2/userInfo,
 //! /oauth2/revoke and /oauth2/introspect.
+//!
+//! How apps call them: docs/integrating.md.
 
 use super::pool::PoolSite;
 use super::respond::{self, form_params, run_flow, run_read_flow, run_short_flow};

@@ -1,10 +1,12 @@
 //! Browser endpoints: /oauth2/authorize, the hosted pages (/login, /signup, /confirm,
 //! /forgotPassword, /confirmForgotPassword) and /logout. Every hosted page goes through
 //! `hosted`: build the `Browser`, run one flow, turn its outcome into a page or a redirect.
+//!
+//! The pages: docs/hosted-ui.md.
 
 use super::pages::{self, PageSite, SignedOutPage};
 use super::pool::PoolSite;
-use super::respond::{self, run_flow, run_read_flow};
+use super::respond::{self, run_flow, run_leased_flow, run_read_flow};
 use crate::app::AppState;
 use crate::flows::authorize::AuthorizeOutcome;
 use crate::flows::federation::{self, FEDERATION_COOKIE, IdpOutcome};
@@ -14,14 +16,13 @@ use crate::flows::session::{CSRF_COOKIE, SESSION_COOKIE};
 use crate::flows::{self, Services, Site};
 use crate::oauth::{OAuthError, Params};
 use crate::secrets;
-use crate::store::{AnyConnection, now};
+use crate::store::{Lease, now};
 use crate::ui::i18n::Text;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 /// A hosted page's flow: GET shows, POST submits.
-type PageFlow =
-    fn(&mut AnyConnection, &Services, &Site, &Browser) -> Result<HostedOutcome, OAuthError>;
+type PageFlow = fn(&mut Lease, &Services, &Site, &Browser) -> Result<HostedOutcome, OAuthError>;
 
 fn cookie_value(req: &HttpRequest, name: &str) -> Option<String> {
     req.cookie(name)
@@ -277,7 +278,7 @@ async fn hosted(
         header(&req, "accept-language"),
     );
     let (services, flow_site) = (state.services.clone(), site.clone());
-    let outcome = run_flow(&state, move |conn| {
+    let outcome = run_leased_flow(&state, move |db| {
         let (query, csrf, session, address, accept_language) = &owned;
         let browser = Browser {
             query,
@@ -289,7 +290,7 @@ async fn hosted(
             accept_language: accept_language.as_deref(),
             now: now(),
         };
-        flow(conn, &services, &flow_site, &browser)
+        flow(db, &services, &flow_site, &browser)
     })
     .await;
     let path = respond::cookie_path(&site, &req);

@@ -1,4 +1,6 @@
 //! Errors of the JSON endpoints. Internal detail is logged, never sent.
+//!
+//! The error body is RFC 6749 §5.2's.
 
 use crate::store::StoreError;
 use actix_web::http::StatusCode;

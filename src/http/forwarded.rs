@@ -2,6 +2,8 @@
 //! request comes from the proxy, so one address would stand for all users; when the peer is a
 //! trusted proxy, the client is the last address its `X-Forwarded-For` chain names before the
 //! trusted hops (the entries to the left of that are the client's own word and are ignored).
+//!
+//! Configured with `--trusted-proxy` (docs/configuration.md, "Flags and environment").
 
 use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};

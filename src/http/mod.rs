@@ -1,5 +1,7 @@
 //! HTTP: one route table, thin handlers, request logging. Handlers extract, call one core
 //! function and map the outcome.
+//!
+//! See docs/architecture.md.
 
 pub mod api;
 pub mod browser;

@@ -1,5 +1,7 @@
 //! Server-rendered pages and the headers every page carries. Each page is an askama template
 //! around `Chrome`, the frame they share (language, texts, client look, CSRF token, links).
+//!
+//! The pages: docs/hosted-ui.md; their look: docs/customization.md.
 
 use crate::flows::cache::ClientLook;
 use crate::flows::hosted::{Field, Frame, HostedOutcome, Screen, View};

@@ -1,5 +1,7 @@
 //! Finds the pool a request is for: from the `/{pool_id}` path prefix, or from the Host header
 //! when the pool owns a domain and is served at the root.
+//!
+//! See docs/deployment.md, "Domains".
 
 use super::errors::ApiError;
 use crate::app::AppState;

@@ -22,6 +22,19 @@ where
     }
 }
 
+/// Like `run_flow`, for flows that give their connection back while they hash a password
+/// (see `Store::run_leased`).
+pub async fn run_leased_flow<T, F>(state: &AppState, flow: F) -> Result<T, OAuthError>
+where
+    F: FnOnce(&mut crate::store::Lease) -> Result<T, OAuthError> + Send + 'static,
+    T: Send + 'static,
+{
+    match state.store.run_leased(flow).await {
+        Ok(result) => result,
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Like `run_flow`, for flows that only read (see `Store::run_read`).
 pub async fn run_read_flow<T, F>(state: &AppState, flow: F) -> Result<T, OAuthError>
 where

@@ -1,4 +1,6 @@
 //! `/.well-known/openid-configuration` and `/.well-known/jwks.json` of a pool.
+//!
+//! OpenID Connect Discovery 1.0 §4 and RFC 7517 §5.
 
 use super::errors::ApiError;
 use super::pool::PoolSite;

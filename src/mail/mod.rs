@@ -1,7 +1,12 @@
-//! Outgoing email: confirmation and password-reset codes. One `Mailer` trait with two
-//! implementations: SMTP for production and an outbox file for development and tests.
+//! Outgoing email: confirmation and password-reset codes (docs/hosted-ui.md). Use cases write
+//! messages to the database outbox (`store::mail_outbox`) in their transaction; `sender`
+//! delivers them through one `Mailer`: SMTP for production, or an outbox file for development
+//! and tests.
+//!
+//! Configured under `[mail]` (docs/configuration.md).
 
 pub mod outbox;
+pub mod sender;
 pub mod smtp;
 
 use serde::{Deserialize, Serialize};
@@ -25,7 +30,9 @@ pub struct Email {
 pub struct MailError(pub String);
 
 pub trait Mailer: Send + Sync {
-    fn send(&self, email: &Email) -> Result<(), MailError>;
+    /// Delivers one message. `id` is its outbox id, the same on every attempt, so that a
+    /// receiver can recognise a repeat.
+    fn send(&self, id: &str, email: &Email) -> Result<(), MailError>;
 }
 
 /// How the server sends email.

@@ -1,5 +1,8 @@
-//! The development mailer: every message is logged and appended to a file as one JSON line
-//! (`{"from":…,"to":…,"subject":…,"body":…}`), so a developer or a test can read the codes.
+//! The development mailer (README.md, "Hosted pages"): every message is logged and appended to
+//! a file as one JSON line (`{"id":…,"from":…,"to":…,"subject":…,"body":…}`), so a developer or
+//! a test can read the codes.
+//!
+//! Configured under `[mail]` (docs/configuration.md).
 
 use super::{Email, MailError, Mailer};
 use std::io::Write;
@@ -24,8 +27,15 @@ impl Outbox {
 }
 
 impl Mailer for Outbox {
-    fn send(&self, email: &Email) -> Result<(), MailError> {
-        let line = serde_json::to_string(email).map_err(|e| MailError(e.to_string()))?;
+    fn send(&self, id: &str, email: &Email) -> Result<(), MailError> {
+        #[derive(serde::Serialize)]
+        struct Line<'a> {
+            id: &'a str,
+            #[serde(flatten)]
+            email: &'a Email,
+        }
+        let line =
+            serde_json::to_string(&Line { id, email }).map_err(|e| MailError(e.to_string()))?;
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut file = std::fs::OpenOptions::new()
             .create(true)

@@ -1,5 +1,7 @@
 //! The production mailer: SMTP through lettre, with implicit TLS, STARTTLS or (for a local
 //! relay) plain connections, optional credentials and a timeout so a dead server fails fast.
+//!
+//! Configured under `[mail.smtp]` (docs/configuration.md, "`[mail]`").
 
 use super::{Email, MailError, Mailer};
 use lettre::message::{Mailbox, header::ContentType};
@@ -58,9 +60,13 @@ fn mailbox(address: &str, what: &str) -> Result<Mailbox, MailError> {
 }
 
 impl Mailer for Smtp {
-    fn send(&self, email: &Email) -> Result<(), MailError> {
+    fn send(&self, id: &str, email: &Email) -> Result<(), MailError> {
+        let from = mailbox(&email.from, "from")?;
+        // The outbox id names the message on every attempt, so a repeat can be recognised.
+        let message_id = format!("<{id}@{}>", from.email.domain());
         let mut message = Message::builder()
-            .from(mailbox(&email.from, "from")?)
+            .message_id(Some(message_id))
+            .from(from)
             .to(mailbox(&email.to, "recipient")?)
             .subject(email.subject.clone());
         if let Some(reply_to) = &email.reply_to {

@@ -1,6 +1,8 @@
-//! User attributes (spec: user-pools.md §2): the OpenID Connect standard claims, Cognito's
-//! `email_verified` / `phone_number_verified` flags, and `custom:*` attributes. Every value is
-//! stored as a string of at most 2,048 bytes; claim types matter only when tokens are built.
+//! User attributes, as
+//! <https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-attributes.html>
+//! describes them: the OpenID Connect standard claims, Cognito's `email_verified` /
+//! `phone_number_verified` flags, and `custom:*` attributes. Every value is stored as a string of
+//! at most 2,048 bytes; claim types matter only when tokens are built.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

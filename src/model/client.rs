@@ -1,12 +1,13 @@
-//! App clients (spec: hosted-ui-and-oauth.md §3): who may ask for tokens, where the browser may be
-//! sent back to, which flows and scopes the client may use, and how long its tokens live.
+//! App clients (docs/configuration.md, "`[[pool.client]]`"): who may ask for tokens, where the
+//! browser may be sent back to, which flows and scopes the client may use, and how long its tokens
+//! live.
 
 use super::ids::{ClientId, PoolId};
 use crate::secrets::SecretDigest;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-/// Scopes every pool understands (hosted-ui-and-oauth.md §6.1).
+/// Scopes every pool understands (docs/integrating.md, "Any OIDC relying party").
 pub const RESERVED_SCOPES: &[&str] = &[
     "openid",
     "email",
@@ -92,6 +93,30 @@ pub struct ClientSettings {
     pub refresh_token_validity_minutes: Option<u32>,
     pub enable_token_revocation: bool,
     pub rotate_refresh_tokens: bool,
+    /// Cognito's `PreventUserExistenceErrors`: whether sign-up answers tell that a username or
+    /// email is taken.
+    pub prevent_user_existence_errors: ExistenceErrors,
+}
+
+/// `ENABLED` (the default): a taken username or email gets the same answer, page and timing as
+/// a new one, and the account's owner is told by email. `LEGACY`: Cognito's own messages
+/// ("User already exists"), which let anyone test whether an account exists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ExistenceErrors {
+    #[default]
+    Enabled,
+    Legacy,
+}
+
+impl ExistenceErrors {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "ENABLED" => Some(Self::Enabled),
+            "LEGACY" => Some(Self::Legacy),
+            _ => None,
+        }
+    }
 }
 
 impl Default for ClientSettings {
@@ -111,11 +136,12 @@ impl Default for ClientSettings {
             refresh_token_validity_minutes: None,
             enable_token_revocation: true,
             rotate_refresh_tokens: false,
+            prevent_user_existence_errors: ExistenceErrors::Enabled,
         }
     }
 }
 
-/// Token lifetimes Cognito allows (hosted-ui-and-oauth.md §3.2, §8.6).
+/// Token lifetimes Cognito allows (docs/configuration.md, "`[[pool.client]]`").
 pub const ACCESS_TOKEN_MINUTES: std::ops::RangeInclusive<u32> = 5..=1440;
 pub const ID_TOKEN_MINUTES: std::ops::RangeInclusive<u32> = 5..=1440;
 pub const REFRESH_TOKEN_DAYS: std::ops::RangeInclusive<u32> = 1..=3650;

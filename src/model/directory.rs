@@ -1,6 +1,6 @@
-//! The rest of a pool's directory: groups (user-pools.md §10), resource servers and their
-//! scopes (hosted-ui-and-oauth.md §6.2), identity providers (federation.md; data only until the
-//! connectors use it) and hosted-UI customizations (hosted-ui-and-oauth.md §5).
+//! The rest of a pool's directory: groups (docs/configuration.md, "`[[pool.group]]`"), resource
+//! servers and their scopes (docs/integrating.md, "Machine to machine and resource servers"),
+//! identity providers (docs/federation.md) and hosted-UI customizations (docs/customization.md).
 
 use super::ids::PoolId;
 use serde::{Deserialize, Serialize};

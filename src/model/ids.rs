@@ -1,5 +1,7 @@
 //! Identifier formats shared with Cognito user pools: pool ids `<region>_<9 alphanumerics>`,
 //! app client ids of 26 lowercase alphanumerics and 51-character client secrets.
+//!
+//! See docs/configuration.md, "`[[pool]]`" and "`[[pool.client]]`".
 
 use rand::Rng;
 use rand::distributions::Alphanumeric;

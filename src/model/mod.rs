@@ -1,4 +1,6 @@
 //! Plain domain types: no HTTP, no SQL. Validation of formats lives beside each type.
+//!
+//! See docs/architecture.md.
 
 pub mod attributes;
 pub mod client;

@@ -1,4 +1,4 @@
-//! User pools (spec: user-pools.md §1, §3–§5): the directory's settings, its sign-in
+//! User pools (docs/configuration.md, "`[[pool]]`"): the directory's settings, its sign-in
 //! identifiers and its password policy.
 
 use super::ids::PoolId;
@@ -10,7 +10,7 @@ pub const ALIAS_ATTRIBUTES: &[&str] = &["email", "phone_number", "preferred_user
 pub const USERNAME_ATTRIBUTES: &[&str] = &["email", "phone_number"];
 /// Attributes a pool may verify automatically (Cognito `AutoVerifiedAttributes`).
 pub const AUTO_VERIFIABLE: &[&str] = &["email", "phone_number"];
-/// Characters that count as symbols in a password policy (user-pools.md §4).
+/// Characters that count as symbols in a password policy (docs/hosted-ui.md, "Passwords").
 pub const PASSWORD_SYMBOLS: &str = "^$*.[]{}()?-\"!@#%&/\\,><':;|_~`";
 pub const MAX_PASSWORD_LEN: usize = 256;
 
@@ -40,6 +40,9 @@ pub struct PoolSettings {
     /// Custom attributes the pool defines, without the `custom:` prefix.
     pub custom_attributes: Vec<CustomAttribute>,
     pub messages: MessageTemplates,
+    /// A password change or reset signs the user out everywhere else: refresh tokens (and the
+    /// access tokens issued with them) are revoked and other sessions end.
+    pub revoke_tokens_on_password_change: bool,
 }
 
 impl Default for PoolSettings {
@@ -55,6 +58,7 @@ impl Default for PoolSettings {
             required_attributes: Vec::new(),
             custom_attributes: Vec::new(),
             messages: MessageTemplates::default(),
+            revoke_tokens_on_password_change: true,
         }
     }
 }
@@ -70,7 +74,8 @@ impl PoolSettings {
     }
 }
 
-/// The emails a pool sends (user-pools.md §16): `{####}` is the code, `{username}` the username.
+/// The emails a pool sends (docs/configuration.md, "`[pool.messages]`"): `{####}` is the code,
+/// `{username}` the username.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MessageTemplates {

@@ -1,5 +1,5 @@
-//! Users of a pool (spec: user-pools.md §2, §8): a stable `sub`, a username unique in the pool,
-//! a status, an enabled flag, an argon2id password hash and the attributes.
+//! Users of a pool (docs/configuration.md, "`[[pool.user]]`"): a stable `sub`, a username unique in
+//! the pool, a status, an enabled flag, an argon2id password hash and the attributes.
 
 use super::attributes::Attributes;
 use super::ids::PoolId;

@@ -1,5 +1,6 @@
 //! The authorization request (RFC 6749 §4.1.1, §4.2.1; OIDC Core §3.1.2.1;
-//! hosted-ui-and-oauth.md §7.1): parsing and validation, independent of how the user signs in.
+//! <https://docs.aws.amazon.com/cognito/latest/developerguide/authorization-endpoint.html>):
+//! parsing and validation, independent of how the user signs in.
 //!
 //! An unknown client or an unregistered redirect URI is shown on a page and never redirected
 //! to; every other problem goes back to the registered redirect URI with `error` and `state`.
@@ -264,7 +265,7 @@ pub fn validate(
 }
 
 /// Whether a provider's identifier matches `given`: the identifier itself, or an email address
-/// in that domain (Cognito's email-domain discovery, federation.md §7.3).
+/// in that domain (Cognito's email-domain discovery; docs/federation.md, "The sign-in page").
 pub fn identifies(identifier: &str, given: &str) -> bool {
     let given = given.trim();
     identifier.eq_ignore_ascii_case(given)

@@ -64,8 +64,8 @@ impl PoolUrls {
     }
 }
 
-/// Claims the pool's tokens can carry (hosted-ui-and-oauth.md §8.2); the pool's custom
-/// attributes come after them.
+/// Claims the pool's tokens can carry (docs/integrating.md, "Any OIDC relying party"); the pool's
+/// custom attributes come after them.
 const CLAIMS: &[&str] = &[
     "sub",
     "iss",

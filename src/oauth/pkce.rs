@@ -13,13 +13,20 @@ pub fn is_well_formed(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
-/// S256: BASE64URL(SHA256(verifier)) == challenge, compared in constant time.
+/// The S256 challenge of a verifier: BASE64URL(SHA256(verifier)) (RFC 7636 §4.2).
+pub fn challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// S256: the verifier's challenge equals `challenge`, compared in constant time.
 pub fn verify(challenge: &str, verifier: &str) -> bool {
     if !is_well_formed(verifier) {
         return false;
     }
-    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    computed.as_bytes().ct_eq(challenge.as_bytes()).into()
+    self::challenge(verifier)
+        .as_bytes()
+        .ct_eq(challenge.as_bytes())
+        .into()
 }
 
 #[cfg(test)]
@@ -30,6 +37,7 @@ mod tests {
     fn rfc7636_appendix_b() {
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        assert_eq!(super::challenge(verifier), challenge);
         assert!(verify(challenge, verifier));
         assert!(!verify(
             challenge,

@@ -1,8 +1,8 @@
-//! Scope resolution (hosted-ui-and-oauth.md §6): what a request may be granted.
+//! Scope resolution (RFC 6749 §3.3; docs/integrating.md): what a request may be granted.
 //!
 //! A requested scope the client is not allowed is `invalid_scope`; an allowed custom scope whose
-//! resource-server definition is gone is dropped silently (§6.3); no scope means all of the
-//! client's scopes; `email`, `phone` and `profile` need `openid` (§6.1).
+//! resource-server definition is gone is dropped silently; no scope means all of the
+//! client's scopes; `email`, `phone` and `profile` need `openid` (OIDC Core §5.4).
 
 use super::error::OAuthError;
 use crate::model::client::RESERVED_SCOPES;
@@ -59,7 +59,7 @@ pub fn for_user(
     Ok(scopes)
 }
 
-/// Scopes for client credentials: custom scopes only (hosted-ui-and-oauth.md §3.3).
+/// Scopes for client credentials: custom scopes only (docs/integrating.md, "Machine to machine").
 pub fn for_client(
     requested: Option<&str>,
     allowed: &[String],

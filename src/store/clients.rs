@@ -1,4 +1,6 @@
 //! App clients. Secrets are stored only as digests.
+//!
+//! See docs/architecture.md.
 
 use super::schema::app_clients;
 use super::{AnyConnection, Saved, StoreError, StoreResult, from_json, now, to_json};

@@ -1,4 +1,4 @@
-//! One-time codes sent by email (user-pools.md §6.3): sign-up confirmation (24 hours) and
+//! One-time codes sent by email (docs/hosted-ui.md, "Codes"): sign-up confirmation (24 hours) and
 //! password reset (1 hour). Only a digest is stored; a code dies when used, when replaced by a
 //! newer one of the same purpose, or after too many wrong guesses.
 

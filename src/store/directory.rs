@@ -1,4 +1,6 @@
 //! Groups, resource servers, identity providers and hosted-UI customizations of a pool.
+//!
+//! See docs/architecture.md.
 
 use super::schema::{identity_providers, resource_servers, ui_customizations, user_groups};
 use super::{AnyConnection, Saved, StoreError, StoreResult, from_json, now, to_json};

@@ -1,5 +1,7 @@
 //! Federation state: pending upstream sign-ins (single use, bound to a browser) and the upstream
 //! identities linked to users.
+//!
+//! The flow they serve: docs/federation.md, "How a federated sign-in works".
 
 use super::schema::{federation_requests, user_identities};
 use super::{AnyConnection, StoreError, StoreResult};

@@ -1,5 +1,7 @@
 //! Protocol state: browser sessions, authorization codes, token families and refresh tokens.
 //! Single use is enforced here, by conditional UPDATEs, so it holds across processes.
+//!
+//! Codes: RFC 6749 §4.1.2; refresh tokens: RFC 6749 §6, RFC 9700 §4.14.
 
 use super::schema::{authorization_codes, refresh_tokens, sessions, token_families};
 use super::{AnyConnection, StoreResult, on_backend};
@@ -118,6 +120,35 @@ pub fn revoke_family(conn: &mut AnyConnection, id: &str, now: i64) -> StoreResul
     .set(token_families::revoked_at.eq(now))
     .execute(conn)?;
     Ok(())
+}
+
+/// Signs a user out everywhere after a password change or reset (OWASP ASVS 3.3.3): revokes
+/// every live token family of theirs, which kills their refresh tokens and the access tokens
+/// issued with them, and ends their browser sessions but `keep` (the digest of the session that
+/// made the change). Returns (families, sessions) ended.
+pub fn revoke_user(
+    conn: &mut AnyConnection,
+    pool_id: &str,
+    user_sub: &str,
+    keep: Option<&str>,
+    now: i64,
+) -> StoreResult<(usize, usize)> {
+    let families = diesel::update(
+        token_families::table
+            .filter(token_families::pool_id.eq(pool_id))
+            .filter(token_families::user_sub.eq(user_sub))
+            .filter(token_families::revoked_at.is_null()),
+    )
+    .set(token_families::revoked_at.eq(now))
+    .execute(conn)?;
+    let sessions = diesel::delete(
+        sessions::table
+            .filter(sessions::pool_id.eq(pool_id))
+            .filter(sessions::user_sub.eq(user_sub))
+            .filter(sessions::id_digest.ne(keep.unwrap_or(""))),
+    )
+    .execute(conn)?;
+    Ok((families, sessions))
 }
 
 // ---- authorization codes ----

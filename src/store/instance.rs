@@ -1,5 +1,7 @@
 //! Secrets of the installation (`instance_secrets`): made once, by whichever process starts
 //! first, and then read by every process on the database.
+//!
+//! See docs/deployment.md, "PostgreSQL and several instances".
 
 use super::schema::instance_secrets;
 use super::{AnyConnection, StoreError, StoreResult};

@@ -1,5 +1,7 @@
 //! Signing keys per pool. One key is active (signs); retired keys stay published until every
 //! token they signed has expired (`publish_until`).
+//!
+//! Rotation: docs/deployment.md, "Signing keys".
 
 use super::schema::signing_keys;
 use super::{AnyConnection, StoreError, StoreResult, from_json, to_json};

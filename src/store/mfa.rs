@@ -1,5 +1,6 @@
-//! Each user's TOTP authenticator (security.md §1.5): the shared secret, whether a first code
-//! proved it, the last time step accepted (so no code works twice) and failed entries.
+//! Each user's TOTP authenticator (RFC 6238; docs/hosted-ui.md, "Multi-factor authentication
+//! (TOTP)"): the shared secret, whether a first code proved it, the last time step accepted (so no
+//! code works twice) and failed entries.
 
 use super::schema::user_mfa;
 use super::{AnyConnection, StoreResult};

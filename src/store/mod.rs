@@ -1,5 +1,7 @@
 //! Storage on SQLite or PostgreSQL through one code path: a diesel `MultiConnection` over both
 //! backends, an r2d2 pool, and `Store::run` to do blocking database work off the async workers.
+//!
+//! See docs/deployment.md and docs/architecture.md.
 
 pub mod cache;
 pub mod clients;
@@ -9,6 +11,7 @@ pub mod federation;
 pub mod grants;
 pub mod instance;
 pub mod keys;
+pub mod mail_outbox;
 pub mod mfa;
 pub mod pools;
 pub mod schema;
@@ -368,6 +371,37 @@ impl Store {
         .map_err(|e| StoreError::Unavailable(e.to_string()))?
     }
 
+    /// Runs blocking work that checks a connection out only while it needs one
+    /// (`Lease::conn`) and gives it back (`Lease::release`) before slow work that needs none,
+    /// such as password hashing: argon2 never holds a pooled connection.
+    pub async fn run_leased<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        F: FnOnce(&mut Lease) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let mut lease = Lease {
+            store: self.clone(),
+            held: None,
+        };
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        actix_web::web::block(move || {
+            let conn = lease
+                .store
+                .pool
+                .get()
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            lease.held = Some((permit, conn));
+            Ok(work(&mut lease))
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?
+    }
+
     /// Runs short, read-only work. On SQLite it runs right here, on the async worker: reads in
     /// WAL mode never wait for writers, and a hand-off to the blocking pool (two context
     /// switches) costs more than the reads. On PostgreSQL, whose reads wait on the network, it
@@ -446,6 +480,49 @@ impl Store {
     pub fn ping(&self) -> StoreResult<()> {
         let mut conn = self.conn()?;
         conn.ping().map_err(StoreError::Database)
+    }
+}
+
+/// A connection that work running on the blocking pool holds only while it needs it (see
+/// `Store::run_leased`). Taking it again waits for a permit like `Store::run` does.
+pub struct Lease {
+    store: Store,
+    held: Option<(
+        tokio::sync::OwnedSemaphorePermit,
+        r2d2::PooledConnection<AnyManager>,
+    )>,
+}
+
+impl Lease {
+    /// The connection, checked out again if it was released.
+    pub fn conn(&mut self) -> StoreResult<&mut AnyConnection> {
+        let held = match self.held.take() {
+            Some(held) => held,
+            None => {
+                // On the blocking pool: waiting here parks this thread only.
+                let permit = tokio::runtime::Handle::current()
+                    .block_on(self.store.permits.clone().acquire_owned())
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                let conn = self
+                    .store
+                    .pool
+                    .get()
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                (permit, conn)
+            }
+        };
+        Ok(&mut *self.held.insert(held).1)
+    }
+
+    /// Gives the connection back to the pool until the next `conn`. Never call it inside a
+    /// transaction.
+    pub fn release(&mut self) {
+        self.held = None;
+    }
+
+    /// Whether a connection is checked out (for tests of the release points).
+    pub fn holds_connection(&self) -> bool {
+        self.held.is_some()
     }
 }
 

@@ -1,4 +1,6 @@
 //! User pools.
+//!
+//! See docs/configuration.md, "`[[pool]]`".
 
 use super::schema::user_pools;
 use super::{AnyConnection, Saved, StoreError, StoreResult, from_json, now, to_json};

@@ -1,4 +1,6 @@
 //! The one schema both backends share (migrations/sqlite and migrations/postgres create it).
+//!
+//! See docs/architecture.md.
 
 diesel::table! {
     user_pools (id) {
@@ -235,6 +237,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    mail_outbox (id) {
+        id -> Text,
+        pool_id -> Text,
+        message -> Text,
+        status -> Text,
+        attempts -> Integer,
+        created_at -> BigInt,
+        next_attempt_at -> BigInt,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<BigInt>,
+        sent_at -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     user_pools,
     app_clients,
@@ -255,4 +273,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_mfa,
     federation_requests,
     user_identities,
+    mail_outbox,
 );

@@ -4,6 +4,8 @@
 //! address's count starts again after `FORGET_AFTER_SECONDS` without failures, so a busy
 //! address (a NAT, an office) is not locked for the rest of the day by ordinary typos; an
 //! account's or a code's count is not forgotten, so waiting never buys fresh guesses.
+//!
+//! See docs/hosted-ui.md, "Security".
 
 use super::schema::sign_in_failures;
 use super::{AnyConnection, StoreError, StoreResult};

@@ -1,7 +1,9 @@
 //! Users, their sign-in aliases and their group memberships.
 //!
-//! Aliases (user-pools.md §3.2) live in their own table so that the database enforces that a
-//! verified email, a verified phone number or a preferred username signs in one user only.
+//! Aliases
+//! (<https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-attributes.html>)
+//! live in their own table so that the database enforces that a verified email, a verified phone
+//! number or a preferred username signs in one user only.
 
 use super::schema::{group_members, user_aliases, users};
 use super::{AnyConnection, StoreError, StoreResult, from_json, on_backend, to_json};
@@ -69,7 +71,7 @@ struct AliasRow {
 
 /// The aliases a user's attributes give them: under `alias_attributes` an email or phone number
 /// once verified and a preferred username at once; under `username_attributes` the email or
-/// phone number the user signs in with, verified or not (user-pools.md §3.1, §3.2).
+/// phone number the user signs in with, verified or not (docs/configuration.md, "`[[pool]]`").
 pub fn aliases_of(pool: &UserPool, attributes: &Attributes) -> Vec<(String, String)> {
     let settings = &pool.settings;
     let as_alias = settings.alias_attributes.iter().filter_map(|kind| {

@@ -1,5 +1,5 @@
-//! Token claims shaped like Cognito's (hosted-ui-and-oauth.md §8.2, §8.3) and the user claims
-//! the scopes release (OIDC Core §5.4), limited to the attributes the client may read.
+//! Token claims shaped like Cognito's (docs/integrating.md, "Any OIDC relying party") and the user
+//! claims the scopes release (OIDC Core §5.4), limited to the attributes the client may read.
 
 use crate::model::User;
 use base64::Engine;

@@ -1,5 +1,5 @@
-//! Signing keys (hosted-ui-and-oauth.md §8.7, RFC 7517, RFC 7638). Keys are RSA-2048, made with
-//! the `rsa` crate and used by it only for generation and public-key export: its private-key
+//! Signing keys (RFC 7517, RFC 7638; docs/deployment.md, "Signing keys"). Keys are RSA-2048, made
+//! with the `rsa` crate and used by it only for generation and public-key export: its private-key
 //! operations are not constant-time (RUSTSEC-2023-0071), so signing goes through aws-lc (see
 //! `signer`).
 

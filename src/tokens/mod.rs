@@ -1,4 +1,6 @@
 //! Tokens: signing keys and their JWKS, the claims, the signer and the verifier.
+//!
+//! JWTs are RFC 7519; keys are published as a JWK Set (RFC 7517).
 
 pub mod claims;
 pub mod keys;

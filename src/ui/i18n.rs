@@ -2,6 +2,8 @@
 //! `locales/` (English and Korean are built in); a directory given with `--locales-dir` adds
 //! languages or overrides keys. A key missing from a language falls back to English, so a
 //! partial translation still renders every page. Texts may hold `{name}` placeholders.
+//!
+//! See docs/customization.md, "Translations".
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -1,5 +1,7 @@
-//! Logo checks (hosted-ui-and-oauth.md §5.2): PNG or JPEG, recognised by their first bytes
-//! rather than a file name, at most 100 KB. SVG is refused: it can carry script.
+//! Logo checks (docs/customization.md, "Logo";
+//! <https://docs.aws.amazon.com/cognito/latest/developerguide/hosted-ui-classic-branding.html>):
+//! PNG or JPEG, recognised by their first bytes rather than a file name, at most 100 KB. SVG is
+//! refused: it can carry script.
 
 pub const MAX_LOGO_BYTES: usize = 100 * 1024;
 

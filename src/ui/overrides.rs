@@ -3,6 +3,8 @@
 //! rendered with the same data as the built-in pages and the same HTML escaping; other `.html`
 //! files in the directory may be included or extended. Texts are looked up with `t["key"]`.
 //! Templates are compiled when the configuration is read, so a broken one stops the start.
+//!
+//! See docs/customization.md, "Page templates".
 
 use minijinja::{AutoEscape, Environment, Value, context};
 use serde::Serialize;

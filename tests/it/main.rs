@@ -2,10 +2,13 @@
 
 mod support;
 
+mod accounts;
 mod binary;
 mod config;
 mod federation;
 mod hosted;
+mod outbox;
 mod protocol;
 mod server;
+mod source;
 mod storage;

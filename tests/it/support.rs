@@ -182,3 +182,122 @@ pub fn spawn_server_with(store: Store, adjust: impl FnOnce(&mut Settings)) -> Te
             .expect("http client"),
     }
 }
+
+/// Waits (up to 15 s) until the server's mail sender has delivered every queued message.
+pub async fn wait_for_mail(store: &Store) {
+    for _ in 0..300 {
+        let pending = gatehouse::store::mail_outbox::pending_count(&mut store.conn().unwrap())
+            .expect("outbox readable");
+        if pending == 0 {
+            return;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("mail still queued after 15 s");
+}
+
+/// A real SMTP server (aiosmtpd, tests/browser/smtp_sink.py) on a loopback port, writing every
+/// message it accepts to a JSON-lines file; stopped when dropped.
+pub struct SmtpSink {
+    child: std::process::Child,
+    pub port: u16,
+    pub file: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SmtpSink {
+    /// Starts on `port`; every DATA command waits `stall_seconds` before it is answered.
+    pub fn start_on(port: u16, stall_seconds: f64) -> SmtpSink {
+        use std::io::BufRead;
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+        assert!(
+            root.join(".pydeps/aiosmtpd").exists() || root.join(".venv").exists(),
+            "aiosmtpd is not installed: python3 -m pip install --target tests/browser/.pydeps \
+             -r tests/browser/requirements.txt (.ci/run does)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("smtp.jsonl");
+        let mut child = std::process::Command::new("python3")
+            .arg(root.join("smtp_sink.py"))
+            .args([
+                port.to_string(),
+                file.display().to_string(),
+                stall_seconds.to_string(),
+            ])
+            .env("PYTHONPATH", root.join(".pydeps"))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs smtp_sink.py");
+        let stdout = child.stdout.take().unwrap();
+        let mut first = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut first)
+            .unwrap();
+        assert_eq!(first.trim(), "READY", "smtp_sink.py did not start");
+        SmtpSink {
+            child,
+            port,
+            file,
+            _dir: dir,
+        }
+    }
+
+    pub fn start(stall_seconds: f64) -> SmtpSink {
+        Self::start_on(free_port(), stall_seconds)
+    }
+
+    /// Every message received so far.
+    pub fn messages(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.file)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// Messages received so far for `to`.
+    pub fn messages_to(&self, to: &str) -> Vec<serde_json::Value> {
+        self.messages()
+            .into_iter()
+            .filter(|m| {
+                m["to"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|t| t == to))
+            })
+            .collect()
+    }
+
+    /// The settings of a server that delivers here.
+    pub fn mail_settings(&self) -> gatehouse::mail::MailSettings {
+        smtp_settings(self.port)
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Plain SMTP to `port` on loopback (nothing need listen there).
+pub fn smtp_settings(port: u16) -> gatehouse::mail::MailSettings {
+    use gatehouse::mail::smtp::{SmtpSecurity, SmtpSettings};
+    gatehouse::mail::MailSettings::Smtp(SmtpSettings {
+        host: "127.0.0.1".into(),
+        port,
+        security: SmtpSecurity::None,
+        username: None,
+        password: None,
+        timeout_seconds: 30,
+    })
+}
+
+/// A loopback port nothing listens on (yet).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

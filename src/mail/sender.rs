@@ -1,0 +1,155 @@
+//! The background sender of the mail outbox (docs/architecture.md, "Mail goes through an
+//! outbox"): it claims messages committed to `mail_outbox`, delivers them through the
+//! configured `Mailer` with no database connection held, and records the result. A failed
+//! attempt is retried with exponential back-off; delivery is at least once, and each message
+//! carries its outbox id (SMTP `Message-ID`, the outbox file's `id`) so a receiver can drop a
+//! repeat. Every process runs one sender; leases keep two from delivering the same message.
+
+use super::Mailer;
+use crate::store::{self, Store, mail_outbox};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// How long a claim protects a message from other senders: longer than an SMTP attempt can
+/// take (the SMTP timeout is at most a minute), so only a dead claimant's messages are taken.
+pub const LEASE_SECONDS: i64 = 120;
+/// How often a sender looks for due messages when nobody woke it.
+pub const POLL: Duration = Duration::from_secs(1);
+/// Longest wait between two attempts.
+pub const MAX_RETRY_SECONDS: i64 = 300;
+/// A message older than this is given up on: the longest-lived code it can carry has expired.
+pub const GIVE_UP_SECONDS: i64 = 24 * 3600;
+
+/// Seconds to wait after the `attempts`-th failed attempt: 1, 2, 4 … up to five minutes.
+pub fn retry_delay(attempts: i32) -> i64 {
+    let doublings = attempts.clamp(1, 20) - 1;
+    (1i64 << doublings).min(MAX_RETRY_SECONDS)
+}
+
+/// When to try a message again after a failed attempt, or `None` to give up on it.
+pub fn next_attempt(created_at: i64, attempts: i32, now: i64) -> Option<i64> {
+    let at = now + retry_delay(attempts);
+    (at - created_at <= GIVE_UP_SECONDS).then_some(at)
+}
+
+/// The handle use cases hold: after committing a message they wake the sender, which then
+/// delivers at once instead of at its next poll.
+#[derive(Clone, Default)]
+pub struct MailQueue {
+    wake: Arc<Notify>,
+}
+
+impl MailQueue {
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// Delivers the outbox of one database through one mailer.
+pub struct Sender {
+    store: Store,
+    mailer: Arc<dyn Mailer>,
+    queue: MailQueue,
+    /// This process's name on its leases.
+    owner: String,
+}
+
+impl Sender {
+    pub fn new(store: Store, mailer: Arc<dyn Mailer>, queue: MailQueue) -> Self {
+        Self {
+            store,
+            mailer,
+            queue,
+            owner: uuid::Uuid::new_v4().to_string(),
+        }
+    }
+
+    /// Runs until the process ends.
+    pub async fn run(self) {
+        loop {
+            while self.deliver_one().await {}
+            tokio::select! {
+                _ = self.queue.wake.notified() => {}
+                _ = actix_web::rt::time::sleep(POLL) => {}
+            }
+        }
+    }
+
+    /// Delivers the next due message, if any; `false` when there was none (or the database
+    /// could not be asked).
+    pub async fn deliver_one(&self) -> bool {
+        let owner = self.owner.clone();
+        let claimed = self
+            .store
+            .run(move |conn| mail_outbox::claim(conn, &owner, store::now(), LEASE_SECONDS))
+            .await;
+        let message = match claimed {
+            Ok(Some(message)) => message,
+            Ok(None) => return false,
+            Err(error) => {
+                tracing::warn!("mail outbox unreadable: {error}");
+                return false;
+            }
+        };
+        let mailer = self.mailer.clone();
+        let (id, email) = (message.id.clone(), message.email.clone());
+        let sent = actix_web::rt::task::spawn_blocking(move || mailer.send(&id, &email))
+            .await
+            .unwrap_or_else(|panic| Err(super::MailError(format!("mailer panicked: {panic}"))));
+        let id = message.id.clone();
+        let now = store::now();
+        let recorded = match sent {
+            Ok(()) => {
+                tracing::info!(message = %id, pool = %message.pool_id, attempts = message.attempts, "email delivered");
+                self.store
+                    .run(move |conn| mail_outbox::mark_sent(conn, &id, now))
+                    .await
+            }
+            Err(error) => {
+                let retry_at = next_attempt(message.created_at, message.attempts, now);
+                match retry_at {
+                    Some(at) => tracing::warn!(
+                        message = %id, pool = %message.pool_id, attempts = message.attempts,
+                        retry_in_seconds = at - now, "email not delivered, will retry: {error}"
+                    ),
+                    None => tracing::error!(
+                        message = %id, pool = %message.pool_id, attempts = message.attempts,
+                        "email not delivered, giving up: {error}"
+                    ),
+                }
+                let text = error.to_string();
+                self.store
+                    .run(move |conn| mail_outbox::mark_failed(conn, &id, &text, retry_at))
+                    .await
+            }
+        };
+        if let Err(error) = recorded {
+            // The lease runs out and the message is tried again: at least once, never lost.
+            tracing::warn!(message = %message.id, "delivery not recorded: {error}");
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_five_minutes() {
+        let delays: Vec<i64> = (1..=11).map(retry_delay).collect();
+        assert_eq!(delays, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+        assert_eq!(retry_delay(0), 1);
+        assert_eq!(retry_delay(i32::MAX), 300);
+    }
+
+    #[test]
+    fn a_message_is_given_up_on_after_a_day() {
+        let created = 1_000_000;
+        assert_eq!(next_attempt(created, 1, created), Some(created + 1));
+        let late = created + GIVE_UP_SECONDS - 100;
+        assert_eq!(next_attempt(created, 30, late), None);
+        assert_eq!(next_attempt(created, 3, late), Some(late + 4));
+    }
+}
