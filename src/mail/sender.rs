@@ -11,9 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
-/// How long a claim protects a message from other senders: longer than an SMTP attempt can
-/// take (the SMTP timeout is at most a minute), so only a dead claimant's messages are taken.
-pub const LEASE_SECONDS: i64 = 120;
+/// How long a claim protects a message from other senders: longer than an SMTP attempt takes
+/// (`timeout_seconds` is at most 120 per step), so only a dead claimant's messages are taken
+/// over. A server that stalls every step to its timeout may see a message twice: at least once.
+pub const LEASE_SECONDS: i64 = 300;
 /// How often a sender looks for due messages when nobody woke it.
 pub const POLL: Duration = Duration::from_secs(1);
 /// Longest wait between two attempts.
