@@ -7,13 +7,14 @@
 
 use super::authorize::resolve;
 use super::cache::ClientLook;
+use super::sign_in::{self, Challenge, Step};
 use super::{Services, Site, issue, session};
 use crate::model::client::COGNITO_PROVIDER;
 use crate::model::pool::PasswordRule;
 use crate::model::{AppClient, User};
 use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::{OAuthError, Params};
-use crate::store::grants::{self, SESSION_MFA, SESSION_MFA_SETUP};
+use crate::store::grants;
 use crate::store::{AnyConnection, mfa};
 use crate::totp;
 use crate::ui::i18n::Text;
@@ -358,41 +359,42 @@ pub fn after_first_factor(
         mfa::find(conn, site.pool_id(), &sub)?
     };
     let has_totp = row.as_ref().is_some_and(mfa::MfaRow::has_totp);
-    let offer_setup = match mode {
-        MfaConfiguration::Off => false,
-        MfaConfiguration::On => !has_totp,
-        MfaConfiguration::Optional => !has_totp && !row.as_ref().is_some_and(|r| r.declined),
-    };
+    let declined = row.as_ref().is_some_and(|r| r.declined);
     session::end(conn, browser.session_cookie)?;
-    if has_totp {
-        let cookie = session::start(conn, site, user, SESSION_MFA, now)?;
-        return Ok(HostedOutcome::show(ctx.frame, Screen::MfaChallenge).with_session(cookie));
+    match sign_in::second_factor(mode, has_totp, declined) {
+        Step::Challenge(challenge @ Challenge::SoftwareTokenMfa) => {
+            let cookie = session::start(conn, site, user, challenge.session_kind(), now)?;
+            Ok(HostedOutcome::show(ctx.frame, Screen::MfaChallenge).with_session(cookie))
+        }
+        Step::Challenge(challenge @ Challenge::MfaSetup { optional }) => {
+            let cookie = session::start(conn, site, user, challenge.session_kind(), now)?;
+            let mut row = row.unwrap_or_else(|| mfa::MfaRow::empty(site.pool_id(), &sub, now));
+            row.totp_secret = Some(totp::new_secret());
+            row.totp_enabled = false;
+            row.updated_at = now;
+            mfa::save(conn, &row)?;
+            let screen = setup_screen(site, user, &row, optional);
+            Ok(HostedOutcome::show(ctx.frame, screen).with_session(cookie))
+        }
+        // Not reached after a first factor; treated as done.
+        Step::Challenge(Challenge::NewPasswordRequired) | Step::Authenticated => {
+            let cookie = session::start(conn, site, user, grants::SESSION_ACTIVE, now)?;
+            let location = issue::location(
+                conn,
+                services,
+                site,
+                &ctx.client,
+                &ctx.request,
+                user,
+                now,
+                now,
+            );
+            Ok(HostedOutcome::Redirect {
+                location,
+                session: Some(cookie),
+            })
+        }
     }
-    if offer_setup {
-        let cookie = session::start(conn, site, user, SESSION_MFA_SETUP, now)?;
-        let mut row = row.unwrap_or_else(|| mfa::MfaRow::empty(site.pool_id(), &sub, now));
-        row.totp_secret = Some(totp::new_secret());
-        row.totp_enabled = false;
-        row.updated_at = now;
-        mfa::save(conn, &row)?;
-        let screen = setup_screen(site, user, &row, mode == MfaConfiguration::Optional);
-        return Ok(HostedOutcome::show(ctx.frame, screen).with_session(cookie));
-    }
-    let cookie = session::start(conn, site, user, grants::SESSION_ACTIVE, now)?;
-    let location = issue::location(
-        conn,
-        services,
-        site,
-        &ctx.client,
-        &ctx.request,
-        user,
-        now,
-        now,
-    );
-    Ok(HostedOutcome::Redirect {
-        location,
-        session: Some(cookie),
-    })
 }
 
 /// The TOTP set-up page for the secret on `row`.

@@ -8,6 +8,7 @@
 //! are throttled per user and per address through the database.
 
 use super::hosted::{Browser, Context, Field, HostedOutcome, Screen, after_first_factor, context};
+use super::sign_in::{self, Challenge, Refusal};
 use super::{Services, Site, issue, session};
 use crate::model::attributes::Attributes;
 use crate::model::{User, UserStatus};
@@ -145,27 +146,30 @@ fn password(
     };
     throttle::clear(conn, &user_key)?;
     // Only now, with the right password, may the answer depend on the account.
-    if !user.enabled {
-        return Ok(fail(ctx.frame, "error.user_disabled"));
-    }
-    match user.status {
-        UserStatus::Unconfirmed => Ok(fail(ctx.frame, "error.user_not_confirmed")),
-        UserStatus::ResetRequired => Ok(fail(ctx.frame, "error.reset_required")),
-        UserStatus::ForceChangePassword if temporary_password_expired(site, &user, browser.now) => {
-            Ok(fail(ctx.frame, "error.temporary_password_expired"))
-        }
-        UserStatus::ForceChangePassword => {
+    let expired = temporary_password_expired(site, &user, browser.now);
+    match sign_in::after_password(user.enabled, user.status, expired) {
+        Err(refusal) => Ok(fail(ctx.frame, refusal_key(refusal))),
+        Ok(Some(challenge @ Challenge::NewPasswordRequired)) => {
             session::end(conn, browser.session_cookie)?;
-            let cookie = session::start(conn, site, &user, SESSION_NEW_PASSWORD, browser.now)?;
+            let kind = challenge.session_kind();
+            let cookie = session::start(conn, site, &user, kind, browser.now)?;
             let screen = Screen::NewPassword {
                 username: user.username.clone(),
                 missing: missing_required(site, &user.attributes, None),
             };
             Ok(HostedOutcome::show(ctx.frame, screen).with_session(cookie))
         }
-        UserStatus::Confirmed | UserStatus::ExternalProvider => {
-            after_first_factor(conn, services, site, ctx, &user, browser)
-        }
+        Ok(_) => after_first_factor(conn, services, site, ctx, &user, browser),
+    }
+}
+
+/// The page's message for a refusal after a right password.
+fn refusal_key(refusal: Refusal) -> &'static str {
+    match refusal {
+        Refusal::Disabled => "error.user_disabled",
+        Refusal::NotConfirmed => "error.user_not_confirmed",
+        Refusal::ResetRequired => "error.reset_required",
+        Refusal::TemporaryPasswordExpired => "error.temporary_password_expired",
     }
 }
 

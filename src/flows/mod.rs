@@ -16,6 +16,7 @@ pub mod logout;
 pub mod recovery;
 pub mod revoke;
 pub mod session;
+pub mod sign_in;
 pub mod signup;
 pub mod token;
 pub mod userinfo;
