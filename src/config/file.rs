@@ -171,6 +171,7 @@ pub struct ClientFile {
     pub refresh_token_validity_minutes: Option<u32>,
     pub enable_token_revocation: Option<bool>,
     pub rotate_refresh_tokens: Option<bool>,
+    pub require_pkce: Option<bool>,
     pub css: Option<String>,
     pub css_file: Option<String>,
     pub logo_file: Option<String>,

@@ -931,6 +931,7 @@ fn app_client(
             rotate_refresh_tokens: raw
                 .rotate_refresh_tokens
                 .unwrap_or(defaults.rotate_refresh_tokens),
+            require_pkce: raw.require_pkce.unwrap_or(defaults.require_pkce),
         },
     })
 }

@@ -43,6 +43,7 @@ id = "hostedwebclient00000000000"
 name = "Hosted web"
 callback_urls = ["http://localhost:3000/callback"]
 allowed_oauth_flows = ["code"]
+require_pkce = false
 allowed_oauth_scopes = ["openid", "email", "profile"]
 css = ".submitButton-customizable { background-color: #ff0000; }"
 
@@ -51,6 +52,7 @@ id = "hostedplainclient000000000"
 name = "Plain"
 callback_urls = ["http://localhost:3000/callback"]
 allowed_oauth_flows = ["code"]
+require_pkce = false
 allowed_oauth_scopes = ["openid", "email"]
 
 [[pool.client]]
@@ -58,6 +60,7 @@ id = "hostedcorpclient0000000000"
 name = "Corp app"
 callback_urls = ["http://localhost:3000/callback"]
 allowed_oauth_flows = ["code"]
+require_pkce = false
 allowed_oauth_scopes = ["openid", "email"]
 supported_identity_providers = ["COGNITO", "Corp"]
 
@@ -66,6 +69,7 @@ id = "hostedfedonlyclient0000000"
 name = "Federated only"
 callback_urls = ["http://localhost:3000/callback"]
 allowed_oauth_flows = ["code"]
+require_pkce = false
 allowed_oauth_scopes = ["openid", "email"]
 supported_identity_providers = ["Corp"]
 
@@ -101,6 +105,7 @@ id = "mfaonclient000000000000000"
 name = "mfa"
 callback_urls = ["http://localhost:3000/callback"]
 allowed_oauth_flows = ["code"]
+require_pkce = false
 allowed_oauth_scopes = ["openid", "email"]
 
 [[pool.user]]
@@ -118,6 +123,7 @@ id = "emailuserclient00000000000"
 name = "email"
 callback_urls = ["http://localhost:3000/callback"]
 allowed_oauth_flows = ["code"]
+require_pkce = false
 allowed_oauth_scopes = ["openid", "email"]
 "##;
 

@@ -5,6 +5,7 @@ mod support;
 mod binary;
 mod config;
 mod federation;
+mod hardening;
 mod hosted;
 mod protocol;
 mod server;

@@ -1,0 +1,226 @@
+//! Request hardening over a real socket, on SQLite and on PostgreSQL: PKCE for public clients
+//! (RFC 9700 §2.1.1).
+
+use crate::on_both_backends_with;
+use crate::support::{TestDb, example_env, spawn_server_with};
+use gatehouse::provision;
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::path::Path;
+
+const POOL: &str = "local_Example01";
+const MOBILE: &str = "examplepublicclient0000000";
+const LEGACY: &str = "legacypublicclient00000000";
+const WEB: &str = "exampleclientid0000000000a";
+const CALLBACK: &str = "http://localhost:3000/callback";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// A public client that opted out of PKCE, as an app moving from Cognito might.
+const LEGACY_CLIENT: &str = r#"
+[[pool.client]]
+id = "legacypublicclient00000000"
+name = "legacy"
+callback_urls = ["http://localhost:3000/callback"]
+allowed_oauth_flows = ["code"]
+allowed_oauth_scopes = ["openid"]
+require_pkce = false
+"#;
+
+/// The example pool (with the domain `auth.example.test` and the legacy client) on a server.
+struct Site {
+    _db: TestDb,
+    /// The server's own address, `http://127.0.0.1:PORT`.
+    root: String,
+}
+
+impl Site {
+    async fn start(db: TestDb) -> Site {
+        Self::start_with(db, "http://localhost:7070").await
+    }
+
+    async fn start_with(db: TestDb, public_url: &str) -> Site {
+        let text = format!("{}{LEGACY_CLIENT}", crate::support::EXAMPLE_CONFIG);
+        let mut declaration =
+            gatehouse::config::parse(&text, Path::new("t.toml"), Path::new("."), &example_env)
+                .unwrap();
+        declaration.pools[0].pool.domain = Some("auth.example.test".into());
+        provision::apply(&mut db.store.conn().unwrap(), &declaration).unwrap();
+        let public_url = public_url.to_owned();
+        let server = spawn_server_with(db.store.clone(), |settings| {
+            settings.public_url = public_url;
+        });
+        Site {
+            _db: db,
+            root: server.base,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/{POOL}{path}", self.root)
+    }
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap()
+}
+
+fn query(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs.iter().copied())
+        .finish()
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+fn param(location: &str, name: &str) -> Option<String> {
+    let part = location.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    url::form_urlencoded::parse(part.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn authorize_pairs<'a>(client: &'a str, redirect_uri: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("response_type", "code"),
+        ("client_id", client),
+        ("redirect_uri", redirect_uri),
+        ("scope", "openid"),
+        ("state", "st"),
+    ]
+}
+
+/// The sign-in page's `_csrf` token for `login`, as `browser` gets it.
+async fn page_token(browser: &reqwest::Client, login: &str) -> String {
+    let html = browser
+        .get(login)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = "name=\"_csrf\" value=\"";
+    let start = html.find(marker).expect("form has _csrf") + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// Signs alice in on the hosted page, with `origin` as the form's Origin when given.
+async fn sign_in(site: &Site, pairs: &[(&str, &str)], origin: Option<&str>) -> reqwest::Response {
+    let b = browser();
+    let login = format!("{}?{}", site.url("/login"), query(pairs));
+    let token = page_token(&b, &login).await;
+    let mut post = b.post(&login).form(&[
+        ("_csrf", token.as_str()),
+        ("username", "alice"),
+        ("password", "Alice-Passw0rd"),
+    ]);
+    if let Some(origin) = origin {
+        post = post.header("origin", origin);
+    }
+    post.send().await.unwrap()
+}
+
+async fn exchange(site: &Site, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    let response = reqwest::Client::new()
+        .post(site.url("/oauth2/token"))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.json().await.unwrap_or_default())
+}
+
+async fn public_clients_must_send_a_pkce_challenge(site: Site) {
+    // Without a challenge the public client's request goes back to it as invalid_request.
+    let pairs = authorize_pairs(MOBILE, "myapp://callback");
+    let refused = browser()
+        .get(format!(
+            "{}?{}",
+            site.url("/oauth2/authorize"),
+            query(&pairs)
+        ))
+        .send()
+        .await
+        .unwrap();
+    let to = location(&refused);
+    assert!(to.starts_with("myapp://callback?"), "{to}");
+    assert_eq!(param(&to, "error").as_deref(), Some("invalid_request"));
+    assert_eq!(
+        param(&to, "error_description").as_deref(),
+        Some("code_challenge is required")
+    );
+    assert_eq!(param(&to, "state").as_deref(), Some("st"));
+    // The sign-in page refuses it the same way, before anyone types a password.
+    let page = browser()
+        .get(format!("{}?{}", site.url("/login"), query(&pairs)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        param(&location(&page), "error_description").as_deref(),
+        Some("code_challenge is required")
+    );
+
+    // With an S256 challenge it signs in, and only the verifier redeems the code.
+    let mut with_pkce = pairs.clone();
+    with_pkce.extend([
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ]);
+    let signed_in = sign_in(&site, &with_pkce, None).await;
+    let code = param(&location(&signed_in), "code").expect("a code");
+    let (status, tokens) = exchange(
+        &site,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", MOBILE),
+            ("code", &code),
+            ("redirect_uri", "myapp://callback"),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert!(tokens["id_token"].is_string());
+
+    // A public client that opted out signs in without one.
+    let legacy = sign_in(&site, &authorize_pairs(LEGACY, CALLBACK), None).await;
+    let code = param(&location(&legacy), "code").expect("a code without PKCE");
+    let (status, tokens) = exchange(
+        &site,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", LEGACY),
+            ("code", &code),
+            ("redirect_uri", CALLBACK),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+
+    // A confidential client authenticates at the token endpoint: no challenge needed.
+    let confidential = sign_in(&site, &authorize_pairs(WEB, CALLBACK), None).await;
+    assert!(
+        param(&location(&confidential), "code").is_some(),
+        "{}",
+        location(&confidential)
+    );
+}
+
+mod on_site {
+    use super::*;
+    on_both_backends_with!(Site;
+        public_clients_must_send_a_pkce_challenge,
+    );
+}
