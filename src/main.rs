@@ -104,6 +104,10 @@ struct ServeArgs {
         value_parser = gatehouse::http::forwarded::parse_trusted
     )]
     trusted_proxies: Vec<ipnet::IpNet>,
+    /// With an https public URL, add `includeSubDomains` to Strict-Transport-Security: every
+    /// subdomain of the public host must then be served over https too.
+    #[arg(long, env = "GATEHOUSE_HSTS_INCLUDE_SUBDOMAINS")]
+    hsts_include_subdomains: bool,
 }
 
 fn main() -> ExitCode {
@@ -194,6 +198,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     }
     settings.locales_dir = args.locales_dir;
     settings.trusted_proxies = args.trusted_proxies;
+    settings.hsts_include_subdomains = args.hsts_include_subdomains;
     if let Some(declaration) = &declaration {
         let templates = declaration
             .pools

@@ -1,8 +1,8 @@
-//! Request hardening over a real socket, on SQLite and on PostgreSQL: PKCE for public clients
-//! (RFC 9700 §2.1.1).
+//! Transport and request hardening over a real socket, on SQLite and on PostgreSQL: PKCE for
+//! public clients (RFC 9700 §2.1.1) and HSTS on https (RFC 6797 §6.1).
 
 use crate::on_both_backends_with;
-use crate::support::{TestDb, example_env, spawn_server_with};
+use crate::support::{TestDb, example_declaration, example_env, spawn_server_with};
 use gatehouse::provision;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -36,10 +36,10 @@ struct Site {
 
 impl Site {
     async fn start(db: TestDb) -> Site {
-        Self::start_with(db, "http://localhost:7070").await
+        Self::start_with(db, "http://localhost:7070", false).await
     }
 
-    async fn start_with(db: TestDb, public_url: &str) -> Site {
+    async fn start_with(db: TestDb, public_url: &str, include_subdomains: bool) -> Site {
         let text = format!("{}{LEGACY_CLIENT}", crate::support::EXAMPLE_CONFIG);
         let mut declaration =
             gatehouse::config::parse(&text, Path::new("t.toml"), Path::new("."), &example_env)
@@ -49,6 +49,7 @@ impl Site {
         let public_url = public_url.to_owned();
         let server = spawn_server_with(db.store.clone(), |settings| {
             settings.public_url = public_url;
+            settings.hsts_include_subdomains = include_subdomains;
         });
         Site {
             _db: db,
@@ -218,9 +219,69 @@ async fn public_clients_must_send_a_pkce_challenge(site: Site) {
     );
 }
 
+async fn hsts_only_when_the_public_url_is_https(db: TestDb) {
+    let declaration = example_declaration();
+    provision::apply(&mut db.store.conn().unwrap(), &declaration).unwrap();
+    let cases = [
+        ("https://id.example.com", false, Some("max-age=31536000")),
+        (
+            "https://id.example.com",
+            true,
+            Some("max-age=31536000; includeSubDomains"),
+        ),
+        ("http://localhost:7070", false, None),
+        ("http://localhost:7070", true, None),
+    ];
+    for (public_url, include_subdomains, expected) in cases {
+        let server = spawn_server_with(db.store.clone(), |settings| {
+            settings.public_url = public_url.to_owned();
+            settings.hsts_include_subdomains = include_subdomains;
+        });
+        // A page, a JSON document, an error and the health check all carry it.
+        for path in [
+            format!("/{POOL}/.well-known/openid-configuration"),
+            format!("/{POOL}/login?client_id={WEB}"),
+            "/no/such/path".to_owned(),
+            "/health".to_owned(),
+        ] {
+            let response = server
+                .client
+                .get(format!("{}{path}", server.base))
+                .send()
+                .await
+                .unwrap();
+            let hsts = response
+                .headers()
+                .get("strict-transport-security")
+                .map(|v| v.to_str().unwrap().to_owned());
+            assert_eq!(
+                hsts.as_deref(),
+                expected,
+                "{public_url} {include_subdomains} {path}"
+            );
+        }
+    }
+}
+
+/// The bare database, for tests that start servers with public URLs of their own.
+struct Db;
+
+impl Db {
+    async fn start(db: TestDb) -> TestDb {
+        db
+    }
+}
+
 mod on_site {
     use super::*;
     on_both_backends_with!(Site;
         public_clients_must_send_a_pkce_challenge,
+    );
+}
+
+mod on_db {
+    use super::*;
+    on_both_backends_with!(Db;
+        hsts_only_when_the_public_url_is_https,
     );
 }
