@@ -1,5 +1,6 @@
 //! Transport and request hardening over a real socket, on SQLite and on PostgreSQL: PKCE for
-//! public clients (RFC 9700 §2.1.1) and HSTS on https (RFC 6797 §6.1).
+//! public clients (RFC 9700 §2.1.1), HSTS on https (RFC 6797 §6.1) and the Origin of hosted
+//! form posts (RFC 6454 §5).
 
 use crate::on_both_backends_with;
 use crate::support::{TestDb, example_declaration, example_env, spawn_server_with};
@@ -272,10 +273,58 @@ impl Db {
     }
 }
 
+async fn form_posts_must_come_from_one_of_the_pools_origins(site: Site) {
+    let pairs = authorize_pairs(WEB, CALLBACK);
+    let own = site.root.clone();
+    let own_https = own.replacen("http://", "https://", 1);
+    for (origin, accepted) in [
+        ("http://localhost:7070", true),
+        ("http://auth.example.test", true),
+        (own.as_str(), true),
+        // The same hosts with another scheme or port are other origins.
+        ("https://localhost:7070", false),
+        ("http://localhost:9999", false),
+        ("http://localhost", false),
+        ("https://auth.example.test", false),
+        ("http://auth.example.test:8080", false),
+        (own_https.as_str(), false),
+        ("http://evil.example", false),
+        ("myapp://callback", false),
+        ("null", false),
+    ] {
+        let posted = sign_in(&site, &pairs, Some(origin)).await;
+        assert_eq!(
+            param(&location(&posted), "code").is_some(),
+            accepted,
+            "{origin}: {}",
+            location(&posted)
+        );
+    }
+}
+
+async fn an_https_public_url_accepts_only_its_https_origin(db: TestDb) {
+    let site = Site::start_with(db, "https://localhost:7070", false).await;
+    let pairs = authorize_pairs(WEB, CALLBACK);
+    for (origin, accepted) in [
+        ("https://localhost:7070", true),
+        ("https://auth.example.test", true),
+        ("http://localhost:7070", false),
+        ("http://auth.example.test", false),
+    ] {
+        let posted = sign_in(&site, &pairs, Some(origin)).await;
+        assert_eq!(
+            param(&location(&posted), "code").is_some(),
+            accepted,
+            "{origin}"
+        );
+    }
+}
+
 mod on_site {
     use super::*;
     on_both_backends_with!(Site;
         public_clients_must_send_a_pkce_challenge,
+        form_posts_must_come_from_one_of_the_pools_origins,
     );
 }
 
@@ -283,5 +332,6 @@ mod on_db {
     use super::*;
     on_both_backends_with!(Db;
         hsts_only_when_the_public_url_is_https,
+        an_https_public_url_accepts_only_its_https_origin,
     );
 }

@@ -1063,6 +1063,9 @@ async fn sign_in_errors_do_not_reveal_accounts(pool: Pool) {
     for (origin, accepted) in [
         ("http://evil.example", false),
         ("null", false),
+        // Another scheme or port of the public URL's host is another origin.
+        ("https://localhost:7070", false),
+        ("http://localhost:9999", false),
         ("http://localhost:7070", true),
         (pool.base.trim_end_matches(&format!("/{POOL}")), true),
     ] {
