@@ -5,7 +5,7 @@ use gatehouse::app::{self, AppState};
 use gatehouse::mail::MailSettings;
 use gatehouse::provision::{self, Demo};
 use gatehouse::settings::{Settings, TlsFiles};
-use gatehouse::store::{self, Store};
+use gatehouse::store::{self, StartupLock, Store};
 use gatehouse::{config, tokens};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -145,24 +145,28 @@ fn main() -> ExitCode {
     }
 }
 
-fn open_store(url: &str) -> Result<Store, String> {
+/// Connects and migrates. Until the returned lock is dropped, other processes starting on the
+/// same database wait (see `Store::startup_lock`).
+fn open_store(url: &str) -> Result<(Store, StartupLock), String> {
     let store = Store::connect(url).map_err(|e| format!("{}: {e}", store::redact_url(url)))?;
+    let lock = store.startup_lock().map_err(|e| e.to_string())?;
     let applied = store.migrate().map_err(|e| e.to_string())?;
     if applied > 0 {
         tracing::info!(applied, backend = store.backend(), "migrations applied");
     }
-    Ok(store)
+    Ok((store, lock))
 }
 
 fn migrate(url: &str) -> Result<(), String> {
     let store = Store::connect(url).map_err(|e| format!("{}: {e}", store::redact_url(url)))?;
+    let _lock = store.startup_lock().map_err(|e| e.to_string())?;
     let applied = store.migrate().map_err(|e| e.to_string())?;
     println!("{applied} migrations applied ({})", store.backend());
     Ok(())
 }
 
 fn rotate(pool: &str, url: &str) -> Result<(), String> {
-    let store = open_store(url)?;
+    let (store, _lock) = open_store(url)?;
     let mut conn = store.conn().map_err(|e| e.to_string())?;
     let kid = provision::rotate_signing_key(&mut conn, pool).map_err(|e| match e {
         store::StoreError::NotFound => format!("no pool `{pool}`"),
@@ -216,7 +220,8 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         (Some(from_file), None) => from_file,
         (None, None) => MailSettings::default(),
     };
-    let store = open_store(&settings.database_url)?;
+    // Migrating and applying the file (or the demo) take turns with other processes starting.
+    let (store, startup) = open_store(&settings.database_url)?;
     let demo = {
         let mut conn = store.conn().map_err(|e| e.to_string())?;
         match &declaration {
@@ -247,6 +252,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             }
         }
     };
+    drop(startup);
     let state = AppState::new(store, settings.clone())?;
     if let MailSettings::Outbox(path) = &settings.mail {
         tracing::info!(outbox = %path.display(), "emails are written to the outbox file");

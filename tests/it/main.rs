@@ -9,4 +9,5 @@ mod hardening;
 mod hosted;
 mod protocol;
 mod server;
+mod startup;
 mod storage;
