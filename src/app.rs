@@ -79,14 +79,19 @@ pub fn bind(state: AppState) -> Result<(Server, Vec<SocketAddr>), ServeError> {
         state.mailer.clone(),
         state.services.mail.clone(),
     );
+    let hsts = state.settings.hsts();
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
+        let mut headers = DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff"));
+        if let Some(hsts) = &hsts {
+            headers = headers.add(("Strict-Transport-Security", hsts.as_str()));
+        }
         App::new()
             .app_data(data.clone())
             // Bodies are small forms; anything larger is refused before it is read.
             .app_data(web::PayloadConfig::new(http::BODY_LIMIT))
             .wrap(ErrorHandlers::new().handler(StatusCode::PAYLOAD_TOO_LARGE, http::body_too_large))
-            .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
+            .wrap(headers)
             .wrap(from_fn(http::log_request))
             .configure(http::routes)
             .default_service(web::to(http::not_found))

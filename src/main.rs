@@ -7,7 +7,7 @@ use gatehouse::app::{self, AppState};
 use gatehouse::mail::MailSettings;
 use gatehouse::provision::{self, Demo};
 use gatehouse::settings::{Settings, TlsFiles};
-use gatehouse::store::{self, Store};
+use gatehouse::store::{self, StartupLock, Store};
 use gatehouse::{config, tokens};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -114,6 +114,10 @@ struct ServeArgs {
         value_parser = gatehouse::http::forwarded::parse_trusted
     )]
     trusted_proxies: Vec<ipnet::IpNet>,
+    /// With an https public URL, add `includeSubDomains` to Strict-Transport-Security: every
+    /// subdomain of the public host must then be served over https too.
+    #[arg(long, env = "GATEHOUSE_HSTS_INCLUDE_SUBDOMAINS")]
+    hsts_include_subdomains: bool,
 }
 
 fn main() -> ExitCode {
@@ -151,29 +155,36 @@ fn main() -> ExitCode {
     }
 }
 
-fn open_store(url: &str) -> Result<Store, String> {
+fn open_store(url: &str) -> Result<(Store, StartupLock), String> {
     open_store_with(url, None)
 }
 
-fn open_store_with(url: &str, max_connections: Option<u32>) -> Result<Store, String> {
+/// Connects and migrates. Until the returned lock is dropped, other processes starting on the
+/// same database wait (see `Store::startup_lock`).
+fn open_store_with(
+    url: &str,
+    max_connections: Option<u32>,
+) -> Result<(Store, StartupLock), String> {
     let store = Store::connect_with(url, max_connections)
         .map_err(|e| format!("{}: {e}", store::redact_url(url)))?;
+    let lock = store.startup_lock().map_err(|e| e.to_string())?;
     let applied = store.migrate().map_err(|e| e.to_string())?;
     if applied > 0 {
         tracing::info!(applied, backend = store.backend(), "migrations applied");
     }
-    Ok(store)
+    Ok((store, lock))
 }
 
 fn migrate(url: &str) -> Result<(), String> {
     let store = Store::connect(url).map_err(|e| format!("{}: {e}", store::redact_url(url)))?;
+    let _lock = store.startup_lock().map_err(|e| e.to_string())?;
     let applied = store.migrate().map_err(|e| e.to_string())?;
     println!("{applied} migrations applied ({})", store.backend());
     Ok(())
 }
 
 fn rotate(pool: &str, url: &str) -> Result<(), String> {
-    let store = open_store(url)?;
+    let (store, _lock) = open_store(url)?;
     let mut conn = store.conn().map_err(|e| e.to_string())?;
     let kid = provision::rotate_signing_key(&mut conn, pool).map_err(|e| match e {
         store::StoreError::NotFound => format!("no pool `{pool}`"),
@@ -210,6 +221,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     }
     settings.locales_dir = args.locales_dir;
     settings.trusted_proxies = args.trusted_proxies;
+    settings.hsts_include_subdomains = args.hsts_include_subdomains;
     if let Some(declaration) = &declaration {
         let templates = declaration
             .pools
@@ -227,7 +239,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         (Some(from_file), None) => from_file,
         (None, None) => MailSettings::default(),
     };
-    let store = open_store_with(&settings.database_url, max_connections)?;
+    let (store, startup) = open_store_with(&settings.database_url, max_connections)?;
     let demo = {
         let mut conn = store.conn().map_err(|e| e.to_string())?;
         match &declaration {
@@ -257,6 +269,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             }
         }
     };
+    drop(startup);
     let state = AppState::new(store, settings.clone())?;
     if let MailSettings::Outbox(path) = &settings.mail {
         tracing::info!(outbox = %path.display(), "emails are written to the outbox file");

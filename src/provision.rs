@@ -338,6 +338,8 @@ pub fn ensure_demo(conn: &mut AnyConnection) -> StoreResult<(Demo, Option<ApplyR
             logout_urls: vec!["http://localhost:3000/".to_owned()],
             allowed_oauth_flows: vec![OAuthFlow::Code, OAuthFlow::Implicit],
             allowed_oauth_scopes: ["openid", "email", "profile"].map(String::from).to_vec(),
+            // The printed sign-in link has no PKCE challenge, so that it can simply be opened.
+            require_pkce: false,
             ..ClientSettings::default()
         },
     };

@@ -24,6 +24,8 @@ pub struct Settings {
     pub templates: Arc<TemplateOverrides>,
     /// Proxies whose `X-Forwarded-For` names the browser (for per-address throttling).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Whether the HSTS header also covers subdomains of the public URL's host.
+    pub hsts_include_subdomains: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -63,11 +65,25 @@ impl Settings {
             locales_dir: None,
             templates: Arc::default(),
             trusted_proxies: Vec::new(),
+            hsts_include_subdomains: false,
         })
     }
 
     /// Cookies carry `Secure` whenever users reach the server over https.
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
+    }
+
+    /// `Strict-Transport-Security` for every response when users reach the server over https
+    /// (RFC 6797 §6.1): one year; a plain-http public URL gets none.
+    pub fn hsts(&self) -> Option<String> {
+        if !self.secure_cookies() {
+            return None;
+        }
+        let mut value = "max-age=31536000".to_owned();
+        if self.hsts_include_subdomains {
+            value.push_str("; includeSubDomains");
+        }
+        Some(value)
     }
 }

@@ -175,6 +175,7 @@ pub struct ClientFile {
     pub rotate_refresh_tokens: Option<bool>,
     /// `"ENABLED"` (the default) or `"LEGACY"`, as Cognito's `PreventUserExistenceErrors`.
     pub prevent_user_existence_errors: Option<crate::model::client::ExistenceErrors>,
+    pub require_pkce: Option<bool>,
     pub css: Option<String>,
     pub css_file: Option<String>,
     pub logo_file: Option<String>,

@@ -67,34 +67,32 @@ fn unavailable_page(state: &AppState, req: &HttpRequest, error: &OAuthError) -> 
 }
 
 /// Whether a posted form comes from a page of another site. Browsers send `Origin` with every
-/// POST; its host must be one this pool is served at (the public URL, the pool's domain, or
-/// the host the request names). This stops a sibling domain that planted its own CSRF cookie,
-/// with the token that fits it, in a victim's browser. Without `Origin` the token alone decides.
+/// POST; it must be an origin (scheme, host and port, RFC 6454 §5) this pool is served at: the
+/// public URL's, the pool's domain with the public URL's scheme, or the request's own. This
+/// stops a sibling domain that planted its own CSRF cookie, with the token that fits it, in a
+/// victim's browser, and a plain-http page or another port of the same host. Without `Origin`
+/// the token alone decides.
 fn posted_from_elsewhere(state: &AppState, site: &crate::flows::Site, req: &HttpRequest) -> bool {
     let Some(origin) = header(req, "origin") else {
         return false;
     };
-    let host_of = |authority: &str| {
-        url::Url::parse(&format!("http://{authority}"))
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
-    };
-    let Some(origin_host) = url::Url::parse(&origin)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
-    else {
-        // `null` (a sandboxed or privacy-sensitive context) or garbage.
+    let origin_of = |url: &str| url::Url::parse(url).ok().map(|u| u.origin());
+    // `null` (a sandboxed or privacy-sensitive context), an app scheme or garbage: never ours.
+    let Some(origin) = origin_of(&origin).filter(url::Origin::is_tuple) else {
         return true;
     };
-    let public = url::Url::parse(&state.settings.public_url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+    let public = url::Url::parse(&state.settings.public_url).ok();
+    let public_scheme = public.as_ref().map_or("https", url::Url::scheme);
+    let info = req.connection_info();
     let ours = [
-        public,
-        site.pool.domain.as_deref().and_then(host_of),
-        header(req, "host").as_deref().and_then(host_of),
+        public.as_ref().map(url::Url::origin),
+        site.pool
+            .domain
+            .as_deref()
+            .and_then(|domain| origin_of(&format!("{public_scheme}://{domain}"))),
+        origin_of(&format!("{}://{}", info.scheme(), info.host())),
     ];
-    !ours.contains(&Some(origin_host))
+    !ours.contains(&Some(origin))
 }
 
 /// The browser's address as throttling counts it (see `forwarded`).

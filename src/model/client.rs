@@ -93,6 +93,9 @@ pub struct ClientSettings {
     pub refresh_token_validity_minutes: Option<u32>,
     pub enable_token_revocation: bool,
     pub rotate_refresh_tokens: bool,
+    /// A public client must send a PKCE challenge with `response_type=code` (RFC 9700 §2.1.1).
+    /// Turning it off lets an intercepted code be redeemed by whoever holds it.
+    pub require_pkce: bool,
     /// Cognito's `PreventUserExistenceErrors`: whether sign-up answers tell that a username or
     /// email is taken.
     pub prevent_user_existence_errors: ExistenceErrors,
@@ -136,6 +139,7 @@ impl Default for ClientSettings {
             refresh_token_validity_minutes: None,
             enable_token_revocation: true,
             rotate_refresh_tokens: false,
+            require_pkce: true,
             prevent_user_existence_errors: ExistenceErrors::Enabled,
         }
     }

@@ -202,6 +202,16 @@ pub fn validate(
             ))));
         }
     };
+    // RFC 9700 §2.1.1: without a secret, only the verifier ties the code to the app that asked.
+    if response_type == ResponseType::Code
+        && code_challenge.is_none()
+        && !client.is_confidential()
+        && client.settings.require_pkce
+    {
+        return Err(fail(OAuthError::invalid_request(
+            "code_challenge is required",
+        )));
+    }
     let scopes = scopes::for_user(
         params.get("scope"),
         &client.settings.allowed_oauth_scopes,

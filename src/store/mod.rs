@@ -241,6 +241,21 @@ impl ManageConnection for AnyManager {
     }
 }
 
+/// The advisory lock every process of an installation takes for its start-up ("gatehous").
+const STARTUP_LOCK_KEY: i64 = 0x6761_7465_686f_7573;
+
+/// See `Store::startup_lock`.
+pub struct StartupLock {
+    /// PostgreSQL: the session holding the advisory lock; dropping it ends the session.
+    _session: Option<PgConnection>,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Taken {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    taken: bool,
+}
+
 /// The database: a pool of connections and the backend it runs on.
 #[derive(Clone)]
 pub struct Store {
@@ -467,7 +482,37 @@ impl Store {
         drop(opened);
     }
 
-    /// Applies every pending migration of this backend; returns how many ran.
+    /// Makes other processes' start-up wait until the returned lock is dropped: hold it while
+    /// migrating and applying the file or the demo. On PostgreSQL two processes migrating at
+    /// once collide in the catalog (a duplicate key in `pg_type`), and two applying one file
+    /// both insert its pool; so this takes a session advisory lock, on a connection of its own
+    /// whose closing releases it. SQLite needs none: both steps run in `BEGIN IMMEDIATE`
+    /// transactions, which take turns.
+    pub fn startup_lock(&self) -> StoreResult<StartupLock> {
+        use diesel::RunQueryDsl;
+        use diesel::sql_types::BigInt;
+        let DatabaseUrl::Postgres(url) = &self.url else {
+            return Ok(StartupLock { _session: None });
+        };
+        let mut session =
+            PgConnection::establish(url).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let taken = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS taken")
+            .bind::<BigInt, _>(STARTUP_LOCK_KEY)
+            .get_result::<Taken>(&mut session)?
+            .taken;
+        if !taken {
+            tracing::info!("waiting for another process to finish starting");
+            diesel::sql_query("SELECT pg_advisory_lock($1)")
+                .bind::<BigInt, _>(STARTUP_LOCK_KEY)
+                .execute(&mut session)?;
+        }
+        Ok(StartupLock {
+            _session: Some(session),
+        })
+    }
+
+    /// Applies every pending migration of this backend; returns how many ran. Processes that
+    /// may start together hold `startup_lock` around it.
     pub fn migrate(&self) -> StoreResult<usize> {
         let mut conn = self.conn()?;
         let applied = match &mut *conn {

@@ -69,6 +69,11 @@ pub fn verify<T: DeserializeOwned>(token: &str, key: &PublicKey, expect: &Expect
     let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
     key.0.verify_sig(signed.as_bytes(), &signature).ok()?;
     let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    // The claims set is a JSON object (RFC 7519 §7.2 step 10); serde would also read a struct
+    // from an array such as `["iss", exp]`.
+    if payload.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return None;
+    }
     let registered: Registered = serde_json::from_slice(&payload).ok()?;
     if registered.iss.as_deref() != Some(expect.issuer) {
         return None;
@@ -157,6 +162,33 @@ mod tests {
         let no_exp = signer.sign(&private, &json!({"iss": ISS})).unwrap();
         assert!(verify::<Value>(&no_exp, &public, &expect).is_none());
         assert!(verify::<Value>(&no_exp, &public, &hint).is_some());
+    }
+
+    #[test]
+    fn refuses_a_signed_payload_that_is_not_an_object() {
+        #[derive(Deserialize)]
+        #[allow(dead_code)]
+        struct Claims {
+            iss: String,
+            exp: i64,
+        }
+        let (signer, private, public) = setup();
+        let expect = Expect {
+            issuer: ISS,
+            now: Some(1_000),
+        };
+        // The same claims in order, as an array: serde reads a struct from it field by field.
+        let array = signer.sign(&private, &json!([ISS, 2_000])).unwrap();
+        assert!(verify::<Claims>(&array, &public, &expect).is_none());
+        assert!(verify::<Value>(&array, &public, &expect).is_none());
+        for payload in [json!("text"), json!(7), json!(null)] {
+            let token = signer.sign(&private, &payload).unwrap();
+            assert!(verify::<Value>(&token, &public, &expect).is_none());
+        }
+        let object = signer
+            .sign(&private, &json!({"iss": ISS, "exp": 2_000, "sub": "a"}))
+            .unwrap();
+        assert!(verify::<Claims>(&object, &public, &expect).is_some());
     }
 
     #[test]

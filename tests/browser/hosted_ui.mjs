@@ -200,6 +200,7 @@ id = "${PLAIN_CLIENT}"
 name = "Plain app"
 callback_urls = ["${CALLBACK}"]
 allowed_oauth_flows = ["code"]
+require_pkce = false
 allowed_oauth_scopes = ["openid", "email", "profile"]
 
 [[pool.client]]
@@ -207,6 +208,7 @@ id = "${STYLED_CLIENT}"
 name = "Styled app"
 callback_urls = ["${CALLBACK}"]
 allowed_oauth_flows = ["code"]
+require_pkce = false
 allowed_oauth_scopes = ["openid", "email", "profile"]
 css = """
 .background-customizable { background-color: #112233; }
@@ -223,6 +225,7 @@ id = "${MFA_CLIENT}"
 name = "MFA app"
 callback_urls = ["${CALLBACK}"]
 allowed_oauth_flows = ["code"]
+require_pkce = false
 allowed_oauth_scopes = ["openid", "email"]
 [[pool.user]]
 username = "${TESS.username}"

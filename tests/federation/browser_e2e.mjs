@@ -30,6 +30,7 @@ id = "${CLIENT_ID}"
 name = "Browser app"
 callback_urls = ["${APP_CALLBACK}"]
 allowed_oauth_flows = ["code"]
+require_pkce = false
 allowed_oauth_scopes = ["openid", "email"]
 supported_identity_providers = ["COGNITO", "Corp"]
 

@@ -47,6 +47,7 @@ id = "fedclient00000000000000000"
 name = "app"
 callback_urls = ["http://localhost:3000/callback"]
 allowed_oauth_flows = ["code"]
+require_pkce = false
 allowed_oauth_scopes = ["openid", "email", "profile"]
 supported_identity_providers = ["COGNITO", "Upstream", "Google"]
 

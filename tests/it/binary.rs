@@ -14,15 +14,15 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_gatehouse");
 
 /// A running `gatehouse serve`, stopped with SIGTERM when dropped.
-struct Running {
+pub(crate) struct Running {
     child: Child,
-    base: String,
+    pub(crate) base: String,
     lines: mpsc::Receiver<String>,
     printed: Vec<String>,
     started_in: Duration,
 }
 
-fn gatehouse(dir: &Path) -> Command {
+pub(crate) fn gatehouse(dir: &Path) -> Command {
     let mut command = Command::new(BIN);
     command
         .current_dir(dir)
@@ -35,7 +35,7 @@ fn gatehouse(dir: &Path) -> Command {
 
 impl Running {
     /// Starts `command` on a free port.
-    fn start(command: Command) -> Running {
+    pub(crate) fn start(command: Command) -> Running {
         Self::start_on(command, "127.0.0.1:0")
     }
 
@@ -83,7 +83,7 @@ impl Running {
         self.printed.join("\n")
     }
 
-    fn stop(mut self) -> ExitStatus {
+    pub(crate) fn stop(mut self) -> ExitStatus {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -107,7 +107,7 @@ impl Drop for Running {
     }
 }
 
-fn http() -> reqwest::blocking::Client {
+pub(crate) fn http() -> reqwest::blocking::Client {
     gatehouse::tokens::signer::install_crypto_providers();
     reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -173,13 +173,13 @@ fn line_value(output: &str, label: &str) -> String {
         .to_owned()
 }
 
-fn write_example(dir: &Path) -> std::path::PathBuf {
+pub(crate) fn write_example(dir: &Path) -> std::path::PathBuf {
     let path = dir.join("gatehouse.toml");
     std::fs::write(&path, EXAMPLE_CONFIG).unwrap();
     path
 }
 
-fn with_example_env(command: &mut Command) {
+pub(crate) fn with_example_env(command: &mut Command) {
     for name in ["EXAMPLE_CLIENT_SECRET", "ALICE_PASSWORD", "UPSTREAM_SECRET"] {
         command.env(name, example_env(name).unwrap());
     }

@@ -44,6 +44,7 @@ name = "Hosted web"
 prevent_user_existence_errors = "LEGACY"
 callback_urls = ["http://localhost:3000/callback"]
 allowed_oauth_flows = ["code"]
+require_pkce = false
 allowed_oauth_scopes = ["openid", "email", "profile"]
 css = ".submitButton-customizable { background-color: #ff0000; }"
 
@@ -52,6 +53,7 @@ id = "hostedplainclient000000000"
 name = "Plain"
 callback_urls = ["http://localhost:3000/callback"]
 allowed_oauth_flows = ["code"]
+require_pkce = false
 allowed_oauth_scopes = ["openid", "email"]
 
 [[pool.client]]
@@ -59,6 +61,7 @@ id = "hostedcorpclient0000000000"
 name = "Corp app"
 callback_urls = ["http://localhost:3000/callback"]
 allowed_oauth_flows = ["code"]
+require_pkce = false
 allowed_oauth_scopes = ["openid", "email"]
 supported_identity_providers = ["COGNITO", "Corp"]
 
@@ -67,6 +70,7 @@ id = "hostedfedonlyclient0000000"
 name = "Federated only"
 callback_urls = ["http://localhost:3000/callback"]
 allowed_oauth_flows = ["code"]
+require_pkce = false
 allowed_oauth_scopes = ["openid", "email"]
 supported_identity_providers = ["Corp"]
 
@@ -102,6 +106,7 @@ id = "mfaonclient000000000000000"
 name = "mfa"
 callback_urls = ["http://localhost:3000/callback"]
 allowed_oauth_flows = ["code"]
+require_pkce = false
 allowed_oauth_scopes = ["openid", "email"]
 
 [[pool.user]]
@@ -120,6 +125,7 @@ name = "email, existence hidden"
 callback_urls = ["http://localhost:3000/callback"]
 allowed_oauth_flows = ["code"]
 allowed_oauth_scopes = ["openid", "email"]
+require_pkce = false
 
 [[pool.client]]
 id = "emailuserclient00000000000"
@@ -127,6 +133,7 @@ name = "email"
 prevent_user_existence_errors = "LEGACY"
 callback_urls = ["http://localhost:3000/callback"]
 allowed_oauth_flows = ["code"]
+require_pkce = false
 allowed_oauth_scopes = ["openid", "email"]
 "##;
 

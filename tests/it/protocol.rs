@@ -32,6 +32,7 @@ name = "rotating"
 callback_urls = ["http://localhost:3000/callback"]
 logout_urls = ["http://localhost:3000/bye"]
 allowed_oauth_flows = ["code"]
+require_pkce = false
 allowed_oauth_scopes = ["openid", "email", "profile"]
 rotate_refresh_tokens = true
 
@@ -40,6 +41,7 @@ id = "rotatingclient00000000000b"
 name = "rotating too"
 callback_urls = ["http://localhost:3000/callback"]
 allowed_oauth_flows = ["code"]
+require_pkce = false
 allowed_oauth_scopes = ["openid"]
 supported_identity_providers = ["COGNITO", "Partner"]
 rotate_refresh_tokens = true
@@ -49,6 +51,7 @@ id = "limitedclient0000000000000"
 name = "limited"
 callback_urls = ["http://localhost:3000/callback"]
 allowed_oauth_flows = ["code", "implicit"]
+require_pkce = false
 allowed_oauth_scopes = ["openid", "email", "profile", "aws.cognito.signin.user.admin"]
 read_attributes = ["email"]
 
@@ -57,6 +60,7 @@ id = "partneronlyclient000000000"
 name = "partner only"
 callback_urls = ["http://localhost:3000/callback"]
 allowed_oauth_flows = ["code"]
+require_pkce = false
 allowed_oauth_scopes = ["openid"]
 supported_identity_providers = ["Partner"]
 
@@ -65,6 +69,7 @@ id = "shortlivedclient0000000000"
 name = "short-lived"
 callback_urls = ["http://localhost:3000/callback"]
 allowed_oauth_flows = ["code"]
+require_pkce = false
 allowed_oauth_scopes = ["openid", "phone"]
 access_token_validity_minutes = 5
 id_token_validity_minutes = 10
@@ -771,6 +776,8 @@ async fn scopes_are_checked_and_defaulted(pool: Pool) {
                 ("client_id", MOBILE),
                 ("redirect_uri", "myapp://callback"),
                 ("scope", "openid phone"),
+                ("code_challenge", CHALLENGE),
+                ("code_challenge_method", "S256"),
             ],
         )
         .await;
@@ -786,6 +793,8 @@ async fn scopes_are_checked_and_defaulted(pool: Pool) {
                 ("client_id", MOBILE),
                 ("redirect_uri", "myapp://callback"),
                 ("scope", "email"),
+                ("code_challenge", CHALLENGE),
+                ("code_challenge_method", "S256"),
             ],
         )
         .await;
@@ -1054,6 +1063,9 @@ async fn sign_in_errors_do_not_reveal_accounts(pool: Pool) {
     for (origin, accepted) in [
         ("http://evil.example", false),
         ("null", false),
+        // Another scheme or port of the public URL's host is another origin.
+        ("https://localhost:7070", false),
+        ("http://localhost:9999", false),
         ("http://localhost:7070", true),
         (pool.base.trim_end_matches(&format!("/{POOL}")), true),
     ] {

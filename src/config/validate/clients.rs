@@ -195,6 +195,7 @@ pub(super) fn app_client(
                 .rotate_refresh_tokens
                 .unwrap_or(defaults.rotate_refresh_tokens),
             prevent_user_existence_errors: raw.prevent_user_existence_errors.unwrap_or_default(),
+            require_pkce: raw.require_pkce.unwrap_or(defaults.require_pkce),
         },
     })
 }
