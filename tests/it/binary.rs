@@ -416,7 +416,7 @@ fn migrate_applies_once_and_bad_urls_are_clear() {
     assert!(first.status.success());
     assert_eq!(
         String::from_utf8_lossy(&first.stdout).trim(),
-        "5 migrations applied (sqlite)"
+        "6 migrations applied (sqlite)"
     );
     assert_eq!(
         String::from_utf8_lossy(&run().stdout).trim(),
