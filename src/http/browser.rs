@@ -7,13 +7,13 @@
 use super::pages::{self, PageSite, SignedOutPage};
 use super::pool::PoolSite;
 use super::respond::{self, run_flow, run_leased_flow, run_read_flow};
-use crate::app::AppState;
 use crate::flows::authorize::AuthorizeOutcome;
 use crate::flows::federation::{self, FEDERATION_COOKIE, IdpOutcome, Received};
 use crate::flows::hosted::{Browser, HostedOutcome};
 use crate::flows::logout::LogoutOutcome;
 use crate::flows::session::{CSRF_COOKIE, SESSION_COOKIE};
 use crate::flows::{self, Services, Site};
+use crate::http::AppState;
 use crate::oauth::{OAuthError, Params};
 use crate::secrets;
 use crate::store::{Lease, now};

@@ -10,15 +10,16 @@ pub mod forwarded;
 pub mod pages;
 pub mod pool;
 pub mod respond;
+pub mod state;
 pub mod well_known;
 
-use crate::app::AppState;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
+pub use state::AppState;
 use std::time::Instant;
 
 /// Routes a pool serves, mounted under `/{pool_id}` and, for pools with a domain, at the root.

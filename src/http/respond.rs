@@ -1,8 +1,8 @@
 //! Turns flow results into HTTP: OAuth errors as JSON (RFC 6749 §5.2) with the headers the RFCs
 //! ask for, redirects, cookies, and running a flow on the database's blocking pool.
 
-use crate::app::AppState;
 use crate::flows::{SESSION_SECONDS, Site};
+use crate::http::AppState;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::store::AnyConnection;
 use actix_web::cookie::{Cookie, SameSite, time::Duration};
