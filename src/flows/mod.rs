@@ -48,8 +48,6 @@ pub struct Services {
     pub upstreams: Arc<crate::federation::Upstreams>,
     /// Access tokens whose signature has been checked (userInfo, introspection).
     pub verified_tokens: userinfo::VerifiedTokens,
-    /// Signs the hosted pages' CSRF tokens (the shared key once `AppState` has loaded it).
-    pub csrf: session::CsrfKey,
 }
 
 impl Services {
@@ -62,7 +60,6 @@ impl Services {
             templates,
             upstreams: Arc::default(),
             verified_tokens: Default::default(),
-            csrf: session::CsrfKey::random(),
         }
     }
 }

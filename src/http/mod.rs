@@ -5,6 +5,8 @@
 
 pub mod api;
 pub mod browser;
+pub mod cookies;
+pub mod csrf;
 pub mod errors;
 pub mod forwarded;
 pub mod pages;

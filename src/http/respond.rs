@@ -139,7 +139,7 @@ pub fn session_cookie(state: &AppState, path: &str, value: String) -> Cookie<'st
     cookie(
         state,
         path,
-        crate::flows::session::SESSION_COOKIE,
+        super::cookies::SESSION_COOKIE,
         value,
         Some(SESSION_SECONDS),
     )
@@ -149,7 +149,7 @@ pub fn expired_session_cookie(state: &AppState, path: &str) -> Cookie<'static> {
     cookie(
         state,
         path,
-        crate::flows::session::SESSION_COOKIE,
+        super::cookies::SESSION_COOKIE,
         String::new(),
         Some(0),
     )

@@ -2,8 +2,8 @@
 //!
 //! See docs/architecture.md.
 
+use super::csrf::CsrfKey;
 use crate::flows::Services;
-use crate::flows::session::CsrfKey;
 use crate::settings::Settings;
 use crate::store::Store;
 use crate::ui::i18n::Catalogue;
@@ -15,6 +15,8 @@ pub struct AppState {
     pub store: Store,
     pub services: Services,
     pub settings: Arc<Settings>,
+    /// Signs the hosted pages' CSRF tokens; the key is shared by every process.
+    pub csrf: CsrfKey,
     /// Delivers the mail outbox (`mail::sender`).
     pub mailer: Arc<dyn crate::mail::Mailer>,
 }
@@ -29,7 +31,7 @@ impl AppState {
         };
         let mailer = settings.mail.mailer().map_err(|e| e.to_string())?;
         store.open_inline_connections();
-        let mut services = Services::new(catalogue, settings.templates.clone());
+        let services = Services::new(catalogue, settings.templates.clone());
         let csrf_secret = store
             .conn()
             .and_then(|mut conn| {
@@ -44,11 +46,11 @@ impl AppState {
                 })
             })
             .map_err(|e| format!("loading the CSRF key: {e}"))?;
-        services.csrf = CsrfKey::new(csrf_secret.as_bytes());
         Ok(Self {
             store,
             services,
             settings: Arc::new(settings),
+            csrf: CsrfKey::new(csrf_secret.as_bytes()),
             mailer,
         })
     }
