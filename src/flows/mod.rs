@@ -10,7 +10,6 @@ pub mod federation;
 pub mod hosted;
 pub mod introspect;
 pub mod issue;
-pub mod keyring;
 pub mod login;
 pub mod logout;
 pub mod recovery;
@@ -25,13 +24,13 @@ use crate::model::{AppClient, UserPool};
 use crate::oauth::OAuthError;
 use crate::oauth::discovery::PoolUrls;
 use crate::store::{self, AnyConnection, StoreError};
+use crate::tokens::KeyRing;
 use crate::ui::i18n::Catalogue;
 use crate::ui::overrides::TemplateOverrides;
 use std::collections::HashSet;
 use std::sync::Arc;
 
 pub use cache::DirectoryCache;
-pub use keyring::KeyRing;
 
 /// What flows share across requests: signing keys, the directory cache, the mail queue and the
 /// pages' message catalogue.
