@@ -1,64 +1,18 @@
-//! The application: shared state, the actix `App`, and binding (plain or TLS).
+//! The application: the actix `App`, binding (plain or TLS) and the background tasks.
 //!
 //! See docs/architecture.md and docs/deployment.md ("TLS").
 
-use crate::flows::Services;
-use crate::flows::session::CsrfKey;
 use crate::http;
-use crate::settings::{Settings, TlsFiles};
+use crate::settings::TlsFiles;
 use crate::store::Store;
-use crate::ui::i18n::Catalogue;
 use actix_web::dev::Server;
 use actix_web::http::StatusCode;
 use actix_web::middleware::{DefaultHeaders, ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 use std::net::SocketAddr;
-use std::sync::Arc;
 
-/// What every handler may use. Cloned per worker; everything inside is shared.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Store,
-    pub services: Services,
-    pub settings: Arc<Settings>,
-    /// Delivers the mail outbox (`mail::sender`).
-    pub mailer: Arc<dyn crate::mail::Mailer>,
-}
-
-impl AppState {
-    /// The state for `settings`: its mailer and its page translations. Fails on a bad
-    /// translation directory or mail setting.
-    pub fn new(store: Store, settings: Settings) -> Result<Self, String> {
-        let catalogue = match &settings.locales_dir {
-            Some(dir) => Catalogue::with_dir(dir)?,
-            None => Catalogue::built_in(),
-        };
-        let mailer = settings.mail.mailer().map_err(|e| e.to_string())?;
-        store.open_inline_connections();
-        let mut services = Services::new(catalogue, settings.templates.clone());
-        let csrf_secret = store
-            .conn()
-            .and_then(|mut conn| {
-                // Another process may hold SQLite's write lock for a while at start-up.
-                crate::store::patiently(&mut conn, |conn| {
-                    crate::store::instance::secret(
-                        conn,
-                        CsrfKey::SECRET_NAME,
-                        crate::store::now(),
-                        || crate::secrets::random_token(32),
-                    )
-                })
-            })
-            .map_err(|e| format!("loading the CSRF key: {e}"))?;
-        services.csrf = CsrfKey::new(csrf_secret.as_bytes());
-        Ok(Self {
-            store,
-            services,
-            settings: Arc::new(settings),
-            mailer,
-        })
-    }
-}
+/// The handlers' state lives with them; re-exported for callers that build a server.
+pub use crate::http::AppState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {

@@ -21,7 +21,6 @@ use crate::ui::i18n::Text;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-pub const FEDERATION_COOKIE: &str = "gatehouse_federation";
 /// How long the upstream may take to send the user back.
 pub const PENDING_SECONDS: i64 = 600;
 

@@ -28,8 +28,8 @@ pub struct Browser<'a> {
     pub query: &'a str,
     /// The posted form (POST only).
     pub form: Option<&'a Params>,
-    pub csrf_cookie: Option<&'a str>,
-    pub csrf_key: &'a session::CsrfKey,
+    /// Whether the form carries the CSRF token of the page's cookie (checked by HTTP).
+    pub csrf_ok: bool,
     pub session_cookie: Option<&'a str>,
     pub address: &'a str,
     pub accept_language: Option<&'a str>,
@@ -49,11 +49,6 @@ impl Browser<'_> {
     /// The sign-in name the form carries, as long as a page shows it back (256 characters).
     pub fn typed_username(&self) -> String {
         self.short_field("username").chars().take(256).collect()
-    }
-
-    pub fn csrf_ok(&self) -> bool {
-        self.csrf_key
-            .matches(self.csrf_cookie, self.form.and_then(|f| f.get("_csrf")))
     }
 
     /// A page parameter of the query (`username`, `notice`).

@@ -1,7 +1,6 @@
 //! The end of a successful authorization: a code (query) or tokens (fragment) for the
 //! redirect URI (RFC 6749 §4.1.2, §4.2.2; OIDC Core §3.2.2.5).
 
-use super::keyring::KeyError;
 use super::{CODE_SECONDS, Services, Site, internal, new_jti};
 use crate::model::{AppClient, User};
 use crate::oauth::OAuthError;
@@ -11,6 +10,7 @@ use crate::secrets::{self, SecretDigest};
 use crate::store::grants::{self, CodeRow};
 use crate::store::{self, AnyConnection};
 use crate::tokens::claims::{self, UserTokenContext};
+use crate::tokens::keyring::KeyError;
 use crate::tokens::signer::PrivateKey;
 
 /// Issues what the request asked for and returns the redirect location.

@@ -60,7 +60,7 @@ pub fn submit(
         Err(outcome) => return Ok(outcome),
     };
     let username = browser.typed_username();
-    if !browser.csrf_ok() {
+    if !browser.csrf_ok {
         return Ok(HostedOutcome::show_error(
             ctx.frame,
             Screen::SignIn { username },

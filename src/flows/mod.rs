@@ -10,7 +10,6 @@ pub mod federation;
 pub mod hosted;
 pub mod introspect;
 pub mod issue;
-pub mod keyring;
 pub mod login;
 pub mod logout;
 pub mod recovery;
@@ -26,13 +25,13 @@ use crate::model::{AppClient, UserPool};
 use crate::oauth::OAuthError;
 use crate::oauth::discovery::PoolUrls;
 use crate::store::{self, AnyConnection, StoreError};
+use crate::tokens::KeyRing;
 use crate::ui::i18n::Catalogue;
 use crate::ui::overrides::TemplateOverrides;
 use std::collections::HashSet;
 use std::sync::Arc;
 
 pub use cache::DirectoryCache;
-pub use keyring::KeyRing;
 
 /// What flows share across requests: signing keys, the directory cache, the mail queue and the
 /// pages' message catalogue.
@@ -49,8 +48,6 @@ pub struct Services {
     pub upstreams: Arc<crate::federation::Upstreams>,
     /// Access tokens whose signature has been checked (userInfo, introspection).
     pub verified_tokens: userinfo::VerifiedTokens,
-    /// Signs the hosted pages' CSRF tokens (the shared key once `AppState` has loaded it).
-    pub csrf: session::CsrfKey,
 }
 
 impl Services {
@@ -63,7 +60,6 @@ impl Services {
             templates,
             upstreams: Arc::default(),
             verified_tokens: Default::default(),
-            csrf: session::CsrfKey::random(),
         }
     }
 }

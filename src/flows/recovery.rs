@@ -49,7 +49,7 @@ pub fn submit(
     let screen = Screen::ForgotPassword {
         username: username.clone(),
     };
-    if !browser.csrf_ok() {
+    if !browser.csrf_ok {
         let text = Text::new("error.expired_form");
         return Ok(HostedOutcome::show_error(ctx.frame, screen, text));
     }
@@ -118,7 +118,7 @@ pub fn submit_confirm(
         username: username.clone(),
     };
     let fail = |frame, text| Ok(HostedOutcome::show_error(frame, screen.clone(), text));
-    if !browser.csrf_ok() {
+    if !browser.csrf_ok {
         return fail(ctx.frame, Text::new("error.expired_form"));
     }
     let password = browser.field("password");

@@ -187,7 +187,7 @@ pub fn submit(
             text,
         ))
     };
-    if !browser.csrf_ok() {
+    if !browser.csrf_ok {
         return fail(ctx, Text::new("error.expired_form"));
     }
     let settings = &site.pool.settings;
@@ -467,7 +467,7 @@ pub fn submit_confirm(
     };
     let username = browser.typed_username();
     let screen = confirm_screen(conn, site, browser, &username)?;
-    if !browser.csrf_ok() {
+    if !browser.csrf_ok {
         return Ok(HostedOutcome::show_error(
             ctx.frame,
             screen,

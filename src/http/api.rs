@@ -5,8 +5,8 @@
 
 use super::pool::PoolSite;
 use super::respond::{self, form_params, run_flow, run_read_flow, run_short_flow};
-use crate::app::AppState;
 use crate::flows;
+use crate::http::AppState;
 use crate::oauth::client_auth::strip_scheme;
 use crate::oauth::{OAuthError, Params};
 use crate::store::now;

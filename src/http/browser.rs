@@ -4,16 +4,16 @@
 //!
 //! The pages: docs/hosted-ui.md.
 
+use super::cookies::{CSRF_COOKIE, FEDERATION_COOKIE, SESSION_COOKIE};
 use super::pages::{self, PageSite, SignedOutPage};
 use super::pool::PoolSite;
 use super::respond::{self, run_flow, run_leased_flow, run_read_flow};
-use crate::app::AppState;
 use crate::flows::authorize::AuthorizeOutcome;
-use crate::flows::federation::{self, FEDERATION_COOKIE, IdpOutcome, Received};
+use crate::flows::federation::{self, IdpOutcome, Received};
 use crate::flows::hosted::{Browser, HostedOutcome};
 use crate::flows::logout::LogoutOutcome;
-use crate::flows::session::{CSRF_COOKIE, SESSION_COOKIE};
 use crate::flows::{self, Services, Site};
+use crate::http::AppState;
 use crate::oauth::{OAuthError, Params};
 use crate::secrets;
 use crate::store::{Lease, now};
@@ -285,21 +285,23 @@ async fn hosted(
     } else {
         cookie_value(&req, CSRF_COOKIE)
     };
+    let csrf_ok = state.csrf.matches(
+        csrf_cookie.as_deref(),
+        form.as_ref().and_then(|f| f.get("_csrf")),
+    );
     let owned = (
         req.query_string().to_owned(),
-        csrf_cookie.clone(),
         cookie_value(&req, SESSION_COOKIE),
         browser_address(&state, &req),
         header(&req, "accept-language"),
     );
     let (services, flow_site) = (state.services.clone(), site.clone());
     let outcome = run_leased_flow(&state, move |db| {
-        let (query, csrf, session, address, accept_language) = &owned;
+        let (query, session, address, accept_language) = &owned;
         let browser = Browser {
             query,
             form: form.as_ref(),
-            csrf_cookie: csrf.as_deref(),
-            csrf_key: &services.csrf,
+            csrf_ok,
             session_cookie: session.as_deref(),
             address,
             accept_language: accept_language.as_deref(),
@@ -322,7 +324,7 @@ async fn hosted(
             let page_site = PageSite {
                 catalogue: &state.services.catalogue,
                 base,
-                csrf: state.services.csrf.token(&csrf_value),
+                csrf: state.csrf.token(&csrf_value),
                 templates: state
                     .services
                     .templates

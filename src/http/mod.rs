@@ -1,93 +1,37 @@
-//! HTTP: one route table, thin handlers, request logging. Handlers extract, call one core
+//! HTTP: one route table (routes.rs), thin handlers, request logging. Handlers extract, call one core
 //! function and map the outcome.
 //!
 //! See docs/architecture.md.
 
 pub mod api;
 pub mod browser;
+pub mod cookies;
+pub mod csrf;
 pub mod errors;
 pub mod forwarded;
 pub mod pages;
 pub mod pool;
 pub mod respond;
+pub mod routes;
+pub mod state;
 pub mod well_known;
 
-use crate::app::AppState;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
+pub use state::AppState;
 use std::time::Instant;
-
-/// Routes a pool serves, mounted under `/{pool_id}` and, for pools with a domain, at the root.
-fn pool_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/.well-known/openid-configuration",
-        web::get().to(well_known::openid_configuration),
-    )
-    .route("/.well-known/jwks.json", web::get().to(well_known::jwks))
-    .route("/oauth2/authorize", web::get().to(browser::authorize))
-    .route("/login", web::get().to(browser::login_page))
-    .route("/login", web::post().to(browser::login_submit))
-    .route("/signup", web::get().to(browser::signup_page))
-    .route("/signup", web::post().to(browser::signup_submit))
-    .route("/confirm", web::get().to(browser::confirm_page))
-    .route("/confirm", web::post().to(browser::confirm_submit))
-    .route("/forgotPassword", web::get().to(browser::forgot_page))
-    .route("/forgotPassword", web::post().to(browser::forgot_submit))
-    .route("/confirmForgotPassword", web::get().to(browser::reset_page))
-    .route(
-        "/confirmForgotPassword",
-        web::post().to(browser::reset_submit),
-    )
-    .route("/logout", web::get().to(browser::logout))
-    .route("/ui/{client}/{file}", web::get().to(browser::ui_file))
-    .route("/oauth2/idpresponse", web::get().to(browser::idp_response))
-    .route("/oauth2/idpresponse", web::post().to(browser::idp_response))
-    .route("/oauth2/token", web::post().to(api::token))
-    .route("/oauth2/userInfo", web::get().to(api::user_info))
-    .route("/oauth2/userInfo", web::post().to(api::user_info))
-    .route("/oauth2/revoke", web::post().to(api::revoke))
-    .route("/oauth2/introspect", web::post().to(api::introspect));
-    // Any other method on these paths: 405 rather than "no such endpoint".
-    for path in [
-        "/.well-known/openid-configuration",
-        "/.well-known/jwks.json",
-        "/oauth2/authorize",
-        "/login",
-        "/signup",
-        "/confirm",
-        "/forgotPassword",
-        "/confirmForgotPassword",
-        "/logout",
-        "/oauth2/idpresponse",
-        "/oauth2/token",
-        "/oauth2/userInfo",
-        "/oauth2/revoke",
-        "/oauth2/introspect",
-    ] {
-        cfg.route(path, web::route().to(method_not_allowed));
-    }
-}
-
-async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    HttpResponse::MethodNotAllowed()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(serde_json::json!({
-            "error": "invalid_request",
-            "error_description": format!("{} is not allowed here", req.method()),
-        }))
-}
 
 /// The whole route table.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", web::get().to(health))
         .route("/static/gatehouse.css", web::get().to(default_css))
         .route("/static/gatehouse.js", web::get().to(script))
-        .configure(pool_routes)
-        .service(web::scope("/{pool_id}").configure(pool_routes));
+        .configure(routes::pool_routes)
+        .service(web::scope("/{pool_id}").configure(routes::pool_routes));
 }
 
 #[derive(Serialize)]
@@ -184,15 +128,7 @@ pub fn body_too_large<B>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
     let (req, _) = res.into_parts();
-    let api = [
-        "/oauth2/token",
-        "/oauth2/userInfo",
-        "/oauth2/revoke",
-        "/oauth2/introspect",
-    ]
-    .iter()
-    .any(|endpoint| req.path().ends_with(endpoint));
-    let response = if api {
+    let response = if routes::is_api(req.path()) {
         let mut error = crate::oauth::OAuthError::invalid_request(format!(
             "the request body is larger than {} KiB",
             BODY_LIMIT / 1024

@@ -4,7 +4,7 @@
 //! See docs/deployment.md, "Domains".
 
 use super::errors::ApiError;
-use crate::app::AppState;
+use crate::http::AppState;
 use crate::model::UserPool;
 use crate::oauth::discovery::PoolUrls;
 use crate::store::{self, StoreError};

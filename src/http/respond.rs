@@ -1,8 +1,8 @@
 //! Turns flow results into HTTP: OAuth errors as JSON (RFC 6749 §5.2) with the headers the RFCs
 //! ask for, redirects, cookies, and running a flow on the database's blocking pool.
 
-use crate::app::AppState;
 use crate::flows::{SESSION_SECONDS, Site};
+use crate::http::AppState;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::store::AnyConnection;
 use actix_web::cookie::{Cookie, SameSite, time::Duration};
@@ -139,7 +139,7 @@ pub fn session_cookie(state: &AppState, path: &str, value: String) -> Cookie<'st
     cookie(
         state,
         path,
-        crate::flows::session::SESSION_COOKIE,
+        super::cookies::SESSION_COOKIE,
         value,
         Some(SESSION_SECONDS),
     )
@@ -149,7 +149,7 @@ pub fn expired_session_cookie(state: &AppState, path: &str) -> Cookie<'static> {
     cookie(
         state,
         path,
-        crate::flows::session::SESSION_COOKIE,
+        super::cookies::SESSION_COOKIE,
         String::new(),
         Some(0),
     )

@@ -4,7 +4,7 @@
 
 use super::errors::ApiError;
 use super::pool::PoolSite;
-use crate::app::AppState;
+use crate::http::AppState;
 use crate::model::client::RESERVED_SCOPES;
 use crate::oauth::discovery;
 use crate::store;

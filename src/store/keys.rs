@@ -46,6 +46,19 @@ pub fn active(conn: &mut AnyConnection, pool_id: &str) -> StoreResult<Option<Sto
         .optional()?)
 }
 
+/// The key ring reads the pools' keys from the database.
+impl crate::tokens::KeySource for AnyConnection {
+    type Error = StoreError;
+
+    fn active_key(&mut self, pool_id: &str) -> StoreResult<Option<PrivateKey>> {
+        Ok(active(self, pool_id)?.map(|stored| stored.private_key()))
+    }
+
+    fn published_keys(&mut self, pool_id: &str, now: i64) -> StoreResult<Vec<Jwk>> {
+        published(self, pool_id, now)
+    }
+}
+
 /// Keys to publish at `now`: the active key and every retired key still inside its window,
 /// newest first.
 pub fn published(conn: &mut AnyConnection, pool_id: &str, now: i64) -> StoreResult<Vec<Jwk>> {

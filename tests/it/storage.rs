@@ -37,7 +37,7 @@ fn a_key_taken_out_of_the_jwks_stops_verifying_within_a_minute(db: &TestDb) {
         .unwrap()
         .unwrap()
         .kid;
-    let ring = gatehouse::flows::keyring::KeyRing::new();
+    let ring = gatehouse::tokens::KeyRing::new();
     let now = store::now();
     let key = |conn: &mut store::AnyConnection, at: i64| {
         ring.verification_key(conn, p.id.as_str(), &kid, at)

@@ -1,11 +1,12 @@
 //! The pools' keys as flows use them: the active private key (re-read every few seconds, so a
-//! rotation by another process is picked up) and the published public keys by `kid`.
+//! rotation by another process is picked up) and the published public keys by `kid`. The keys
+//! are read from a `KeySource` (the database, through `store::keys`).
 //!
 //! Keys and rotation: docs/deployment.md, "Signing keys"; RFC 7517.
 
-use crate::store::{self, AnyConnection, StoreError};
-use crate::tokens::signer::{PrivateKey, SignError, Signer};
-use crate::tokens::verifier::{self, Expect, PublicKey};
+use super::keys::Jwk;
+use super::signer::{PrivateKey, SignError, Signer};
+use super::verifier::{self, Expect, PublicKey};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -21,6 +22,15 @@ const PUBLIC_KEY_SECONDS: i64 = 60;
 /// Public keys by (pool id, kid), with when their publication was last read.
 type PublicKeys = HashMap<(String, String), (Arc<PublicKey>, i64)>;
 
+/// Where the key ring reads the pools' keys.
+pub trait KeySource {
+    type Error;
+    /// The key that signs new tokens for the pool, if it has one.
+    fn active_key(&mut self, pool_id: &str) -> Result<Option<PrivateKey>, Self::Error>;
+    /// The pool's public keys published at `now`.
+    fn published_keys(&mut self, pool_id: &str, now: i64) -> Result<Vec<Jwk>, Self::Error>;
+}
+
 #[derive(Clone, Default)]
 pub struct KeyRing {
     signer: Signer,
@@ -29,11 +39,12 @@ pub struct KeyRing {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum KeyError {
+pub enum KeyError<E> {
     #[error("pool {0} has no signing key")]
     NoKey(String),
+    /// The key source failed (a busy or unreachable database).
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(E),
     #[error(transparent)]
     Sign(#[from] SignError),
 }
@@ -44,12 +55,12 @@ impl KeyRing {
     }
 
     /// The pool's active signing key (cached for a few seconds).
-    pub fn active_key(
+    pub fn active_key<S: KeySource + ?Sized>(
         &self,
-        conn: &mut AnyConnection,
+        conn: &mut S,
         pool_id: &str,
         now: i64,
-    ) -> Result<PrivateKey, KeyError> {
+    ) -> Result<PrivateKey, KeyError<S::Error>> {
         if let Some((key, read_at)) = self
             .active
             .lock()
@@ -59,9 +70,10 @@ impl KeyRing {
         {
             return Ok(key.clone());
         }
-        let stored = store::keys::active(conn, pool_id)?
+        let key = conn
+            .active_key(pool_id)
+            .map_err(KeyError::Store)?
             .ok_or_else(|| KeyError::NoKey(pool_id.to_owned()))?;
-        let key = stored.private_key();
         self.active
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -70,13 +82,13 @@ impl KeyRing {
     }
 
     /// Signs claims with the pool's active key.
-    pub fn sign<C: Serialize>(
+    pub fn sign<C: Serialize, S: KeySource + ?Sized>(
         &self,
-        conn: &mut AnyConnection,
+        conn: &mut S,
         pool_id: &str,
         claims: &C,
         now: i64,
-    ) -> Result<String, KeyError> {
+    ) -> Result<String, KeyError<S::Error>> {
         let key = self.active_key(conn, pool_id, now)?;
         Ok(self.signer.sign(&key, claims)?)
     }
@@ -86,18 +98,18 @@ impl KeyRing {
         &self,
         key: &PrivateKey,
         claims: &C,
-    ) -> Result<String, KeyError> {
-        Ok(self.signer.sign(key, claims)?)
+    ) -> Result<String, SignError> {
+        self.signer.sign(key, claims)
     }
 
     /// The public key `kid` of the pool if it is published.
-    pub fn verification_key(
+    pub fn verification_key<S: KeySource + ?Sized>(
         &self,
-        conn: &mut AnyConnection,
+        conn: &mut S,
         pool_id: &str,
         kid: &str,
         now: i64,
-    ) -> Result<Option<Arc<PublicKey>>, StoreError> {
+    ) -> Result<Option<Arc<PublicKey>>, S::Error> {
         let cache_key = (pool_id.to_owned(), kid.to_owned());
         if let Some((found, read_at)) = self
             .public
@@ -108,7 +120,7 @@ impl KeyRing {
         {
             return Ok(Some(found.clone()));
         }
-        let published = store::keys::published(conn, pool_id, now)?;
+        let published = conn.published_keys(pool_id, now)?;
         let Some(jwk) = published.iter().find(|k| k.kid == kid) else {
             self.public
                 .lock()
@@ -129,15 +141,15 @@ impl KeyRing {
 
     /// The claims of a JWT this pool signed (RS256, a published `kid`, our issuer), or `None`.
     /// `check_exp` is off only for hints such as `id_token_hint`, which are often expired.
-    pub fn verify<T: DeserializeOwned>(
+    pub fn verify<T: DeserializeOwned, S: KeySource + ?Sized>(
         &self,
-        conn: &mut AnyConnection,
+        conn: &mut S,
         pool_id: &str,
         issuer: &str,
         token: &str,
         check_exp: bool,
         now: i64,
-    ) -> Result<Option<T>, StoreError> {
+    ) -> Result<Option<T>, S::Error> {
         let Some(kid) = verifier::rs256_kid(token) else {
             return Ok(None);
         };
