@@ -56,14 +56,16 @@ fn invalid_request_page(state: &AppState, req: &HttpRequest, message: &str) -> H
 }
 
 fn unavailable_page(state: &AppState, req: &HttpRequest, error: &OAuthError) -> HttpResponse {
-    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-    pages::error_page(
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let mut response = pages::error_page(
         &state.services.catalogue,
         &browser_language(state, req),
         status,
         "page.unavailable_title",
         &Text::new("page.unavailable"),
-    )
+    );
+    super::errors::attach_detail(&mut response, error);
+    response
 }
 
 /// Whether a posted form comes from a page of another site. Browsers send `Origin` with every
