@@ -10,7 +10,7 @@ use super::respond::{self, run_flow, run_leased_flow, run_read_flow};
 use crate::app::AppState;
 use crate::flows::authorize::AuthorizeOutcome;
 use crate::flows::federation::{self, FEDERATION_COOKIE, IdpOutcome, Received};
-use crate::flows::hosted::{Browser, HostedOutcome};
+use crate::flows::hosted::{Browser, Halt, HostedOutcome, PageResult};
 use crate::flows::logout::LogoutOutcome;
 use crate::flows::session::{CSRF_COOKIE, SESSION_COOKIE};
 use crate::flows::{self, Services, Site};
@@ -22,7 +22,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 /// A hosted page's flow: GET shows, POST submits.
-type PageFlow = fn(&mut Lease, &Services, &Site, &Browser) -> Result<HostedOutcome, OAuthError>;
+type PageFlow = fn(&mut Lease, &Services, &Site, &Browser) -> PageResult;
 
 fn cookie_value(req: &HttpRequest, name: &str) -> Option<String> {
     req.cookie(name)
@@ -309,7 +309,7 @@ async fn hosted(
             accept_language: accept_language.as_deref(),
             now: now(),
         };
-        flow(db, &services, &flow_site, &browser)
+        Halt::settle(flow(db, &services, &flow_site, &browser))
     })
     .await;
     let path = respond::cookie_path(&site, &req);
