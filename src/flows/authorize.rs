@@ -34,13 +34,22 @@ impl From<AuthorizeError> for AuthorizeOutcome {
     }
 }
 
+/// What an authorization request comes to once checked against the pool and its client.
+// Taken apart by its caller at once, like the `Result` it replaces: no box needed.
+#[allow(clippy::large_enum_variant)]
+pub enum Resolution {
+    Valid(AppClient, AuthorizationRequest),
+    /// Answered on a page, or at the client's redirect URI once that is known to be the client's.
+    Invalid(AuthorizeError),
+}
+
 /// Parses and validates an authorization request against the pool and its client.
 pub fn resolve(
     conn: &mut AnyConnection,
     services: &Services,
     site: &Site,
     query: &str,
-) -> Result<Result<(AppClient, AuthorizationRequest), AuthorizeError>, OAuthError> {
+) -> Result<Resolution, OAuthError> {
     // A malformed client_id or redirect_uri is shown on a page; any other malformed parameter
     // goes back to the redirect URI once that is known to be the client's.
     let (params, problems) = Params::parse_lenient(query);
@@ -49,7 +58,7 @@ pub fn resolve(
             .as_deref()
             .is_none_or(|name| ["client_id", "redirect_uri"].contains(&name))
     }) {
-        return Ok(Err(AuthorizeError::Page(format!(
+        return Ok(Resolution::Invalid(AuthorizeError::Page(format!(
             "The request is malformed: {}.",
             problem.error.description
         ))));
@@ -57,10 +66,10 @@ pub fn resolve(
     let problem = problems.into_iter().next();
     let client_id = match authorize::client_id(&params) {
         Ok(id) => id,
-        Err(e) => return Ok(Err(e)),
+        Err(e) => return Ok(Resolution::Invalid(e)),
     };
     let Some(client) = find_client(conn, services, site, client_id)? else {
-        return Ok(Err(AuthorizeError::Page(
+        return Ok(Resolution::Invalid(AuthorizeError::Page(
             "The client_id is not a client of this user pool.".into(),
         )));
     };
@@ -71,13 +80,14 @@ pub fn resolve(
         .collect();
     let validated = authorize::validate(&params, &client, &defined, &Providers { known: &known });
     Ok(match (problem, validated) {
-        (None, validated) => validated.map(|request| (client, request)),
-        (Some(problem), Ok(request)) => Err(request.error(problem.error)),
+        (None, Ok(request)) => Resolution::Valid(client, request),
+        (None, Err(invalid)) => Resolution::Invalid(invalid),
+        (Some(problem), Ok(request)) => Resolution::Invalid(request.error(problem.error)),
         (Some(problem), Err(AuthorizeError::Redirect(mut redirect))) => {
             redirect.error = problem.error;
-            Err(AuthorizeError::Redirect(redirect))
+            Resolution::Invalid(AuthorizeError::Redirect(redirect))
         }
-        (Some(_), Err(page)) => Err(page),
+        (Some(_), Err(page)) => Resolution::Invalid(page),
     })
 }
 
@@ -90,8 +100,8 @@ pub fn start(
     now: i64,
 ) -> Result<AuthorizeOutcome, OAuthError> {
     let (client, request) = match resolve(conn, services, site, query)? {
-        Ok(resolved) => resolved,
-        Err(error) => return Ok(error.into()),
+        Resolution::Valid(client, request) => (client, request),
+        Resolution::Invalid(error) => return Ok(error.into()),
     };
     // prompt=none never leaves for a provider's pages: a session here answers, or login_required.
     if let Some(provider) = request

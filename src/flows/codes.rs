@@ -94,7 +94,15 @@ pub fn may_resend(
     )
 }
 
-/// Checks and consumes a code. `Err(text)` is the message for the page. A wrong, expired or
+/// What a typed code came to.
+pub enum Redemption {
+    /// The code was right; its row is consumed.
+    Accepted(CodeRow),
+    /// The message for the page.
+    Refused(Text),
+}
+
+/// Checks and consumes a code; a refusal carries the message for the page. A wrong, expired or
 /// missing code and an unknown user all get the same message, and failures are throttled per
 /// user found or, for unknown users, per name typed: the answers do not tell accounts apart.
 pub fn redeem(
@@ -105,7 +113,7 @@ pub fn redeem(
     purpose: &str,
     code: &str,
     now: i64,
-) -> Result<Result<CodeRow, Text>, StoreError> {
+) -> Result<Redemption, StoreError> {
     let mismatch = Text::new("error.code_mismatch");
     let throttle_key = match user {
         Some(user) => format!("code:{}:{}", site.pool_id(), user.sub),
@@ -116,11 +124,11 @@ pub fn redeem(
         ),
     };
     if throttle::locked_until(conn, std::slice::from_ref(&throttle_key), now)?.is_some() {
-        return Ok(Err(Text::new("error.too_many_codes")));
+        return Ok(Redemption::Refused(Text::new("error.too_many_codes")));
     }
-    let miss = |conn: &mut AnyConnection| -> Result<Result<CodeRow, Text>, StoreError> {
+    let miss = |conn: &mut AnyConnection| -> Result<Redemption, StoreError> {
         throttle::record_failure(conn, &throttle_key, throttle::FREE_FAILURES, now)?;
-        Ok(Err(Text::new("error.code_mismatch")))
+        Ok(Redemption::Refused(Text::new("error.code_mismatch")))
     };
     let row = match user {
         Some(user) => codes::find(conn, site.pool_id(), &user.sub.to_string(), purpose)?
@@ -131,15 +139,15 @@ pub fn redeem(
         return miss(conn);
     };
     if !codes::take_attempt(conn, &row, MAX_ATTEMPTS)? {
-        return Ok(Err(Text::new("error.too_many_codes")));
+        return Ok(Redemption::Refused(Text::new("error.too_many_codes")));
     }
     let given = digest(purpose, &user.sub.to_string(), code.trim());
     if !bool::from(given.as_bytes().ct_eq(row.code_digest.as_bytes())) {
         return miss(conn);
     }
     if !codes::consume(conn, &row)? {
-        return Ok(Err(mismatch));
+        return Ok(Redemption::Refused(mismatch));
     }
     throttle::clear(conn, &throttle_key)?;
-    Ok(Ok(row))
+    Ok(Redemption::Accepted(row))
 }

@@ -5,7 +5,7 @@
 //! exchange the code, maps the claims, creates or updates the federated user and resumes the app's
 //! authorization. Upstream errors and refusals go back to the app as OAuth error redirects.
 
-use super::authorize::{AuthorizeOutcome, resolve};
+use super::authorize::{AuthorizeOutcome, Resolution, resolve};
 use super::{Services, Site, internal, issue, session};
 use crate::federation::mapping::{self, MappingError};
 use crate::federation::{self, Callback, FederationError, Start, UpstreamIdentity};
@@ -223,8 +223,8 @@ pub fn receive(
         return done(invalid_answer());
     }
     let (client, request) = match resolve(conn, services, site, &pending.request_query)? {
-        Ok(resolved) => resolved,
-        Err(_) => return done(invalid_answer()),
+        Resolution::Valid(client, request) => (client, request),
+        Resolution::Invalid(_) => return done(invalid_answer()),
     };
     if let Some(error) = params.get("error") {
         let described = params
@@ -304,17 +304,17 @@ pub fn finish(
     // One transaction: a sign-in refused half-way (a value too long, an email that is another
     // user's alias) leaves no user or link behind.
     let signed_in = crate::store::write_transaction::<_, Refusal>(conn, |conn| {
-        let user =
-            user_for_identity(conn, site, provider, identity, now)?.map_err(Refusal::Refused)?;
+        let user = user_for_identity(conn, site, provider, identity, now)?;
+        // A disabled user's mapped attributes are still recorded; only the session is refused.
         if !user.enabled {
-            return Ok(Err(user));
+            return Ok(SignedIn::Disabled);
         }
         let cookie = session::start(conn, site, &user, SESSION_ACTIVE, now)?;
-        Ok(Ok((user, cookie)))
+        Ok(SignedIn::Active(user, cookie))
     });
     let (user, cookie) = match signed_in {
-        Ok(Ok(signed_in)) => signed_in,
-        Ok(Err(_disabled)) => {
+        Ok(SignedIn::Active(user, cookie)) => (user, cookie),
+        Ok(SignedIn::Disabled) => {
             let error = OAuthError::new(ErrorCode::AccessDenied, "the user is disabled");
             return Ok(to_app(request.error(error).into()));
         }
@@ -332,8 +332,16 @@ pub fn finish(
     })
 }
 
-/// Why the federated user's transaction rolled back.
-enum Refusal {
+/// A federated identity's user, with the new session's cookie, or disabled.
+enum SignedIn {
+    Active(User, String),
+    Disabled,
+}
+
+/// Why a federated sign-in stops (and its transaction rolls back): a refusal the app hears as
+/// `invalid_request` with this message, or a failure.
+#[derive(Debug)]
+pub enum Refusal {
     Refused(String),
     Failed(OAuthError),
 }
@@ -364,11 +372,11 @@ pub fn user_for_identity(
     provider: &IdentityProvider,
     identity: &UpstreamIdentity,
     now: i64,
-) -> Result<Result<User, String>, OAuthError> {
+) -> Result<User, Refusal> {
     let mapped = match mapping::map_claims(&provider.attribute_mapping, &identity.claims) {
         Ok(mapped) => mapped,
         Err(error @ MappingError::TooLong { .. }) => {
-            return Ok(Err(format!("{}: {error}", provider.name)));
+            return Err(Refusal::Refused(format!("{}: {error}", provider.name)));
         }
     };
     let linked = match fed_store::user_of(conn, site.pool_id(), &provider.name, &identity.subject)?
@@ -396,7 +404,7 @@ pub fn user_for_identity(
             match store::users::create(conn, &site.pool, &user) {
                 Ok(()) => {}
                 Err(StoreError::Conflict(_)) => {
-                    return Ok(Err(format!(
+                    return Err(Refusal::Refused(format!(
                         "{}: the username {} or one of its aliases is taken",
                         provider.name, user.username
                     )));
@@ -422,13 +430,13 @@ pub fn user_for_identity(
     for (attribute, value) in &mapped {
         if attribute == "preferred_username" && value.contains('@') {
             // It is a sign-in alias: one shaped like an email could shadow someone's email.
-            return Ok(Err(format!(
+            return Err(Refusal::Refused(format!(
                 "{}: a preferred_username may not look like an email address",
                 provider.name
             )));
         }
         if let Err(error) = user.attributes.set(attribute.clone(), value.clone()) {
-            return Ok(Err(format!("{}: {error}", provider.name)));
+            return Err(Refusal::Refused(format!("{}: {error}", provider.name)));
         }
     }
     // A new or changed email or phone number is unverified unless the upstream said otherwise
@@ -448,8 +456,8 @@ pub fn user_for_identity(
         .set_identities(identities_claim(&identities));
     user.updated_at = now;
     match store::users::update(conn, &site.pool, &user) {
-        Ok(()) => Ok(Ok(user)),
-        Err(StoreError::Conflict(_)) => Ok(Err(format!(
+        Ok(()) => Ok(user),
+        Err(StoreError::Conflict(_)) => Err(Refusal::Refused(format!(
             "{}: the email is already another user's verified alias",
             provider.name
         ))),

@@ -5,7 +5,7 @@
 //!
 //! The pages themselves: docs/hosted-ui.md.
 
-use super::authorize::resolve;
+use super::authorize::{Resolution, resolve};
 use super::cache::ClientLook;
 use super::sign_in::{self, Challenge, Step};
 use super::{Services, Site, issue, session};
@@ -15,7 +15,7 @@ use crate::model::{AppClient, User};
 use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::{OAuthError, Params};
 use crate::store::grants;
-use crate::store::{AnyConnection, mfa};
+use crate::store::{AnyConnection, StoreError, mfa};
 use crate::totp;
 use crate::ui::i18n::Text;
 use std::sync::Arc;
@@ -257,30 +257,66 @@ pub struct Context {
     pub frame: Frame,
 }
 
-/// Resolves the carried authorization request; an invalid one becomes the outcome to answer.
+/// Why a page flow stops before its end: an answer to give at once (the page or redirect of an
+/// invalid authorization request), or a failure. `?` turns either into the flow's result.
+pub enum Halt {
+    Answer(HostedOutcome),
+    Failed(OAuthError),
+}
+
+impl From<OAuthError> for Halt {
+    fn from(error: OAuthError) -> Self {
+        Self::Failed(error)
+    }
+}
+
+impl From<StoreError> for Halt {
+    fn from(error: StoreError) -> Self {
+        Self::Failed(error.into())
+    }
+}
+
+/// What a hosted page's flow returns.
+pub type PageResult = Result<HostedOutcome, Halt>;
+
+impl Halt {
+    /// The outcome to answer with: an early answer is one, a failure stays an error.
+    pub fn settle(result: PageResult) -> Result<HostedOutcome, OAuthError> {
+        match result {
+            Ok(outcome) | Err(Halt::Answer(outcome)) => Ok(outcome),
+            Err(Halt::Failed(error)) => Err(error),
+        }
+    }
+}
+
+/// Resolves the carried authorization request; an invalid one halts with the answer to give.
 pub fn context(
     conn: &mut AnyConnection,
     services: &Services,
     site: &Site,
     browser: &Browser,
-) -> Result<Result<Context, HostedOutcome>, OAuthError> {
+) -> Result<Context, Halt> {
     let query = carried_query(browser.query);
     let (client, request) = match resolve(conn, services, site, &query)? {
-        Ok(resolved) => resolved,
-        Err(error) => {
-            return Ok(Err(match super::authorize::AuthorizeOutcome::from(error) {
-                super::authorize::AuthorizeOutcome::Redirect(location) => HostedOutcome::Redirect {
-                    location,
-                    session: None,
+        Resolution::Valid(client, request) => (client, request),
+        Resolution::Invalid(error) => {
+            return Err(Halt::Answer(
+                match super::authorize::AuthorizeOutcome::from(error) {
+                    super::authorize::AuthorizeOutcome::Redirect(location) => {
+                        HostedOutcome::Redirect {
+                            location,
+                            session: None,
+                        }
+                    }
+                    super::authorize::AuthorizeOutcome::Page(message) => HostedOutcome::Page(
+                        Text::new("page.invalid_request").with("message", message),
+                    ),
+                    super::authorize::AuthorizeOutcome::SignIn(_)
+                    | super::authorize::AuthorizeOutcome::Federate { .. } => {
+                        HostedOutcome::Page(Text::new("page.unexpected"))
+                    }
                 },
-                super::authorize::AuthorizeOutcome::Page(message) => {
-                    HostedOutcome::Page(Text::new("page.invalid_request").with("message", message))
-                }
-                super::authorize::AuthorizeOutcome::SignIn(_)
-                | super::authorize::AuthorizeOutcome::Federate { .. } => {
-                    HostedOutcome::Page(Text::new("page.unexpected"))
-                }
-            }));
+            ));
         }
     };
     let supported = &client.settings.supported_identity_providers;
@@ -309,11 +345,11 @@ pub fn context(
             .look(conn, site, client.id.as_str(), false, browser.now)?,
         redirect_source: csp_source(&request.redirect_uri),
     };
-    Ok(Ok(Context {
+    Ok(Context {
         client,
         request,
         frame,
-    }))
+    })
 }
 
 /// `context` for the pages of the pool's own sign-in (password reset, confirmation): a client
@@ -323,14 +359,14 @@ pub fn password_context(
     services: &Services,
     site: &Site,
     browser: &Browser,
-) -> Result<Result<Context, HostedOutcome>, OAuthError> {
-    Ok(context(conn, services, site, browser)?.and_then(|ctx| {
-        if ctx.frame.cognito_allowed {
-            Ok(ctx)
-        } else {
-            Err(HostedOutcome::Page(Text::new("page.cognito_not_allowed")))
-        }
-    }))
+) -> Result<Context, Halt> {
+    let ctx = context(conn, services, site, browser)?;
+    if !ctx.frame.cognito_allowed {
+        return Err(Halt::Answer(HostedOutcome::Page(Text::new(
+            "page.cognito_not_allowed",
+        ))));
+    }
+    Ok(ctx)
 }
 
 /// After the password (or a confirmation code) proved who the user is: a TOTP challenge or

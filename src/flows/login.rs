@@ -7,7 +7,9 @@
 //! A wrong password and an unknown user get the same message and cost the same time; failures
 //! are throttled per user and per address through the database.
 
-use super::hosted::{Browser, Context, Field, HostedOutcome, Screen, after_first_factor, context};
+use super::hosted::{
+    Browser, Context, Field, HostedOutcome, PageResult, Screen, after_first_factor, context,
+};
 use super::sign_in::{self, Challenge, Refusal};
 use super::{Services, Site, issue, session};
 use crate::model::attributes::Attributes;
@@ -23,17 +25,9 @@ use crate::ui::i18n::Text;
 const FREE_FAILURES_PER_ADDRESS: i32 = 50;
 
 /// GET /login: validate the authorization parameters and show the form.
-pub fn show(
-    db: &mut Lease,
-    services: &Services,
-    site: &Site,
-    browser: &Browser,
-) -> Result<HostedOutcome, OAuthError> {
+pub fn show(db: &mut Lease, services: &Services, site: &Site, browser: &Browser) -> PageResult {
     let conn = db.conn()?;
-    let ctx = match context(conn, services, site, browser)? {
-        Ok(ctx) => ctx,
-        Err(outcome) => return Ok(outcome),
-    };
+    let ctx = context(conn, services, site, browser)?;
     let username = browser
         .query_value("username")
         .or_else(|| ctx.request.login_hint.clone())
@@ -48,17 +42,9 @@ pub fn show(
 }
 
 /// POST /login.
-pub fn submit(
-    db: &mut Lease,
-    services: &Services,
-    site: &Site,
-    browser: &Browser,
-) -> Result<HostedOutcome, OAuthError> {
+pub fn submit(db: &mut Lease, services: &Services, site: &Site, browser: &Browser) -> PageResult {
     let conn = db.conn()?;
-    let ctx = match context(conn, services, site, browser)? {
-        Ok(ctx) => ctx,
-        Err(outcome) => return Ok(outcome),
-    };
+    let ctx = context(conn, services, site, browser)?;
     let username = browser.typed_username();
     if !browser.csrf_ok {
         return Ok(HostedOutcome::show_error(
@@ -73,13 +59,14 @@ pub fn submit(
     if step != "idp_email" && !ctx.frame.cognito_allowed {
         return Ok(HostedOutcome::Page(Text::new("page.cognito_not_allowed")));
     }
-    match step {
+    let outcome = match step {
         "new_password" => new_password(db, services, site, ctx, browser),
         "mfa" => mfa_challenge(conn, services, site, ctx, browser),
         "mfa_setup" => mfa_setup(conn, services, site, ctx, browser),
         "idp_email" => provider_by_email(conn, services, site, ctx, browser),
         _ => password(db, services, site, ctx, browser, username),
-    }
+    };
+    Ok(outcome?)
 }
 
 fn password(

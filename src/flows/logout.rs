@@ -3,7 +3,7 @@
 //! `post_logout_redirect_uri`, `state`). The browser is only ever sent to a sign-out URL registered
 //! on the client.
 
-use super::authorize::resolve;
+use super::authorize::{Resolution, resolve};
 use super::{Services, Site, find_client, session};
 use crate::oauth::logout::{self, Hint, Logout};
 use crate::oauth::{OAuthError, Params};
@@ -60,7 +60,10 @@ pub fn logout(
         }
     };
     let decision = if logout::signs_in_again(&params) {
-        logout::sign_in_again(resolve(conn, services, site, query)?.map(|_| ()))
+        logout::sign_in_again(match resolve(conn, services, site, query)? {
+            Resolution::Valid(..) => Ok(()),
+            Resolution::Invalid(error) => Err(error),
+        })
     } else {
         let hint = match params.get("id_token_hint") {
             None => None,

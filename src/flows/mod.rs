@@ -82,26 +82,23 @@ impl Site {
     }
 }
 
-/// Internal failures become `server_error`; the detail is logged, never sent.
+/// Internal failures become `server_error`; the detail rides along for the HTTP layer to log,
+/// and is never sent.
 pub fn internal(error: impl std::fmt::Display) -> OAuthError {
-    tracing::error!("internal error: {error}");
-    OAuthError::server_error()
+    OAuthError::server_error().with_detail(error.to_string())
 }
 
 impl From<StoreError> for OAuthError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Unavailable(detail) => {
-                tracing::error!("database unavailable: {detail}");
-                OAuthError::new(
-                    crate::oauth::ErrorCode::TemporarilyUnavailable,
-                    "the server is temporarily unavailable",
-                )
+                OAuthError::temporarily_unavailable("the server is temporarily unavailable")
+                    .with_detail(format!("database unavailable: {detail}"))
             }
-            busy if busy.is_busy() => OAuthError::new(
-                crate::oauth::ErrorCode::TemporarilyUnavailable,
-                "the database is busy; try again",
-            ),
+            busy if busy.is_busy() => {
+                OAuthError::temporarily_unavailable("the database is busy; try again")
+                    .with_detail(busy.to_string())
+            }
             other => internal(other),
         }
     }

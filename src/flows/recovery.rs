@@ -3,28 +3,19 @@
 //! first answer is the same whether or not the account exists.
 
 use super::codes;
-use super::hosted::{Browser, HostedOutcome, Screen, password_context, query_with};
+use super::hosted::{Browser, HostedOutcome, PageResult, Screen, password_context, query_with};
 use super::signup::policy_error;
 use super::{Services, Site};
 use crate::model::UserStatus;
-use crate::oauth::OAuthError;
 use crate::secrets;
 use crate::store::codes::PURPOSE_RESET;
 use crate::store::{self, Lease};
 use crate::ui::i18n::Text;
 
 /// GET /forgotPassword.
-pub fn show(
-    db: &mut Lease,
-    services: &Services,
-    site: &Site,
-    browser: &Browser,
-) -> Result<HostedOutcome, OAuthError> {
+pub fn show(db: &mut Lease, services: &Services, site: &Site, browser: &Browser) -> PageResult {
     let conn = db.conn()?;
-    let ctx = match password_context(conn, services, site, browser)? {
-        Ok(ctx) => ctx,
-        Err(outcome) => return Ok(outcome),
-    };
+    let ctx = password_context(conn, services, site, browser)?;
     let username = browser.query_value("username").unwrap_or_default();
     Ok(HostedOutcome::show(
         ctx.frame,
@@ -34,17 +25,9 @@ pub fn show(
 
 /// POST /forgotPassword: send a code when the account can be recovered, then (always) the
 /// page that asks for it.
-pub fn submit(
-    db: &mut Lease,
-    services: &Services,
-    site: &Site,
-    browser: &Browser,
-) -> Result<HostedOutcome, OAuthError> {
+pub fn submit(db: &mut Lease, services: &Services, site: &Site, browser: &Browser) -> PageResult {
     let conn = db.conn()?;
-    let ctx = match password_context(conn, services, site, browser)? {
-        Ok(ctx) => ctx,
-        Err(outcome) => return Ok(outcome),
-    };
+    let ctx = password_context(conn, services, site, browser)?;
     let username = browser.typed_username();
     let screen = Screen::ForgotPassword {
         username: username.clone(),
@@ -88,12 +71,9 @@ pub fn show_confirm(
     services: &Services,
     site: &Site,
     browser: &Browser,
-) -> Result<HostedOutcome, OAuthError> {
+) -> PageResult {
     let conn = db.conn()?;
-    let ctx = match password_context(conn, services, site, browser)? {
-        Ok(ctx) => ctx,
-        Err(outcome) => return Ok(outcome),
-    };
+    let ctx = password_context(conn, services, site, browser)?;
     let username = browser.query_value("username").unwrap_or_default();
     Ok(HostedOutcome::show(
         ctx.frame,
@@ -107,12 +87,9 @@ pub fn submit_confirm(
     services: &Services,
     site: &Site,
     browser: &Browser,
-) -> Result<HostedOutcome, OAuthError> {
+) -> PageResult {
     let conn = db.conn()?;
-    let ctx = match password_context(conn, services, site, browser)? {
-        Ok(ctx) => ctx,
-        Err(outcome) => return Ok(outcome),
-    };
+    let ctx = password_context(conn, services, site, browser)?;
     let username = browser.typed_username();
     let screen = Screen::ConfirmForgotPassword {
         username: username.clone(),
@@ -129,7 +106,7 @@ pub fn submit_confirm(
         return fail(ctx.frame, text);
     }
     let user = store::users::find_for_sign_in(conn, &site.pool, &username)?.filter(|u| u.enabled);
-    if let Err(text) = codes::redeem(
+    if let codes::Redemption::Refused(text) = codes::redeem(
         conn,
         site,
         user.as_ref(),

@@ -6,8 +6,8 @@
 
 use super::codes;
 use super::hosted::{
-    Browser, Context, Field, HostedOutcome, Screen, after_first_factor, context, mask_destination,
-    password_context, query_with,
+    Browser, Context, Field, HostedOutcome, PageResult, Screen, after_first_factor, context,
+    mask_destination, password_context, query_with,
 };
 use super::{Services, Site, session};
 use crate::model::attributes::Attributes;
@@ -142,17 +142,9 @@ fn refused(ctx: &Context) -> Option<HostedOutcome> {
 }
 
 /// GET /signup.
-pub fn show(
-    db: &mut Lease,
-    services: &Services,
-    site: &Site,
-    browser: &Browser,
-) -> Result<HostedOutcome, OAuthError> {
+pub fn show(db: &mut Lease, services: &Services, site: &Site, browser: &Browser) -> PageResult {
     let conn = db.conn()?;
-    let ctx = match context(conn, services, site, browser)? {
-        Ok(ctx) => ctx,
-        Err(outcome) => return Ok(outcome),
-    };
+    let ctx = context(conn, services, site, browser)?;
     if let Some(outcome) = refused(&ctx) {
         return Ok(outcome);
     }
@@ -163,17 +155,9 @@ pub fn show(
 }
 
 /// POST /signup.
-pub fn submit(
-    db: &mut Lease,
-    services: &Services,
-    site: &Site,
-    browser: &Browser,
-) -> Result<HostedOutcome, OAuthError> {
+pub fn submit(db: &mut Lease, services: &Services, site: &Site, browser: &Browser) -> PageResult {
     let conn = db.conn()?;
-    let ctx = match context(conn, services, site, browser)? {
-        Ok(ctx) => ctx,
-        Err(outcome) => return Ok(outcome),
-    };
+    let ctx = context(conn, services, site, browser)?;
     if let Some(outcome) = refused(&ctx) {
         return Ok(outcome);
     }
@@ -442,12 +426,9 @@ pub fn show_confirm(
     services: &Services,
     site: &Site,
     browser: &Browser,
-) -> Result<HostedOutcome, OAuthError> {
+) -> PageResult {
     let conn = db.conn()?;
-    let ctx = match password_context(conn, services, site, browser)? {
-        Ok(ctx) => ctx,
-        Err(outcome) => return Ok(outcome),
-    };
+    let ctx = password_context(conn, services, site, browser)?;
     let username = browser.query_value("username").unwrap_or_default();
     let screen = confirm_screen(conn, site, browser, &username)?;
     Ok(HostedOutcome::show(ctx.frame, screen))
@@ -459,12 +440,9 @@ pub fn submit_confirm(
     services: &Services,
     site: &Site,
     browser: &Browser,
-) -> Result<HostedOutcome, OAuthError> {
+) -> PageResult {
     let conn = db.conn()?;
-    let ctx = match password_context(conn, services, site, browser)? {
-        Ok(ctx) => ctx,
-        Err(outcome) => return Ok(outcome),
-    };
+    let ctx = password_context(conn, services, site, browser)?;
     let username = browser.typed_username();
     let screen = confirm_screen(conn, site, browser, &username)?;
     if !browser.csrf_ok {
@@ -477,7 +455,15 @@ pub fn submit_confirm(
     let user = store::users::find_for_sign_in(conn, &site.pool, &username)?
         .filter(|u| u.status == UserStatus::Unconfirmed && u.enabled);
     if browser.form.and_then(|f| f.get("resend")).is_some() {
-        return resend(conn, services, site, ctx, browser, user.as_ref(), &username);
+        return Ok(resend(
+            conn,
+            services,
+            site,
+            ctx,
+            browser,
+            user.as_ref(),
+            &username,
+        )?);
     }
     let row = match codes::redeem(
         conn,
@@ -488,8 +474,10 @@ pub fn submit_confirm(
         browser.field("code"),
         browser.now,
     )? {
-        Ok(row) => row,
-        Err(text) => return Ok(HostedOutcome::show_error(ctx.frame, screen, text)),
+        codes::Redemption::Accepted(row) => row,
+        codes::Redemption::Refused(text) => {
+            return Ok(HostedOutcome::show_error(ctx.frame, screen, text));
+        }
     };
     let Some(mut user) = user else {
         let text = Text::new("error.code_mismatch");
@@ -524,7 +512,9 @@ pub fn submit_confirm(
     )?
     .is_some_and(|pending| pending.user.sub == user.sub);
     if same_browser {
-        return after_first_factor(conn, services, site, ctx, &user, browser);
+        return Ok(after_first_factor(
+            conn, services, site, ctx, &user, browser,
+        )?);
     }
     Ok(HostedOutcome::Goto {
         page: "login",

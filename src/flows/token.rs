@@ -165,7 +165,7 @@ fn committing_refusals<T>(
         }
     }
     conn.transaction::<_, Rollback, _>(|conn| match work(conn) {
-        Err(error) if error.status >= 500 => Err(Rollback(error)),
+        Err(error) if error.status() >= 500 => Err(Rollback(error)),
         outcome => Ok(outcome),
     })
     .unwrap_or_else(|Rollback(error)| Err(error))

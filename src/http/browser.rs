@@ -10,7 +10,7 @@ use super::pool::PoolSite;
 use super::respond::{self, run_flow, run_leased_flow, run_read_flow};
 use crate::flows::authorize::AuthorizeOutcome;
 use crate::flows::federation::{self, IdpOutcome, Received};
-use crate::flows::hosted::{Browser, HostedOutcome};
+use crate::flows::hosted::{Browser, Halt, HostedOutcome, PageResult};
 use crate::flows::logout::LogoutOutcome;
 use crate::flows::{self, Services, Site};
 use crate::http::AppState;
@@ -22,7 +22,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 /// A hosted page's flow: GET shows, POST submits.
-type PageFlow = fn(&mut Lease, &Services, &Site, &Browser) -> Result<HostedOutcome, OAuthError>;
+type PageFlow = fn(&mut Lease, &Services, &Site, &Browser) -> PageResult;
 
 fn cookie_value(req: &HttpRequest, name: &str) -> Option<String> {
     req.cookie(name)
@@ -56,14 +56,16 @@ fn invalid_request_page(state: &AppState, req: &HttpRequest, message: &str) -> H
 }
 
 fn unavailable_page(state: &AppState, req: &HttpRequest, error: &OAuthError) -> HttpResponse {
-    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-    pages::error_page(
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let mut response = pages::error_page(
         &state.services.catalogue,
         &browser_language(state, req),
         status,
         "page.unavailable_title",
         &Text::new("page.unavailable"),
-    )
+    );
+    super::errors::attach_detail(&mut response, error);
+    response
 }
 
 /// Whether a posted form comes from a page of another site. Browsers send `Origin` with every
@@ -307,7 +309,7 @@ async fn hosted(
             accept_language: accept_language.as_deref(),
             now: now(),
         };
-        flow(db, &services, &flow_site, &browser)
+        Halt::settle(flow(db, &services, &flow_site, &browser))
     })
     .await;
     let path = respond::cookie_path(&site, &req);

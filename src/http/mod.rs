@@ -95,7 +95,7 @@ pub async fn not_found(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
             "page.not_found",
         )
     } else {
-        actix_web::ResponseError::error_response(&errors::ApiError::not_found("no such endpoint"))
+        respond::oauth_error(&crate::oauth::OAuthError::not_found("no such endpoint"))
     }
 }
 
@@ -129,12 +129,10 @@ pub fn body_too_large<B>(
 ) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
     let (req, _) = res.into_parts();
     let response = if routes::is_api(req.path()) {
-        let mut error = crate::oauth::OAuthError::invalid_request(format!(
-            "the request body is larger than {} KiB",
-            BODY_LIMIT / 1024
-        ));
-        error.status = StatusCode::PAYLOAD_TOO_LARGE.as_u16();
-        respond::oauth_error(&error)
+        respond::oauth_error(&crate::oauth::OAuthError::new(
+            crate::oauth::ErrorCode::RequestTooLarge,
+            format!("the request body is larger than {} KiB", BODY_LIMIT / 1024),
+        ))
     } else {
         match req.app_data::<web::Data<AppState>>() {
             Some(state) => readable_error(
@@ -164,11 +162,27 @@ pub async fn log_request(
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.path().to_owned();
+    let host = req.connection_info().host().to_owned();
     let response = next.call(req).await;
     let status = match &response {
         Ok(res) => res.status().as_u16(),
         Err(e) => e.as_response_error().status_code().as_u16(),
     };
+    if let Ok(res) = &response
+        && let Some(error) = res.response().extensions().get::<errors::ErrorDetail>()
+    {
+        // The pool: the path's `/{pool_id}`, or the host of a pool served on its domain.
+        let pool = res.request().match_info().get("pool_id").unwrap_or(&host);
+        tracing::error!(
+            method = %method,
+            path = %path,
+            pool = %pool,
+            status,
+            error = error.code,
+            detail = %error.detail,
+            "request failed"
+        );
+    }
     tracing::info!(
         method = %method,
         path = %path,

@@ -3,9 +3,9 @@
 //!
 //! See docs/deployment.md, "Domains".
 
-use super::errors::ApiError;
 use crate::http::AppState;
 use crate::model::UserPool;
+use crate::oauth::OAuthError;
 use crate::oauth::discovery::PoolUrls;
 use crate::store::{self, StoreError};
 use actix_web::dev::Payload;
@@ -20,7 +20,7 @@ pub struct PoolSite {
 }
 
 impl FromRequest for PoolSite {
-    type Error = ApiError;
+    type Error = OAuthError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
@@ -28,7 +28,9 @@ impl FromRequest for PoolSite {
         let by_path = req.match_info().get("pool_id").map(str::to_owned);
         let host = req.connection_info().host().to_owned();
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            let state = state.ok_or_else(|| {
+                OAuthError::server_error().with_detail("application state missing")
+            })?;
             let key = match &by_path {
                 Some(id) => format!("id:{id}"),
                 None => format!("host:{}", host.to_ascii_lowercase()),
@@ -52,7 +54,7 @@ impl FromRequest for PoolSite {
                         .await?
                 }
             };
-            let pool = found.ok_or_else(|| ApiError::not_found("no such user pool"))?;
+            let pool = found.ok_or_else(|| OAuthError::not_found("no such user pool"))?;
             let urls = PoolUrls::new(
                 &state.settings.public_url,
                 pool.id.as_str(),

@@ -8,7 +8,6 @@ use crate::store::AnyConnection;
 use actix_web::cookie::{Cookie, SameSite, time::Duration};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
-use serde_json::json;
 
 /// Runs a flow with a connection; database trouble becomes an OAuth error.
 pub async fn run_flow<T, F>(state: &AppState, flow: F) -> Result<T, OAuthError>
@@ -67,10 +66,10 @@ where
 /// `{error, error_description}` with the error's status; `invalid_client` after HTTP Basic
 /// carries `WWW-Authenticate: Basic`, bearer-token errors carry `WWW-Authenticate: Bearer`.
 pub fn oauth_error(error: &OAuthError) -> HttpResponse {
-    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
     let mut response = no_store(HttpResponse::build(status));
     match error.code {
-        ErrorCode::InvalidClient if error.status == 401 => {
+        ErrorCode::InvalidClientBasic => {
             response.insert_header(("WWW-Authenticate", "Basic realm=\"gatehouse\""));
         }
         ErrorCode::InvalidToken | ErrorCode::InsufficientScope => {
@@ -78,7 +77,9 @@ pub fn oauth_error(error: &OAuthError) -> HttpResponse {
         }
         _ => {}
     }
-    response.json(json!({ "error": error.code.as_str(), "error_description": error.description }))
+    let mut response = response.json(error.body());
+    super::errors::attach_detail(&mut response, error);
+    response
 }
 
 /// RFC 6750 §3: `Bearer error="…", error_description="…"` (quotes and backslashes removed).

@@ -2,10 +2,10 @@
 //!
 //! OpenID Connect Discovery 1.0 §4 and RFC 7517 §5.
 
-use super::errors::ApiError;
 use super::pool::PoolSite;
 use crate::http::AppState;
 use crate::model::client::RESERVED_SCOPES;
+use crate::oauth::OAuthError;
 use crate::oauth::discovery;
 use crate::store;
 use crate::tokens::Jwks;
@@ -14,7 +14,7 @@ use actix_web::{HttpResponse, web};
 pub async fn openid_configuration(
     state: web::Data<AppState>,
     site: PoolSite,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<HttpResponse, OAuthError> {
     let pool_id = site.pool.id.to_string();
     let servers = state
         .store
@@ -33,7 +33,7 @@ pub async fn openid_configuration(
         .json(discovery::metadata(&site.urls, scopes, &custom)))
 }
 
-pub async fn jwks(state: web::Data<AppState>, site: PoolSite) -> Result<HttpResponse, ApiError> {
+pub async fn jwks(state: web::Data<AppState>, site: PoolSite) -> Result<HttpResponse, OAuthError> {
     let pool_id = site.pool.id.to_string();
     let keys = state
         .store

@@ -45,11 +45,11 @@ impl ClientCredentials {
 
     /// `invalid_client`: 401 (answered with `WWW-Authenticate: Basic`) after Basic, else 400.
     pub fn invalid(&self, description: &str) -> OAuthError {
-        let mut error = OAuthError::invalid_client(description);
-        if !self.used_basic() {
-            error.status = 400;
+        if self.used_basic() {
+            OAuthError::invalid_client_basic(description)
+        } else {
+            OAuthError::invalid_client(description)
         }
-        error
     }
 }
 
@@ -62,24 +62,24 @@ pub fn extract(
     let body_secret = params.get("client_secret");
     if let Some(header) = authorization {
         let encoded = strip_scheme(header, "Basic").ok_or_else(|| {
-            OAuthError::invalid_client("only HTTP Basic client authentication is supported")
+            OAuthError::invalid_client_basic("only HTTP Basic client authentication is supported")
         })?;
         let decoded = STANDARD
             .decode(encoded.trim())
             .ok()
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .ok_or_else(|| {
-                OAuthError::invalid_client("the Basic credentials are not valid base64")
+                OAuthError::invalid_client_basic("the Basic credentials are not valid base64")
             })?;
         let (id, secret) = decoded
             .split_once(':')
-            .ok_or_else(|| OAuthError::invalid_client("the Basic credentials have no `:`"))?;
+            .ok_or_else(|| OAuthError::invalid_client_basic("the Basic credentials have no `:`"))?;
         let decode = |s: &str| {
             decode_component(s)
                 .ok()
                 .filter(|s| !s.contains('\0'))
                 .ok_or_else(|| {
-                    OAuthError::invalid_client(
+                    OAuthError::invalid_client_basic(
                         "the Basic credentials are not form-encoded UTF-8 without NUL",
                     )
                 })
@@ -93,7 +93,7 @@ pub fn extract(
             ));
         }
         if body_id.is_some_and(|body| body != id) {
-            return Err(OAuthError::invalid_client(
+            return Err(OAuthError::invalid_client_basic(
                 "client_id differs from the authenticated client",
             ));
         }
@@ -105,13 +105,9 @@ pub fn extract(
             secret: secret.to_owned(),
         }),
         (Some(id), None) => Ok(ClientCredentials::Public { id: id.to_owned() }),
-        (None, _) => {
-            let mut error = OAuthError::invalid_client(
-                "the client is not identified: send client_id or HTTP Basic credentials",
-            );
-            error.status = 400;
-            Err(error)
-        }
+        (None, _) => Err(OAuthError::invalid_client(
+            "the client is not identified: send client_id or HTTP Basic credentials",
+        )),
     }
 }
 
@@ -186,7 +182,7 @@ mod tests {
             extract(None, &params("client_id=a")).unwrap(),
             ClientCredentials::Public { id: "a".into() }
         );
-        assert_eq!(extract(None, &params("")).unwrap_err().status, 400);
+        assert_eq!(extract(None, &params("")).unwrap_err().status(), 400);
     }
 
     #[test]

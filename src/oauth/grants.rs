@@ -183,7 +183,7 @@ mod tests {
     fn refused(result: Result<(), OAuthError>) -> String {
         let error = result.unwrap_err();
         assert_eq!(error.code.as_str(), "invalid_grant");
-        assert_eq!(error.status, 400);
+        assert_eq!(error.status(), 400);
         error.description
     }
 

@@ -7,10 +7,11 @@ use crate::on_both_backends;
 use crate::support::TestDb;
 use gatehouse::federation::UpstreamIdentity;
 use gatehouse::flows::Site;
-use gatehouse::flows::federation::user_for_identity;
+use gatehouse::flows::federation::{Refusal, user_for_identity};
 use gatehouse::model::{IdentityProvider, User, UserStatus};
 use gatehouse::oauth::discovery::PoolUrls;
 use gatehouse::provision;
+use gatehouse::store::now;
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -88,9 +89,7 @@ fn identity(subject: &str, claims: Value) -> UpstreamIdentity {
 
 fn sign_in(db: &TestDb, site: &Site, provider: &IdentityProvider, who: &UpstreamIdentity) -> User {
     let mut conn = db.store.conn().unwrap();
-    user_for_identity(&mut conn, site, provider, who, gatehouse::store::now())
-        .unwrap()
-        .unwrap()
+    user_for_identity(&mut conn, site, provider, who, gatehouse::store::now()).unwrap()
 }
 
 fn new_users_are_created_and_mapped_at_every_sign_in(db: &TestDb) {
@@ -135,9 +134,10 @@ fn new_users_are_created_and_mapped_at_every_sign_in(db: &TestDb) {
     // A value longer than 2,048 characters fails the sign-in with a clear message.
     let mut conn = db.store.conn().unwrap();
     let long = identity("s-1", json!({ "sub": "s-1", "team": "x".repeat(2049) }));
-    let refused = user_for_identity(&mut conn, &site, upstream, &long, gatehouse::store::now())
-        .unwrap()
-        .unwrap_err();
+    let refused = match user_for_identity(&mut conn, &site, upstream, &long, now()) {
+        Err(Refusal::Refused(message)) => message,
+        other => panic!("{other:?}"),
+    };
     assert!(
         refused.contains("longer than 2,048 characters"),
         "{refused}"

@@ -174,3 +174,43 @@ async fn unknown_pools_and_paths_get_clear_errors() {
         .unwrap();
     assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
 }
+
+/// A failure inside (here the signing keys' table is gone) answers the protocol's JSON with
+/// `server_error`; what failed is logged, never sent.
+async fn an_internal_failure_answers_server_error_without_the_detail(db: TestDb) {
+    prepare(&db);
+    let server = spawn_server(db.store.clone());
+    let jwks = format!("{}/local_Example01/.well-known/jwks.json", server.base);
+    let before = server.client.get(&jwks).send().await.unwrap();
+    assert_eq!(before.status(), 200);
+    {
+        use diesel::connection::SimpleConnection;
+        let mut conn = db.store.conn().unwrap();
+        conn.batch_execute("DROP TABLE signing_keys").unwrap();
+    }
+    let failed = server.client.get(&jwks).send().await.unwrap();
+    assert_eq!(failed.status(), 500);
+    assert_eq!(failed.headers()["cache-control"], "no-store");
+    let text = failed.text().await.unwrap();
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "error": "server_error",
+            "error_description": "the server could not complete the request",
+        })
+    );
+    assert!(!text.contains("signing_keys"), "{text}");
+}
+
+#[actix_web::test]
+async fn sqlite_an_internal_failure_answers_server_error_without_the_detail() {
+    an_internal_failure_answers_server_error_without_the_detail(TestDb::sqlite()).await;
+}
+
+#[actix_web::test]
+async fn postgres_an_internal_failure_answers_server_error_without_the_detail() {
+    if let Some(db) = TestDb::postgres() {
+        an_internal_failure_answers_server_error_without_the_detail(db).await;
+    }
+}
