@@ -29,7 +29,7 @@ impl From<AuthorizeError> for AuthorizeOutcome {
     fn from(error: AuthorizeError) -> Self {
         match error {
             AuthorizeError::Page(message) => Self::Page(message),
-            AuthorizeError::Redirect(redirect) => Self::Redirect(redirect.location()),
+            AuthorizeError::Redirect(redirect) => Self::Redirect(super::error_location(&redirect)),
         }
     }
 }

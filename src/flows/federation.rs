@@ -141,13 +141,12 @@ pub async fn depart(services: &Services, departure: &Departure) -> Result<String
     };
     location.map_err(|error| {
         let request = &departure.request;
-        ErrorRedirect {
+        super::error_location(&ErrorRedirect {
             redirect_uri: request.redirect_uri.clone(),
             fragment: request.response_type == ResponseType::Token,
             error: upstream_oauth_error(&error),
             state: request.state.clone(),
-        }
-        .location()
+        })
     })
 }
 

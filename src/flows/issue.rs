@@ -96,13 +96,12 @@ pub fn location(
     now: i64,
 ) -> String {
     complete(conn, services, site, client, request, user, auth_time, now).unwrap_or_else(|error| {
-        crate::oauth::authorize::ErrorRedirect {
+        super::error_location(&crate::oauth::authorize::ErrorRedirect {
             redirect_uri: request.redirect_uri.clone(),
             fragment: request.response_type == ResponseType::Token,
             error,
             state: request.state.clone(),
-        }
-        .location()
+        })
     })
 }
 

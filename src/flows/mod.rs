@@ -140,3 +140,16 @@ pub fn identity_providers(
 pub fn new_jti() -> String {
     uuid::Uuid::new_v4().to_string()
 }
+
+/// The redirect that carries an error back to the app. The redirect never carries an internal
+/// detail (a database failure, say), and no response does, so it is logged here, once.
+pub fn error_location(redirect: &crate::oauth::authorize::ErrorRedirect) -> String {
+    if let Some(detail) = &redirect.error.detail {
+        tracing::error!(
+            error = redirect.error.code.as_str(),
+            %detail,
+            "authorization request answered with an error redirect"
+        );
+    }
+    redirect.location()
+}
