@@ -68,7 +68,10 @@ impl<'a> AppleConnector<'a> {
         })?;
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.detail("key_id").to_owned());
-        let now = crate::store::now();
+        // The client secret is minted when it is needed, so the clock is read here.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
         let claims = json!({
             "iss": self.detail("team_id"),
             "iat": now,

@@ -3,14 +3,12 @@
 //! validate the request, then answer from the browser's session (single sign-on, within `prompt`
 //! and `max_age`) or send the browser to the sign-in page with every parameter kept.
 
-use super::{
-    Services, Site, defined_custom_scopes, find_client, identity_providers, issue, session,
-};
-use crate::model::AppClient;
+use super::federation::Departing;
+use super::{Services, Site, issue, session};
 use crate::model::client::COGNITO_PROVIDER;
-use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeError, Providers};
+use crate::oauth::OAuthError;
+use crate::oauth::authorize::AuthorizeError;
 use crate::oauth::prompt::{self, Prompt, SignIn};
-use crate::oauth::{OAuthError, Params};
 use crate::store::AnyConnection;
 
 pub enum AuthorizeOutcome {
@@ -34,62 +32,7 @@ impl From<AuthorizeError> for AuthorizeOutcome {
     }
 }
 
-/// What an authorization request comes to once checked against the pool and its client.
-// Taken apart by its caller at once, like the `Result` it replaces: no box needed.
-#[allow(clippy::large_enum_variant)]
-pub enum Resolution {
-    Valid(AppClient, AuthorizationRequest),
-    /// Answered on a page, or at the client's redirect URI once that is known to be the client's.
-    Invalid(AuthorizeError),
-}
-
-/// Parses and validates an authorization request against the pool and its client.
-pub fn resolve(
-    conn: &mut AnyConnection,
-    services: &Services,
-    site: &Site,
-    query: &str,
-) -> Result<Resolution, OAuthError> {
-    // A malformed client_id or redirect_uri is shown on a page; any other malformed parameter
-    // goes back to the redirect URI once that is known to be the client's.
-    let (params, problems) = Params::parse_lenient(query);
-    if let Some(problem) = problems.iter().find(|p| {
-        p.name
-            .as_deref()
-            .is_none_or(|name| ["client_id", "redirect_uri"].contains(&name))
-    }) {
-        return Ok(Resolution::Invalid(AuthorizeError::Page(format!(
-            "The request is malformed: {}.",
-            problem.error.description
-        ))));
-    }
-    let problem = problems.into_iter().next();
-    let client_id = match authorize::client_id(&params) {
-        Ok(id) => id,
-        Err(e) => return Ok(Resolution::Invalid(e)),
-    };
-    let Some(client) = find_client(conn, services, site, client_id)? else {
-        return Ok(Resolution::Invalid(AuthorizeError::Page(
-            "The client_id is not a client of this user pool.".into(),
-        )));
-    };
-    let defined = defined_custom_scopes(conn, services, site)?;
-    let known: Vec<(String, Vec<String>)> = identity_providers(conn, services, site)?
-        .iter()
-        .map(|p| (p.name.clone(), p.idp_identifiers.clone()))
-        .collect();
-    let validated = authorize::validate(&params, &client, &defined, &Providers { known: &known });
-    Ok(match (problem, validated) {
-        (None, Ok(request)) => Resolution::Valid(client, request),
-        (None, Err(invalid)) => Resolution::Invalid(invalid),
-        (Some(problem), Ok(request)) => Resolution::Invalid(request.error(problem.error)),
-        (Some(problem), Err(AuthorizeError::Redirect(mut redirect))) => {
-            redirect.error = problem.error;
-            Resolution::Invalid(AuthorizeError::Redirect(redirect))
-        }
-        (Some(_), Err(page)) => Resolution::Invalid(page),
-    })
-}
+pub use super::request::{Resolution, resolve};
 
 pub fn start(
     conn: &mut AnyConnection,
@@ -110,8 +53,11 @@ pub fn start(
         .filter(|_| !request.prompt_none)
     {
         return Ok(
-            super::federation::start(conn, services, site, &request, provider, query, now)
-                .unwrap_or_else(|error| request.error(error).into()),
+            match super::federation::start(conn, services, site, &request, provider, query, now) {
+                Ok(Departing::Depart(departure)) => AuthorizeOutcome::Federate(departure),
+                Ok(Departing::Refused(error)) => error.into(),
+                Err(error) => request.error(error).into(),
+            },
         );
     }
     if client.settings.supported_identity_providers.is_empty() {

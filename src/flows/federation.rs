@@ -5,13 +5,13 @@
 //! exchange the code, maps the claims, creates or updates the federated user and resumes the app's
 //! authorization. Upstream errors and refusals go back to the app as OAuth error redirects.
 
-use super::authorize::{AuthorizeOutcome, Resolution, resolve};
+use super::request::{Resolution, resolve};
 use super::{Services, Site, internal, issue, session};
 use crate::federation::mapping::{self, MappingError};
 use crate::federation::{self, Callback, FederationError, Start, UpstreamIdentity};
 use crate::model::attributes::Attributes;
 use crate::model::{AppClient, IdentityProvider, User, UserStatus};
-use crate::oauth::authorize::{AuthorizationRequest, ErrorRedirect, ResponseType};
+use crate::oauth::authorize::{AuthorizationRequest, AuthorizeError, ErrorRedirect, ResponseType};
 use crate::oauth::{ErrorCode, OAuthError, Params, pkce};
 use crate::secrets::{self, SecretDigest};
 use crate::store::federation::{self as fed_store, IdentityRow, PendingRow};
@@ -51,8 +51,16 @@ fn upstream_oauth_error(error: &FederationError) -> OAuthError {
     OAuthError::new(code, error.to_string())
 }
 
-fn upstream_error(request: &AuthorizationRequest, error: &FederationError) -> AuthorizeOutcome {
-    request.error(upstream_oauth_error(error)).into()
+fn upstream_error(request: &AuthorizationRequest, error: &FederationError) -> AuthorizeError {
+    request.error(upstream_oauth_error(error))
+}
+
+/// What the database step of a federated start comes to.
+pub enum Departing {
+    /// Off to the provider, once `depart` has made its URL.
+    Depart(Box<Departure>),
+    /// Back to the app with an error.
+    Refused(AuthorizeError),
 }
 
 /// A federated sign-in about to leave for its provider: the pending row is written; the
@@ -79,14 +87,14 @@ pub fn start(
     provider_name: &str,
     query: &str,
     now: i64,
-) -> Result<AuthorizeOutcome, OAuthError> {
+) -> Result<Departing, OAuthError> {
     let Some(provider) = provider_named(conn, services, site, provider_name)? else {
         let error =
             OAuthError::invalid_request(format!("unknown identity provider `{provider_name}`"));
-        return Ok(request.error(error).into());
+        return Ok(Departing::Refused(request.error(error)));
     };
     if let Err(error) = federation::connector(&provider, &services.upstreams) {
-        return Ok(upstream_error(request, &error));
+        return Ok(Departing::Refused(upstream_error(request, &error)));
     }
     let (state, nonce, verifier, browser) = (
         secrets::random_token(32),
@@ -112,7 +120,7 @@ pub fn start(
             expires_at: now + PENDING_SECONDS,
         },
     )?;
-    Ok(AuthorizeOutcome::Federate(Box::new(Departure {
+    Ok(Departing::Depart(Box::new(Departure {
         provider,
         request: request.clone(),
         state,
@@ -165,13 +173,13 @@ fn invalid_answer() -> IdpOutcome {
     IdpOutcome::Page(Text::new("page.idp_answer_invalid"))
 }
 
-fn to_app(outcome: AuthorizeOutcome) -> IdpOutcome {
-    match outcome {
-        AuthorizeOutcome::Redirect(location) => IdpOutcome::Redirect {
-            location,
+fn to_app(error: AuthorizeError) -> IdpOutcome {
+    match error {
+        AuthorizeError::Redirect(redirect) => IdpOutcome::Redirect {
+            location: super::error_location(&redirect),
             session: None,
         },
-        _ => invalid_answer(),
+        AuthorizeError::Page(_) => invalid_answer(),
     }
 }
 
@@ -240,11 +248,11 @@ pub fn receive(
             ErrorCode::ServerError
         };
         let text = format!("the identity provider answered {described}");
-        return done(to_app(request.error(OAuthError::new(code, text)).into()));
+        return done(to_app(request.error(OAuthError::new(code, text))));
     }
     let Some(code) = params.get("code") else {
         let error = OAuthError::invalid_request("the identity provider sent no code");
-        return done(to_app(request.error(error).into()));
+        return done(to_app(request.error(error)));
     };
     let Some(provider) = provider_named(conn, services, site, &pending.provider)? else {
         return done(invalid_answer());
@@ -315,11 +323,11 @@ pub fn finish(
         Ok(SignedIn::Active(user, cookie)) => (user, cookie),
         Ok(SignedIn::Disabled) => {
             let error = OAuthError::new(ErrorCode::AccessDenied, "the user is disabled");
-            return Ok(to_app(request.error(error).into()));
+            return Ok(to_app(request.error(error)));
         }
         Err(Refusal::Refused(message)) => {
             let error = OAuthError::invalid_request(message);
-            return Ok(to_app(request.error(error).into()));
+            return Ok(to_app(request.error(error)));
         }
         Err(Refusal::Failed(error)) => return Err(error),
     };

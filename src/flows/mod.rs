@@ -13,6 +13,7 @@ pub mod issue;
 pub mod login;
 pub mod logout;
 pub mod recovery;
+pub mod request;
 pub mod revoke;
 pub mod session;
 pub mod sign_in;

@@ -9,21 +9,10 @@ pub mod outbox;
 pub mod sender;
 pub mod smtp;
 
-use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// One message, rendered from a pool's templates.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Email {
-    pub from: String,
-    pub reply_to: Option<String>,
-    pub to: String,
-    pub subject: String,
-    pub body: String,
-    /// Templates may contain HTML (Cognito allows it); such bodies are sent as text/html.
-    pub html: bool,
-}
+pub use crate::model::Email;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]

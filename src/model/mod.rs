@@ -5,6 +5,7 @@
 pub mod attributes;
 pub mod client;
 pub mod directory;
+pub mod email;
 pub mod ids;
 pub mod pool;
 pub mod user;
@@ -14,6 +15,7 @@ pub use client::{AppClient, ClientSettings, OAuthFlow};
 pub use directory::{
     Group, IdentityProvider, ProviderType, ResourceScope, ResourceServer, UiCustomization,
 };
+pub use email::Email;
 pub use ids::{ClientId, PoolId};
 pub use pool::{PasswordPolicy, PoolSettings, UserPool};
 pub use user::{User, UserStatus};

@@ -6,7 +6,7 @@
 
 use super::schema::mail_outbox;
 use super::{AnyConnection, StoreResult, write_transaction};
-use crate::mail::Email;
+use crate::model::Email;
 use diesel::prelude::*;
 
 pub const PENDING: &str = "pending";
