@@ -6,11 +6,9 @@
 //! The pages themselves: docs/hosted-ui.md.
 
 use super::authorize::{Resolution, resolve};
-use super::cache::ClientLook;
 use super::sign_in::{self, Challenge, Step};
 use super::{Services, Site, issue, session};
 use crate::model::client::COGNITO_PROVIDER;
-use crate::model::pool::PasswordRule;
 use crate::model::{AppClient, User};
 use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::{OAuthError, Params};
@@ -18,7 +16,6 @@ use crate::store::grants;
 use crate::store::{AnyConnection, StoreError, mfa};
 use crate::totp;
 use crate::ui::i18n::Text;
-use std::sync::Arc;
 
 /// Parameters the pages add to the carried query; never part of the authorization request.
 const PAGE_PARAMETERS: &[&str] = &["username", "notice"];
@@ -94,161 +91,7 @@ fn without(query: &str, drop: impl Fn(&str) -> bool) -> String {
         .join("&")
 }
 
-/// The frame around every page.
-#[derive(Debug, Clone)]
-pub struct Frame {
-    pub client_id: String,
-    pub client_name: String,
-    pub lang: String,
-    /// The authorization request, for links and form actions between pages.
-    pub query: String,
-    pub signup_allowed: bool,
-    /// Upstream providers the client offers, by name (buttons on the sign-in page).
-    pub providers: Vec<String>,
-    /// Whether one of them has identifiers (email domains): the page then asks for an email.
-    pub identifier_routing: bool,
-    /// Whether the client allows the pool's own sign-in (COGNITO): the password form, sign-up
-    /// and password reset exist only then.
-    pub cognito_allowed: bool,
-    /// Every rule of the pool's password policy (for the live check on password forms).
-    pub password_rules: Vec<PasswordRule>,
-    /// The client's stylesheet and logo, if it (or the pool's `ALL`) has any.
-    pub look: Option<Arc<ClientLook>>,
-    /// Where a form of these pages may end up: the origin (or app scheme) of the validated
-    /// redirect URI. Browsers apply CSP `form-action` to the redirect after a form post too.
-    pub redirect_source: Option<String>,
-}
-
-/// The CSP source of a redirect URI: `https://app.example:8443`, or `myapp:` for an app scheme.
-pub fn csp_source(redirect_uri: &str) -> Option<String> {
-    let url = url::Url::parse(redirect_uri).ok()?;
-    match (url.scheme(), url.host_str()) {
-        ("http" | "https", Some(_)) => Some(url.origin().ascii_serialization()),
-        (scheme, _) if scheme != "http" && scheme != "https" => Some(format!("{scheme}:")),
-        _ => None,
-    }
-}
-
-/// An input of the sign-up or new-password form.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Field {
-    /// The form field and attribute name (`username`, `email`, `given_name`, `custom:x`).
-    pub name: String,
-    /// HTML input type: text, email or tel.
-    pub input_type: &'static str,
-    pub autocomplete: &'static str,
-    pub value: String,
-}
-
-#[derive(Debug, Clone)]
-pub enum Screen {
-    SignIn {
-        username: String,
-    },
-    NewPassword {
-        username: String,
-        missing: Vec<Field>,
-    },
-    MfaSetup {
-        secret: String,
-        qr_svg: String,
-        optional: bool,
-    },
-    MfaChallenge,
-    SignUp {
-        fields: Vec<Field>,
-    },
-    Confirm {
-        username: String,
-        destination: Option<String>,
-    },
-    ForgotPassword {
-        username: String,
-    },
-    ConfirmForgotPassword {
-        username: String,
-    },
-    /// On to an upstream provider. A page, not a redirect: a browser applies the page's CSP
-    /// `form-action` to the redirects that follow a form post, and the provider is elsewhere.
-    ContinueUpstream {
-        provider: String,
-        /// Our `/oauth2/authorize` query that sends the browser there.
-        query: String,
-    },
-}
-
-#[derive(Debug, Clone)]
-pub struct View {
-    pub frame: Frame,
-    pub screen: Screen,
-    pub error: Option<Text>,
-    pub notice: Option<Text>,
-}
-
-/// What a page flow asks HTTP to do.
-pub enum HostedOutcome {
-    Show {
-        view: Box<View>,
-        /// A new session cookie to set.
-        session: Option<String>,
-    },
-    /// 302 to the app (a code, tokens or an error).
-    Redirect {
-        location: String,
-        session: Option<String>,
-    },
-    /// 302 to another hosted page (`signup`, `confirm`, …) with this query.
-    Goto {
-        page: &'static str,
-        query: String,
-        session: Option<String>,
-    },
-    /// An error page (the request cannot go back to the app).
-    Page(Text),
-}
-
-impl HostedOutcome {
-    pub fn show(frame: Frame, screen: Screen) -> Self {
-        Self::Show {
-            view: Box::new(View {
-                frame,
-                screen,
-                error: None,
-                notice: None,
-            }),
-            session: None,
-        }
-    }
-
-    pub fn show_error(frame: Frame, screen: Screen, error: Text) -> Self {
-        Self::Show {
-            view: Box::new(View {
-                frame,
-                screen,
-                error: Some(error),
-                notice: None,
-            }),
-            session: None,
-        }
-    }
-
-    pub fn with_session(mut self, cookie: String) -> Self {
-        match &mut self {
-            Self::Show { session, .. }
-            | Self::Redirect { session, .. }
-            | Self::Goto { session, .. } => *session = Some(cookie),
-            Self::Page(_) => {}
-        }
-        self
-    }
-
-    pub fn with_notice(mut self, text: Text) -> Self {
-        if let Self::Show { view, .. } = &mut self {
-            view.notice = Some(text);
-        }
-        self
-    }
-}
+pub use crate::ui::view::{Field, Frame, HostedOutcome, Screen, View, csp_source};
 
 /// A validated authorization request and the frame of its pages.
 pub struct Context {

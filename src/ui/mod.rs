@@ -6,4 +6,6 @@
 pub mod css;
 pub mod i18n;
 pub mod logo;
+pub mod look;
 pub mod overrides;
+pub mod view;
