@@ -10,7 +10,10 @@
 
 mod common;
 
-use common::{CALLBACK, CONCURRENCY, ROTATING, SECRET, Server, WEB, form_csrf, param, pin_self_to};
+use common::{
+    CALLBACK, CHALLENGE, CONCURRENCY, ROTATING, SECRET, Server, VERIFIER, WEB, form_csrf, param,
+    pin_self_to,
+};
 use reqwest::Client;
 use serde_json::Value;
 use std::sync::Arc;
@@ -92,7 +95,7 @@ impl Side {
         // One rotating refresh chain per connection.
         let token_url = format!("{base}/oauth2/token");
         let rotating = format!(
-            "{base}/oauth2/authorize?response_type=code&client_id={ROTATING}&redirect_uri={CALLBACK}&scope=openid+email"
+            "{base}/oauth2/authorize?response_type=code&client_id={ROTATING}&redirect_uri={CALLBACK}&scope=openid+email&code_challenge={CHALLENGE}&code_challenge_method=S256"
         );
         let mut chains = Vec::new();
         for _ in 0..CONCURRENCY {
@@ -105,6 +108,7 @@ impl Side {
                     ("client_id", ROTATING),
                     ("code", &code),
                     ("redirect_uri", CALLBACK),
+                    ("code_verifier", VERIFIER),
                 ])
                 .send()
                 .await

@@ -10,7 +10,8 @@
 mod common;
 
 use common::{
-    CALLBACK, CONCURRENCY, POOL, ROTATING, SECRET, Server, WEB, form_csrf, param, pin_self_to,
+    CALLBACK, CHALLENGE, CONCURRENCY, POOL, ROTATING, SECRET, Server, VERIFIER, WEB, form_csrf,
+    param, pin_self_to,
 };
 use gatehouse::store::{self, Store};
 use gatehouse::tokens::Signer;
@@ -367,13 +368,13 @@ fn main() {
         let exchange_sign_rates = (exchange_before, sign_rate_on_server_core(&signer, &private, &claims));
 
         // One rotating refresh chain per connection.
-        let rotating_login = format!("{base}/oauth2/authorize?response_type=code&client_id={ROTATING}&redirect_uri={CALLBACK}&scope=openid+email");
+        let rotating_login = format!("{base}/oauth2/authorize?response_type=code&client_id={ROTATING}&redirect_uri={CALLBACK}&scope=openid+email&code_challenge={CHALLENGE}&code_challenge_method=S256");
         let mut chains = Vec::new();
         let mut access_token = String::new();
         for _ in 0..CONCURRENCY {
             let r = browser.get(&rotating_login).send().await.unwrap();
             let code = param(r.headers()["location"].to_str().unwrap(), "code").unwrap();
-            let tokens: Value = http.post(&token_url).form(&[("grant_type", "authorization_code"), ("client_id", ROTATING), ("code", &code), ("redirect_uri", CALLBACK)])
+            let tokens: Value = http.post(&token_url).form(&[("grant_type", "authorization_code"), ("client_id", ROTATING), ("code", &code), ("redirect_uri", CALLBACK), ("code_verifier", VERIFIER)])
                 .send().await.unwrap().json().await.unwrap();
             access_token = tokens["access_token"].as_str().unwrap().to_owned();
             chains.push(std::sync::Mutex::new(tokens["refresh_token"].as_str().unwrap().to_owned()));

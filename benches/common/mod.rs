@@ -12,6 +12,9 @@ pub const ROTATING: &str = "rotatingclient000000000000";
 pub const SECRET: &str = "example-client-secret-0123456789abcdefghijklmnop";
 pub const CALLBACK: &str = "http://localhost:3000/callback";
 pub const CONCURRENCY: usize = 16;
+/// RFC 7636 appendix B's pair: the rotating client is public, and public clients send PKCE.
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 const EXTRA: &str = r#"
 [[pool.client]]
