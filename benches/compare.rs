@@ -1,4 +1,4 @@
-//! Compares two server builds on the token endpoint, so that a change of a few percent can be
+//! Compares two server builds on the token endpoint and userInfo, so that a change of a few percent can be
 //! told from this machine's drift:
 //! `GATEHOUSE_COMPARE_A=old/gatehouse GATEHOUSE_COMPARE_B=new/gatehouse cargo bench --bench compare`.
 //!
@@ -30,6 +30,8 @@ struct Side {
     token_url: String,
     codes: Arc<std::sync::Mutex<Vec<String>>>,
     chains: Arc<Vec<std::sync::Mutex<String>>>,
+    /// An access token of this server, presented again and again at userInfo.
+    access_token: String,
 }
 
 impl Side {
@@ -98,6 +100,7 @@ impl Side {
             "{base}/oauth2/authorize?response_type=code&client_id={ROTATING}&redirect_uri={CALLBACK}&scope=openid+email&code_challenge={CHALLENGE}&code_challenge_method=S256"
         );
         let mut chains = Vec::new();
+        let mut access_token = String::new();
         for _ in 0..CONCURRENCY {
             let r = browser.get(&rotating).send().await.unwrap();
             let code = param(r.headers()["location"].to_str().unwrap(), "code").unwrap();
@@ -117,6 +120,7 @@ impl Side {
                 .await
                 .unwrap();
             let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+            access_token = tokens["access_token"].as_str().unwrap().to_owned();
             chains.push(std::sync::Mutex::new(refresh));
         }
         Self {
@@ -125,6 +129,7 @@ impl Side {
             token_url,
             codes,
             chains: Arc::new(chains),
+            access_token,
         }
     }
 
@@ -137,6 +142,7 @@ impl Side {
             .map(|worker| {
                 let (http, url, done) = (http.clone(), self.token_url.clone(), done.clone());
                 let (codes, chains) = (self.codes.clone(), self.chains.clone());
+                let access_token = self.access_token.clone();
                 tokio::spawn(async move {
                     while Instant::now() < deadline {
                         let ok = match grant {
@@ -175,6 +181,14 @@ impl Side {
                                     None => false,
                                 }
                             }
+                            Grant::UserInfo => {
+                                let user_info = url.replace("/oauth2/token", "/oauth2/userInfo");
+                                let r = http.get(&user_info).bearer_auth(&access_token);
+                                match r.send().await {
+                                    Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
+                                    _ => false,
+                                }
+                            }
                         };
                         assert!(ok, "a grant failed");
                         done.fetch_add(1, Ordering::Relaxed);
@@ -197,6 +211,8 @@ impl Side {
 enum Grant {
     Exchange,
     Refresh,
+    /// userInfo with one access token: the verified-token cache's path.
+    UserInfo,
 }
 
 fn main() {
@@ -214,7 +230,7 @@ fn main() {
         let sides = [Side::start("A", &a, &http).await, Side::start("B", &b, &http).await];
         println!("A: {a}\nB: {b}");
         println!("{ROUNDS} rounds of {} ms per server and grant, A B B A …\n", SLICE.as_millis());
-        for grant in [Grant::Exchange, Grant::Refresh] {
+        for grant in [Grant::Exchange, Grant::Refresh, Grant::UserInfo] {
             let mut totals = [(0usize, 0f64); 2];
             let mut ratios = Vec::new();
             for round in 0..ROUNDS {
