@@ -2,6 +2,7 @@
 //! public clients (RFC 9700 §2.1.1), HSTS on https (RFC 6797 §6.1) and the Origin of hosted
 //! form posts (RFC 6454 §5).
 
+use crate::hosted::{browser, location, param};
 use crate::on_both_backends_with;
 use crate::support::{TestDb, example_declaration, example_env, spawn_server_with};
 use gatehouse::provision;
@@ -63,33 +64,10 @@ impl Site {
     }
 }
 
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .unwrap()
-}
-
 fn query(pairs: &[(&str, &str)]) -> String {
     url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs.iter().copied())
         .finish()
-}
-
-fn location(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default()
-}
-
-fn param(location: &str, name: &str) -> Option<String> {
-    let part = location.split_once('?').map(|(_, q)| q).unwrap_or_default();
-    url::form_urlencoded::parse(part.as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
 }
 
 fn authorize_pairs<'a>(client: &'a str, redirect_uri: &'a str) -> Vec<(&'a str, &'a str)> {
