@@ -185,8 +185,14 @@ where
     }
 }
 
+/// Cloned on every request (the pool extractor takes one), so the caches sit behind one `Arc`:
+/// a clone is one reference count, not eight caches' worth of handles.
 #[derive(Clone)]
 pub struct DirectoryCache {
+    caches: Arc<DirectoryCaches>,
+}
+
+pub struct DirectoryCaches {
     pools: Lookup<String, UserPool>,
     clients: Lookup<(String, String), AppClient>,
     scopes: Timed<String, Arc<HashSet<String>>>,
@@ -204,12 +210,22 @@ impl DirectoryCache {
     /// Entries live `ttl` seconds (tests that outlast `TTL_SECONDS` of real time use more).
     fn with_ttl(ttl: i64) -> Self {
         Self {
-            pools: Lookup::new(Timed::new(FOUND_MAX, ttl)),
-            clients: Lookup::new(Timed::new(FOUND_MAX, ttl)),
-            scopes: Timed::new(FOUND_MAX, ttl),
-            looks: Lookup::new(Timed::weighed(LOOKS_MAX_BYTES, ttl, look_weight)),
-            providers: Timed::new(FOUND_MAX, ttl),
+            caches: Arc::new(DirectoryCaches {
+                pools: Lookup::new(Timed::new(FOUND_MAX, ttl)),
+                clients: Lookup::new(Timed::new(FOUND_MAX, ttl)),
+                scopes: Timed::new(FOUND_MAX, ttl),
+                looks: Lookup::new(Timed::weighed(LOOKS_MAX_BYTES, ttl, look_weight)),
+                providers: Timed::new(FOUND_MAX, ttl),
+            }),
         }
+    }
+}
+
+impl std::ops::Deref for DirectoryCache {
+    type Target = DirectoryCaches;
+
+    fn deref(&self) -> &DirectoryCaches {
+        &self.caches
     }
 }
 
