@@ -23,6 +23,7 @@ pub async fn openid_configuration(
     let scopes = RESERVED_SCOPES
         .iter()
         .map(|s| s.to_string())
+        .chain([crate::oauth::scopes::OFFLINE_ACCESS.to_owned()])
         .chain(servers.iter().flat_map(|s| s.qualified_scopes()))
         .collect();
     let custom: Vec<&str> = (site.pool.settings.custom_attributes.iter())

@@ -216,6 +216,8 @@ pub fn validate(
         params.get("scope"),
         &client.settings.allowed_oauth_scopes,
         defined_custom,
+        // The code flow always ends with a refresh token; the implicit flow never does.
+        response_type == ResponseType::Code,
     )
     .map_err(&fail)?;
     let mut prompt_none = false;

@@ -748,6 +748,50 @@ async function scenarioWrongPassword(ctx) {
   });
 }
 
+// OIDC Core §11: relying parties such as oidc-agent always ask for offline_access.
+async function scenarioOfflineAccess(ctx) {
+  const { env, publicConfig, confidentialConfig, metadata } = ctx;
+  let tokens;
+  await check('offline_access: discovery lists it in scopes_supported', async () => {
+    if (!metadata.scopes_supported?.includes('offline_access')) {
+      throw new CheckFailure('scopes_supported lacks offline_access', { body: metadata.scopes_supported });
+    }
+  });
+  await check('offline_access: a code flow asking for it is granted a refresh token and the scope', async () => {
+    const flow = await startCodeFlow(env, publicConfig, 'openid offline_access email');
+    const { callback } = await signInToCallback(env, flow.url);
+    expectCodeCallback(callback);
+    tokens = await client.authorizationCodeGrant(publicConfig, callback, flow.checks);
+    if (!tokens.refresh_token) throw new CheckFailure('no refresh_token', { body: Object.keys(tokens) });
+    const granted = scopeSet(decodeJwtPayload(tokens.access_token, 'access token').scope);
+    if (!granted.has('offline_access') || !granted.has('openid')) {
+      throw new CheckFailure(`access token scope is ${[...granted].join(' ')}`);
+    }
+    return `scope=${[...granted].join(' ')}`;
+  });
+  await check('offline_access: the refresh token works and keeps the scope', async () => {
+    const refreshed = await client.refreshTokenGrant(publicConfig, tokens.refresh_token);
+    const granted = scopeSet(decodeJwtPayload(refreshed.access_token, 'access token').scope);
+    if (!granted.has('offline_access')) throw new CheckFailure(`refreshed scope is ${[...granted].join(' ')}`);
+  });
+  await check('offline_access: the implicit flow (no refresh token) drops it instead of refusing', async () => {
+    const url = client.buildAuthorizationUrl(confidentialConfig, {
+      redirect_uri: env.redirectUri.href,
+      response_type: 'token',
+      scope: 'openid offline_access',
+      state: client.randomState(),
+      nonce: client.randomNonce(),
+    });
+    const { callback } = await signInToCallback(env, url);
+    const fragment = new URLSearchParams(callback.hash.slice(1));
+    const at = fragment.get('access_token');
+    if (!at) throw new CheckFailure('no access_token in the fragment', { location: callback.href });
+    const granted = scopeSet(decodeJwtPayload(at, 'access token').scope);
+    if (granted.has('offline_access')) throw new CheckFailure('implicit grant lists offline_access');
+    return `scope=${[...granted].join(' ')}`;
+  });
+}
+
 async function scenarioImplicit(ctx) {
   const { env, confidentialConfig, metadata } = ctx;
   const state = client.randomState();
@@ -882,6 +926,7 @@ async function main() {
   await scenarioCodeReplay(ctx);
   await scenarioWrongPassword(ctx);
   await scenarioImplicit(ctx);
+  await scenarioOfflineAccess(ctx);
   await scenarioClientCredentials(ctx);
 
   clearTimeout(timer);

@@ -621,7 +621,7 @@ fn certified_relying_party_passes(db: TestDb) {
         "relying party failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.contains("27 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("31 passed, 0 failed"), "{stdout}");
     assert!(running.stop().success());
 }
 

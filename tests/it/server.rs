@@ -37,6 +37,7 @@ async fn discovery_jwks_and_domain_routing(db: TestDb) {
     );
     let scopes = doc["scopes_supported"].as_array().unwrap();
     assert!(scopes.contains(&Value::from("https://api.example.com/write")));
+    assert!(scopes.contains(&Value::from("offline_access")));
     // Endpoints are advertised on the pool's domain; the issuer stays put.
     assert_eq!(
         doc["token_endpoint"],
