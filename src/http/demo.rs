@@ -192,7 +192,7 @@ async fn answer(
         return problem(
             app,
             StatusCode::BAD_REQUEST,
-            "This sign-in was not started here, or it took longer than ten minutes.",
+            "This sign-in was not started here (in this browser, at this address), or it took longer than ten minutes.",
             None,
         );
     };
@@ -419,6 +419,9 @@ struct ProblemPage {
     title: String,
     message: &'static str,
     detail: Option<String>,
+    /// `/demo/` at the public URL: a sign-in started at another address of the server would
+    /// keep its cookie there, and never match the callback.
+    start: String,
 }
 
 fn signed_in_page(
@@ -501,6 +504,7 @@ fn problem(
         title: "Not signed in".to_owned(),
         message,
         detail,
+        start: crate::provision::demo_start_url(app.public_url),
     };
     render(app, status, &page)
 }

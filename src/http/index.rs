@@ -78,7 +78,7 @@ async fn index_page(
         })
         .collect();
     let page = IndexPage {
-        title: "Gatehouse",
+        title: "User pools",
         pools,
         demo: state
             .settings

@@ -267,7 +267,7 @@ async fn callback_problems_are_readable_pages(site: Demo) {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(html.contains("The pool did not sign you in."), "{html}");
     assert!(html.contains("access_denied: The user cancelled"));
-    assert!(html.contains(r#"href="/demo/">Try again</a>"#));
+    assert!(html.contains(r#"href="http://localhost:7070/demo/">Try again</a>"#));
 
     let (status, html) = page(get("/demo/callback?code=abc&state=xyz").await.unwrap()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
