@@ -105,7 +105,7 @@ fn main() {
     store.migrate().unwrap();
     {
         let mut conn = store.conn().unwrap();
-        gatehouse::provision::ensure_demo(&mut conn).unwrap();
+        gatehouse::provision::ensure_demo(&mut conn, "http://localhost:7070").unwrap();
         report(
             "store: client lookup by id (SQLite)",
             median_rate(5, || {

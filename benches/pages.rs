@@ -69,7 +69,7 @@ fn main() {
         client_id: "democlient0000000000000000".into(),
         client_name: "Demo".into(),
         lang: "en".into(),
-        query: "response_type=code&client_id=democlient0000000000000000&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcallback&scope=openid+email&state=abc".into(),
+        query: "response_type=code&client_id=democlient0000000000000000&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcallback&scope=openid+email&state=abc&code_challenge=E9Melhoa2OwvFrEMTJguCp7bhiNU1CYvAgBrEbeYT7U&code_challenge_method=S256".into(),
         signup_allowed: true,
         providers: vec!["Google".into(), "Upstream".into()],
         identifier_routing: false,
@@ -179,7 +179,7 @@ fn main() {
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let store = Store::connect(&url).unwrap();
     store.migrate().unwrap();
-    gatehouse::provision::ensure_demo(&mut store.conn().unwrap()).unwrap();
+    gatehouse::provision::ensure_demo(&mut store.conn().unwrap(), "http://localhost:7070").unwrap();
     let mut settings =
         Settings::new("127.0.0.1:0".into(), "http://localhost:7070", url, None).unwrap();
     settings.mail = gatehouse::mail::MailSettings::Outbox(dir.path().join("outbox.jsonl"));

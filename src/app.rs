@@ -34,6 +34,7 @@ pub fn bind(state: AppState) -> Result<(Server, Vec<SocketAddr>), ServeError> {
         state.services.mail.clone(),
     );
     let hsts = state.settings.hsts();
+    let (demo, index) = (state.settings.demo.is_some(), state.settings.index_page);
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         let mut headers = DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff"));
@@ -47,6 +48,7 @@ pub fn bind(state: AppState) -> Result<(Server, Vec<SocketAddr>), ServeError> {
             .wrap(ErrorHandlers::new().handler(StatusCode::PAYLOAD_TOO_LARGE, http::body_too_large))
             .wrap(headers)
             .wrap(from_fn(http::log_request))
+            .configure(|cfg| http::index::routes(cfg, demo, index))
             .configure(http::routes)
             .default_service(web::to(http::not_found))
     })

@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use gatehouse::app::{self, AppState};
 use gatehouse::mail::MailSettings;
 use gatehouse::provision::{self, Demo};
-use gatehouse::settings::{Settings, TlsFiles};
+use gatehouse::settings::{DemoApp, Settings, TlsFiles};
 use gatehouse::store::{self, StartupLock, Store};
 use gatehouse::{config, tokens};
 use std::path::PathBuf;
@@ -118,6 +118,14 @@ struct ServeArgs {
     /// subdomain of the public host must then be served over https too.
     #[arg(long, env = "GATEHOUSE_HSTS_INCLUDE_SUBDOMAINS")]
     hsts_include_subdomains: bool,
+    /// Answer `GET /` with 404 instead of a page listing the pools and their discovery URLs
+    /// (GATEHOUSE_INDEX_PAGE=false does the same).
+    #[arg(
+        long = "no-index-page",
+        env = "GATEHOUSE_INDEX_PAGE",
+        action = clap::ArgAction::SetFalse
+    )]
+    index_page: bool,
 }
 
 fn main() -> ExitCode {
@@ -222,6 +230,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     settings.locales_dir = args.locales_dir;
     settings.trusted_proxies = args.trusted_proxies;
     settings.hsts_include_subdomains = args.hsts_include_subdomains;
+    settings.index_page = args.index_page;
     if let Some(declaration) = &declaration {
         let templates = declaration
             .pools
@@ -260,8 +269,10 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                 None
             }
             None => {
-                let (demo, report) = store::patiently(&mut conn, provision::ensure_demo)
-                    .map_err(|e| e.to_string())?;
+                let (demo, report) = store::patiently(&mut conn, |conn| {
+                    provision::ensure_demo(conn, &settings.public_url)
+                })
+                .map_err(|e| e.to_string())?;
                 if let Some(report) = report {
                     tracing::info!(%report, "demo pool created");
                 }
@@ -270,6 +281,10 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         }
     };
     drop(startup);
+    settings.demo = demo.as_ref().map(|demo| DemoApp {
+        pool_id: demo.pool_id.clone(),
+        client_id: demo.client_id.clone(),
+    });
     let state = AppState::new(store, settings.clone())?;
     if let MailSettings::Outbox(path) = &settings.mail {
         tracing::info!(outbox = %path.display(), "emails are written to the outbox file");
@@ -318,24 +333,20 @@ fn print_declared(public_url: &str, declaration: &config::Declaration) {
 
 fn print_demo(public_url: &str, demo: &Demo) {
     let issuer = format!("{public_url}/{}", demo.pool_id);
-    let authorize = url::Url::parse_with_params(
-        &format!("{issuer}/oauth2/authorize"),
-        &[
-            ("response_type", "code"),
-            ("client_id", demo.client_id.as_str()),
-            ("redirect_uri", demo.callback_url.as_str()),
-            ("scope", "openid email profile"),
-        ],
-    )
-    .map(|u| u.to_string())
-    .unwrap_or_default();
+    let user = match &demo.password {
+        Some(password) => format!("{} / {password}", demo.username),
+        None => format!(
+            "{} (password changed since the demo was created)",
+            demo.username
+        ),
+    };
     println!(
         "\nDemo pool (no --config given; for local evaluation only)\n  \
          Issuer:    {issuer}\n  \
          Discovery: {issuer}/.well-known/openid-configuration\n  \
          Client id: {} (public client; callback {})\n  \
-         Sign in:   {authorize}\n  \
-         User:      {} / {}\n",
-        demo.client_id, demo.callback_url, demo.username, demo.password
+         Sign in:   {}\n  \
+         User:      {user}\n",
+        demo.client_id, demo.callback_url, demo.start_url
     );
 }

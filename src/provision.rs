@@ -287,36 +287,112 @@ pub fn rotate_signing_key(conn: &mut AnyConnection, pool_id: &str) -> StoreResul
 pub struct Demo {
     pub pool_id: String,
     pub client_id: String,
+    /// The demo app's callback, `{public_url}/demo/callback`.
     pub callback_url: String,
+    /// Where a newcomer starts: the demo app, `{public_url}/demo/`.
+    pub start_url: String,
     pub username: String,
-    pub password: String,
+    /// The demo user's password, while it still is the one the demo was created with.
+    pub password: Option<String>,
 }
 
 pub const DEMO_POOL_ID: &str = "local_DemoPool1";
 pub const DEMO_CLIENT_ID: &str = "democlient0000000000000000";
 pub const DEMO_USERNAME: &str = "demo";
 pub const DEMO_PASSWORD: &str = "Demo-Passw0rd";
+/// The callback of the example web app (examples/web-app), also registered on the demo client.
 pub const DEMO_CALLBACK: &str = "http://localhost:3000/callback";
+/// The example web app's sign-out URL.
+pub const DEMO_SIGN_OUT: &str = "http://localhost:3000/";
+
+/// `{public_url}/demo/`: the demo app, and where signing out of it comes back to.
+pub fn demo_start_url(public_url: &str) -> String {
+    format!("{}/demo/", public_url.trim_end_matches('/'))
+}
+
+/// `{public_url}/demo/callback`: where the pool sends the demo app its code.
+pub fn demo_callback_url(public_url: &str) -> String {
+    format!("{}/demo/callback", public_url.trim_end_matches('/'))
+}
 
 /// Creates the demo pool, its public client and its user, once: a demo pool that already
-/// exists is left exactly as it is.
-pub fn ensure_demo(conn: &mut AnyConnection) -> StoreResult<(Demo, Option<ApplyReport>)> {
-    let demo = Demo {
+/// exists is left as it is, but for the demo app's callback and sign-out URLs under
+/// `public_url`, which are added to its client (the public URL may differ from one start to
+/// the next).
+pub fn ensure_demo(
+    conn: &mut AnyConnection,
+    public_url: &str,
+) -> StoreResult<(Demo, Option<ApplyReport>)> {
+    let callback_url = demo_callback_url(public_url);
+    let start_url = demo_start_url(public_url);
+    let mut demo = Demo {
         pool_id: DEMO_POOL_ID.to_owned(),
         client_id: DEMO_CLIENT_ID.to_owned(),
-        callback_url: DEMO_CALLBACK.to_owned(),
+        callback_url: callback_url.clone(),
+        start_url: start_url.clone(),
         username: DEMO_USERNAME.to_owned(),
-        password: DEMO_PASSWORD.to_owned(),
+        password: None,
     };
     let exists = match store::pools::get(conn, DEMO_POOL_ID) {
         Ok(_) => true,
         Err(StoreError::NotFound) => false,
         Err(e) => return Err(e),
     };
-    if exists {
+    let report = if exists {
         ensure_signing_key(conn, DEMO_POOL_ID)?;
-        return Ok((demo, None));
+        if add_demo_urls(conn, &callback_url, &start_url)? {
+            tracing::info!(callback = %callback_url, "demo client's URLs follow the public URL");
+        }
+        None
+    } else {
+        Some(create_demo(conn, &callback_url, &start_url)?)
+    };
+    demo.password = demo_password_unchanged(conn)?.then(|| DEMO_PASSWORD.to_owned());
+    Ok((demo, report))
+}
+
+/// Puts the demo app's URLs first on the demo client, keeping every other URL it has; returns
+/// whether anything changed. A missing client (deleted by hand) is left missing.
+fn add_demo_urls(
+    conn: &mut AnyConnection,
+    callback_url: &str,
+    start_url: &str,
+) -> StoreResult<bool> {
+    let mut client = match store::clients::get(conn, DEMO_POOL_ID, DEMO_CLIENT_ID) {
+        Ok(client) => client,
+        Err(StoreError::NotFound) => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    let mut changed = false;
+    for (urls, url) in [
+        (&mut client.settings.callback_urls, callback_url),
+        (&mut client.settings.logout_urls, start_url),
+    ] {
+        if !urls.iter().any(|u| u == url) {
+            urls.insert(0, url.to_owned());
+            changed = true;
+        }
     }
+    if changed {
+        store::clients::save(conn, &client)?;
+    }
+    Ok(changed)
+}
+
+/// Whether the demo user still signs in with `DEMO_PASSWORD` (one argon2 check, at start).
+fn demo_password_unchanged(conn: &mut AnyConnection) -> StoreResult<bool> {
+    let pool = store::pools::get(conn, DEMO_POOL_ID)?;
+    let user = store::users::find_by_username(conn, &pool, DEMO_USERNAME)?;
+    Ok(user
+        .and_then(|u| u.password_hash)
+        .is_some_and(|hash| secrets::verify_password(DEMO_PASSWORD, &hash)))
+}
+
+fn create_demo(
+    conn: &mut AnyConnection,
+    callback_url: &str,
+    start_url: &str,
+) -> StoreResult<ApplyReport> {
     let pool_id = crate::model::PoolId::parse(DEMO_POOL_ID).expect("demo pool id is valid");
     let pool = UserPool {
         id: pool_id.clone(),
@@ -334,12 +410,11 @@ pub fn ensure_demo(conn: &mut AnyConnection) -> StoreResult<(Demo, Option<ApplyR
         name: "demo".to_owned(),
         secret: None,
         settings: ClientSettings {
-            callback_urls: vec![DEMO_CALLBACK.to_owned()],
-            logout_urls: vec!["http://localhost:3000/".to_owned()],
+            // The demo app first; the example web app (examples/web-app) also works with the demo.
+            callback_urls: vec![callback_url.to_owned(), DEMO_CALLBACK.to_owned()],
+            logout_urls: vec![start_url.to_owned(), DEMO_SIGN_OUT.to_owned()],
             allowed_oauth_flows: vec![OAuthFlow::Code, OAuthFlow::Implicit],
             allowed_oauth_scopes: ["openid", "email", "profile"].map(String::from).to_vec(),
-            // The printed sign-in link has no PKCE challenge, so that it can simply be opened.
-            require_pkce: false,
             ..ClientSettings::default()
         },
     };
@@ -372,6 +447,5 @@ pub fn ensure_demo(conn: &mut AnyConnection) -> StoreResult<(Demo, Option<ApplyR
         }],
         mail: None,
     };
-    let report = apply(conn, &declaration)?;
-    Ok((demo, Some(report)))
+    apply(conn, &declaration)
 }

@@ -26,6 +26,17 @@ pub struct Settings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Whether the HSTS header also covers subdomains of the public URL's host.
     pub hsts_include_subdomains: bool,
+    /// The demo's own sign-in app at `/demo/`: set only when the server runs without a file.
+    pub demo: Option<DemoApp>,
+    /// Whether `GET /` answers a page listing the pools (docs/configuration.md).
+    pub index_page: bool,
+}
+
+/// The pool and client the demo app at `/demo/` signs in with.
+#[derive(Debug, Clone)]
+pub struct DemoApp {
+    pub pool_id: String,
+    pub client_id: String,
 }
 
 #[derive(Debug, Clone)]
@@ -66,6 +77,8 @@ impl Settings {
             templates: Arc::default(),
             trusted_proxies: Vec::new(),
             hsts_include_subdomains: false,
+            demo: None,
+            index_page: true,
         })
     }
 

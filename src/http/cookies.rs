@@ -9,3 +9,7 @@ pub const SESSION_COOKIE: &str = "gatehouse_session";
 pub const CSRF_COOKIE: &str = "gatehouse_csrf";
 /// Binds an upstream provider's answer to the browser that was sent there.
 pub const FEDERATION_COOKIE: &str = "gatehouse_federation";
+/// The demo app's sign-in in flight: `state`, `nonce` and the PKCE verifier (`http::demo`).
+pub const DEMO_PENDING_COOKIE: &str = "gatehouse_demo_pending";
+/// The demo app's refresh token, between its pages (`http::demo`).
+pub const DEMO_REFRESH_COOKIE: &str = "gatehouse_demo_refresh";

@@ -5,6 +5,7 @@ mod support;
 mod accounts;
 mod binary;
 mod config;
+mod demo;
 mod federation;
 mod hardening;
 mod hosted;

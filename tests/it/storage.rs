@@ -635,16 +635,19 @@ fn config_never_deletes_what_it_does_not_mention(db: &TestDb) {
 
 fn demo_is_created_once(db: &TestDb) {
     let mut conn = db.store.conn().unwrap();
-    let (demo, report) = provision::ensure_demo(&mut conn).unwrap();
+    let (demo, report) = provision::ensure_demo(&mut conn, "http://localhost:7070").unwrap();
     assert!(report.is_some());
-    let (_, again) = provision::ensure_demo(&mut conn).unwrap();
+    let (_, again) = provision::ensure_demo(&mut conn, "http://localhost:7070").unwrap();
     assert!(again.is_none(), "the demo is created once");
     let p = store::pools::get(&mut conn, &demo.pool_id).unwrap();
     let client = store::clients::get(&mut conn, &demo.pool_id, &demo.client_id).unwrap();
     assert!(!client.is_confidential());
     assert_eq!(
         client.settings.callback_urls,
-        vec!["http://localhost:3000/callback"]
+        vec![
+            "http://localhost:7070/demo/callback",
+            provision::DEMO_CALLBACK
+        ]
     );
     assert_eq!(
         client.settings.allowed_oauth_flows,
@@ -658,7 +661,7 @@ fn demo_is_created_once(db: &TestDb) {
         .unwrap()
         .unwrap();
     assert!(gatehouse::secrets::verify_password(
-        &demo.password,
+        demo.password.as_deref().unwrap(),
         user.password_hash.as_deref().unwrap()
     ));
     assert!(
