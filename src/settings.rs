@@ -26,7 +26,18 @@ pub struct Settings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Whether the HSTS header also covers subdomains of the public URL's host.
     pub hsts_include_subdomains: bool,
+    /// How long an idle keep-alive connection stays open, in seconds (0: closed after each
+    /// answer). Longer than a load balancer's idle timeout, so it is the balancer that closes.
+    pub keep_alive_seconds: u64,
+    /// How long a new connection has to send its first request's head, in seconds (0: no limit).
+    pub client_request_timeout_seconds: u64,
 }
+
+/// Common load balancers keep idle connections to their targets 60 s (AWS ALB and ELB by
+/// default): the server's own timeout must be the longer one (docs/deployment.md, "Timeouts").
+pub const DEFAULT_KEEP_ALIVE_SECONDS: u64 = 75;
+/// actix-web's own default.
+pub const DEFAULT_CLIENT_REQUEST_TIMEOUT_SECONDS: u64 = 5;
 
 #[derive(Debug, Clone)]
 pub struct TlsFiles {
@@ -66,6 +77,8 @@ impl Settings {
             templates: Arc::default(),
             trusted_proxies: Vec::new(),
             hsts_include_subdomains: false,
+            keep_alive_seconds: DEFAULT_KEEP_ALIVE_SECONDS,
+            client_request_timeout_seconds: DEFAULT_CLIENT_REQUEST_TIMEOUT_SECONDS,
         })
     }
 
