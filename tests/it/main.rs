@@ -8,6 +8,7 @@ mod config;
 mod federation;
 mod hardening;
 mod hosted;
+mod operations;
 mod outbox;
 mod protocol;
 mod server;
