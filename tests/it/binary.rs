@@ -29,8 +29,7 @@ pub(crate) fn gatehouse(dir: &Path) -> Command {
         .env_remove("DATABASE_URL")
         .env_remove("GATEHOUSE_LISTEN")
         .env_remove("GATEHOUSE_PUBLIC_URL")
-        .env("GATEHOUSE_LOG", "warn")
-        .stderr(Stdio::inherit());
+        .env("GATEHOUSE_LOG", "warn");
     command
 }
 
