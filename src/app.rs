@@ -1,15 +1,18 @@
 //! The application: the actix `App`, binding (plain or TLS) and the background tasks.
 //!
-//! See docs/architecture.md and docs/deployment.md ("TLS").
+//! See docs/architecture.md and docs/deployment.md ("TLS", "Timeouts", "Shutdown and health").
 
 use crate::http;
 use crate::settings::TlsFiles;
 use crate::store::Store;
 use actix_web::dev::Server;
+use actix_web::http::KeepAlive;
 use actix_web::http::StatusCode;
 use actix_web::middleware::{DefaultHeaders, ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::sync::watch;
 
 /// The handlers' state lives with them; re-exported for callers that build a server.
 pub use crate::http::AppState;
@@ -22,11 +25,32 @@ pub enum ServeError {
     Tls(String),
 }
 
-/// Binds the listener and returns the running server with the addresses it listens on.
-/// The server stops gracefully on SIGTERM / SIGINT.
+/// Binds the listener and returns the running server with the addresses it listens on. The
+/// background tasks run until the actix system ends, and signals are left to the caller: this
+/// is the embedder's entry (tests, benches); the command uses `start`.
 pub fn bind(state: AppState) -> Result<(Server, Vec<SocketAddr>), ServeError> {
+    let serving = start(state)?;
+    // Dropping the stop sender leaves the background tasks running.
+    Ok((serving.server, serving.addrs))
+}
+
+/// A bound server with its background tasks (mail sender, housekeeping).
+pub struct Serving {
+    server: Server,
+    pub addrs: Vec<SocketAddr>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<actix_web::rt::task::JoinHandle<()>>,
+}
+
+/// Binds the listener and starts the background tasks.
+pub fn start(state: AppState) -> Result<Serving, ServeError> {
     let listen = state.settings.listen.clone();
     let tls = state.settings.tls.clone();
+    let keep_alive = match state.settings.keep_alive_seconds {
+        0 => KeepAlive::Disabled,
+        seconds => KeepAlive::Timeout(Duration::from_secs(seconds)),
+    };
+    let request_timeout = Duration::from_secs(state.settings.client_request_timeout_seconds);
     let store = state.store.clone();
     let sender = crate::mail::sender::Sender::new(
         store.clone(),
@@ -52,7 +76,12 @@ pub fn bind(state: AppState) -> Result<(Server, Vec<SocketAddr>), ServeError> {
             .configure(http::routes)
             .default_service(web::to(http::not_found))
     })
-    .shutdown_timeout(10);
+    .keep_alive(keep_alive)
+    .client_request_timeout(request_timeout)
+    // actix would stop at once on SIGINT (gracefully only on SIGTERM): `Serving::run` handles
+    // both the same way.
+    .disable_signals()
+    .shutdown_timeout(SHUTDOWN_SECONDS);
     let server = match tls {
         Some(files) => server
             .bind_rustls_0_23(&listen, tls_config(&files)?)
@@ -62,18 +91,77 @@ pub fn bind(state: AppState) -> Result<(Server, Vec<SocketAddr>), ServeError> {
             .map_err(|e| ServeError::Bind(listen.clone(), e))?,
     };
     let addrs = server.addrs();
-    actix_web::rt::spawn(housekeeping(store));
-    // Mail committed before a crash or a restart goes out from here too.
-    actix_web::rt::spawn(sender.run());
-    Ok((server.run(), addrs))
+    let (stop, stopping) = watch::channel(false);
+    let tasks = vec![
+        actix_web::rt::spawn(housekeeping(store, stopping.clone())),
+        // Mail committed before a crash or a restart goes out from here too.
+        actix_web::rt::spawn(sender.run_until(stopping)),
+    ];
+    Ok(Serving {
+        server: server.run(),
+        addrs,
+        stop,
+        tasks,
+    })
+}
+
+/// How long requests in flight may take to finish once a stop is asked for.
+pub const SHUTDOWN_SECONDS: u64 = 10;
+
+impl Serving {
+    /// Serves until SIGTERM or SIGINT, then stops accepting connections, lets the requests in
+    /// flight finish (up to `SHUTDOWN_SECONDS`) and stops the background tasks (a message being
+    /// delivered is finished and recorded first).
+    pub async fn run_until_signalled(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        actix_web::rt::spawn(async move {
+            let signal = termination().await;
+            tracing::info!(signal, "stopping: finishing the requests in flight");
+            handle.stop(true).await;
+        });
+        let result = self.server.await;
+        self.stop.send_replace(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        tracing::info!("stopped");
+        result
+    }
+}
+
+/// The first SIGTERM or SIGINT (Ctrl-C).
+async fn termination() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("signal handlers could not be installed: stop the process with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    }
+}
+
+/// Resolves once a stop is asked for; never, if the sender is gone without asking.
+async fn stopped(mut stopping: watch::Receiver<bool>) {
+    if stopping.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 /// Purges expired sessions, codes, refresh tokens, families and throttle counters: at start and
-/// then hourly. Every instance may do it; the deletes are idempotent.
-async fn housekeeping(store: Store) {
-    let mut ticker = actix_web::rt::time::interval(std::time::Duration::from_secs(3600));
+/// then hourly. Every instance may do it; the deletes are idempotent. A purge under way when
+/// the stop comes is finished.
+async fn housekeeping(store: Store, stopping: watch::Receiver<bool>) {
+    let mut ticker = actix_web::rt::time::interval(Duration::from_secs(3600));
     loop {
-        ticker.tick().await;
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stopped(stopping.clone()) => return,
+        }
         match store
             .run(|conn| {
                 let now = crate::store::now();

@@ -27,6 +27,21 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log lines as text, or as one JSON object per line (for a log collector).
+    #[arg(
+        long,
+        global = true,
+        env = "GATEHOUSE_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -126,19 +141,31 @@ struct ServeArgs {
         action = clap::ArgAction::SetFalse
     )]
     index_page: bool,
+    /// Seconds an idle keep-alive connection stays open (0: close after each answer); keep it
+    /// longer than the idle timeout of a load balancer in front.
+    #[arg(
+        long,
+        env = "GATEHOUSE_KEEP_ALIVE_SECONDS",
+        value_name = "SECONDS",
+        default_value_t = gatehouse::settings::DEFAULT_KEEP_ALIVE_SECONDS
+    )]
+    keep_alive_seconds: u64,
+    /// Seconds a new connection has to send its first request's headers (0: no limit).
+    #[arg(
+        long,
+        env = "GATEHOUSE_CLIENT_REQUEST_TIMEOUT_SECONDS",
+        value_name = "SECONDS",
+        default_value_t = gatehouse::settings::DEFAULT_CLIENT_REQUEST_TIMEOUT_SECONDS
+    )]
+    client_request_timeout_seconds: u64,
 }
 
 fn main() -> ExitCode {
     tokens::signer::install_crypto_providers();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    let result = match Cli::parse().command {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let log_format = cli.log_format;
+    let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Migrate(args) => migrate(&args.database_url),
         Command::Check { config } => config::load(&config)
@@ -157,9 +184,34 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("error: {message}");
+            match log_format {
+                // Every stderr line stays one JSON object.
+                LogFormat::Json => tracing::error!(error = %message, "command failed"),
+                LogFormat::Text => eprintln!("error: {message}"),
+            }
             ExitCode::from(2)
         }
+    }
+}
+
+/// Logs go to stderr, filtered by `GATEHOUSE_LOG`. JSON: one object per line, the event's
+/// fields at the top level next to `timestamp`, `level`, `target` and the request's span.
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
     }
 }
 
@@ -231,6 +283,8 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     settings.trusted_proxies = args.trusted_proxies;
     settings.hsts_include_subdomains = args.hsts_include_subdomains;
     settings.index_page = args.index_page;
+    settings.keep_alive_seconds = args.keep_alive_seconds;
+    settings.client_request_timeout_seconds = args.client_request_timeout_seconds;
     if let Some(declaration) = &declaration {
         let templates = declaration
             .pools
@@ -290,7 +344,8 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         tracing::info!(outbox = %path.display(), "emails are written to the outbox file");
     }
     actix_web::rt::System::new().block_on(async move {
-        let (server, addrs) = app::bind(state).map_err(|e| e.to_string())?;
+        let serving = app::start(state).map_err(|e| e.to_string())?;
+        let addrs = serving.addrs.clone();
         let scheme = if settings.tls.is_some() {
             "https"
         } else {
@@ -308,7 +363,10 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             (None, None) => {}
         }
         tracing::info!(startup_ms = started.elapsed().as_millis() as u64, "ready");
-        server.await.map_err(|e| e.to_string())
+        serving
+            .run_until_signalled()
+            .await
+            .map_err(|e| e.to_string())
     })
 }
 

@@ -30,6 +30,11 @@ pub struct Settings {
     pub demo: Option<DemoApp>,
     /// Whether `GET /` answers a page listing the pools (docs/configuration.md).
     pub index_page: bool,
+    /// How long an idle keep-alive connection stays open, in seconds (0: closed after each
+    /// answer). Longer than a load balancer's idle timeout, so it is the balancer that closes.
+    pub keep_alive_seconds: u64,
+    /// How long a new connection has to send its first request's head, in seconds (0: no limit).
+    pub client_request_timeout_seconds: u64,
 }
 
 /// The pool and client the demo app at `/demo/` signs in with.
@@ -38,6 +43,12 @@ pub struct DemoApp {
     pub pool_id: String,
     pub client_id: String,
 }
+
+/// Common load balancers keep idle connections to their targets 60 s (AWS ALB and ELB by
+/// default): the server's own timeout must be the longer one (docs/deployment.md, "Timeouts").
+pub const DEFAULT_KEEP_ALIVE_SECONDS: u64 = 75;
+/// actix-web's own default.
+pub const DEFAULT_CLIENT_REQUEST_TIMEOUT_SECONDS: u64 = 5;
 
 #[derive(Debug, Clone)]
 pub struct TlsFiles {
@@ -79,6 +90,8 @@ impl Settings {
             hsts_include_subdomains: false,
             demo: None,
             index_page: true,
+            keep_alive_seconds: DEFAULT_KEEP_ALIVE_SECONDS,
+            client_request_timeout_seconds: DEFAULT_CLIENT_REQUEST_TIMEOUT_SECONDS,
         })
     }
 

@@ -74,10 +74,7 @@ pub async fn exchange_code(
                 )),
                 None => FederationError::Rejected(format!(
                     "the token endpoint's answer is not a token response: {}",
-                    String::from_utf8_lossy(&body[..body.len().min(200)])
-                        .chars()
-                        .take(200)
-                        .collect::<String>()
+                    describe_body(body)
                 )),
             },
             other => FederationError::Unavailable(format!(
@@ -86,6 +83,27 @@ pub async fn exchange_code(
             )),
         })?;
     Ok(token.access_token().secret().clone())
+}
+
+/// What an upstream answer held, for the log and the error page, without its values: an
+/// answer that is not what was expected may still carry a token. Only the protocol's error
+/// fields are quoted.
+pub fn describe_body(body: &[u8]) -> String {
+    let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(body) else {
+        return format!("{} bytes that are not a JSON object", body.len());
+    };
+    let quoted: Vec<String> = ["error", "error_description"]
+        .iter()
+        .filter_map(|key| Some(format!("{key}: {}", object.get(*key)?.as_str()?)))
+        .chain(graph_error(body).map(|message| format!("message: {message}")))
+        .map(|text| text.chars().take(200).collect())
+        .collect();
+    let keys: Vec<&str> = object.keys().map(String::as_str).take(20).collect();
+    let mut text = format!("a JSON object with keys [{}]", keys.join(", "));
+    if !quoted.is_empty() {
+        text.push_str(&format!(" ({})", quoted.join("; ")));
+    }
+    text
 }
 
 /// The message of an error answer shaped `{"error": {"message": "…"}}`.
@@ -116,7 +134,7 @@ pub async fn fetch_profile(
     if !status.is_success() {
         return Err(FederationError::Rejected(format!(
             "{what} answered {status}: {}",
-            body.chars().take(200).collect::<String>()
+            describe_body(body.as_bytes())
         )));
     }
     match serde_json::from_str::<Value>(&body) {

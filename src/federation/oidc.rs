@@ -333,10 +333,7 @@ impl OidcConnector<'_> {
                 openidconnect::RequestTokenError::Parse(_, body) => {
                     FederationError::Rejected(format!(
                         "the token endpoint's answer is not a token response: {}",
-                        String::from_utf8_lossy(&body[..body.len().min(200)])
-                            .chars()
-                            .take(200)
-                            .collect::<String>()
+                        super::oauth::describe_body(body)
                     ))
                 }
                 other => unavailable("the token endpoint could not be used", error_chain(other)),

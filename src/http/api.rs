@@ -12,6 +12,13 @@ use crate::oauth::{OAuthError, Params};
 use crate::store::now;
 use actix_web::{HttpRequest, HttpResponse, web};
 
+/// Notes the client a token, revocation or introspection request names, for the request log.
+fn log_client(req: &HttpRequest, auth: Option<&str>, form: &Params) {
+    if let Ok(credentials) = crate::oauth::client_auth::extract(auth, form) {
+        super::log_client(req, credentials.client_id());
+    }
+}
+
 fn authorization(req: &HttpRequest) -> Option<String> {
     req.headers()
         .get("authorization")
@@ -30,6 +37,7 @@ pub async fn token(
         Err(error) => return respond::oauth_error(&error),
     };
     let (site, services, auth) = (pool.site(), state.services.clone(), authorization(&req));
+    log_client(&req, auth.as_deref(), &form);
     // Client credentials only read (cached) client data and sign; the other grants write one
     // short transaction, and never wait on anything but the database.
     let reads_only = form.get("grant_type") == Some("client_credentials");
@@ -96,14 +104,35 @@ pub async fn user_info(
         }
     };
     let (site, services) = (pool.site(), state.services.clone());
+    let client = token_client_id(&token);
     match run_read_flow(&state, move |conn| {
         flows::userinfo::user_info(conn, &services, &site, &token, now())
     })
     .await
     {
-        Ok(claims) => respond::no_store(HttpResponse::Ok()).json(claims),
+        Ok(claims) => {
+            // The token has been verified by now, so its `client_id` is the caller's.
+            if let Some(client) = client {
+                super::log_client(&req, &client);
+            }
+            respond::no_store(HttpResponse::Ok()).json(claims)
+        }
         Err(error) => respond::oauth_error(&error),
     }
+}
+
+/// The `client_id` claim of a JWT's payload, read without verifying it.
+fn token_client_id(token: &str) -> Option<String> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    #[derive(serde::Deserialize)]
+    struct Claims {
+        client_id: Option<String>,
+    }
+    serde_json::from_slice::<Claims>(&bytes).ok()?.client_id
 }
 
 async fn with_form<T, F>(
@@ -127,6 +156,7 @@ where
 {
     let form = form_params(&req, &body)?;
     let (site, auth, services) = (pool.site(), authorization(&req), state.services.clone());
+    log_client(&req, auth.as_deref(), &form);
     run_flow(&state, move |conn| {
         flow(conn, &services, &site, auth.as_deref(), &form)
     })

@@ -21,11 +21,13 @@ pub mod well_known;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use serde::Serialize;
 pub use state::AppState;
 use std::time::Instant;
+use tracing::Instrument;
 
 /// The whole route table.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -155,30 +157,95 @@ pub fn body_too_large<B>(
 /// The largest request body read: every body is a small form.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// One log line per request: method, path (never the query, which may carry codes), status
-/// and latency.
+/// The header that names a request in the logs: taken from the caller when it is a short,
+/// plain token (a proxy's or load balancer's id), else made here; echoed on the response.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The pool a request was for, once `PoolSite` has found it.
+#[derive(Clone)]
+pub struct LoggedPool(pub String);
+
+/// The client id a request names (query, form or Basic credentials; not necessarily
+/// authenticated), for the request log.
+#[derive(Clone)]
+pub struct LoggedClient(pub String);
+
+/// Records the client a request names for its log line; ids that could not be a client id
+/// (too long, odd characters) are left out rather than copied into the log.
+pub fn log_client(req: &HttpRequest, client_id: &str) {
+    if is_plain_token(client_id, 128) {
+        req.extensions_mut()
+            .insert(LoggedClient(client_id.to_owned()));
+    }
+}
+
+/// 1 to `max` characters of `[A-Za-z0-9._:+-]`: safe to log and to echo in a header.
+fn is_plain_token(value: &str, max: usize) -> bool {
+    (1..=max).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'+' | b'-'))
+}
+
+fn request_id(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| is_plain_token(id, 64))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+}
+
+/// One log line per request, inside a span that carries its request id (so an error logged
+/// while answering it carries the same id): method, route template (never the path or query,
+/// which may carry codes), pool, client, status and latency.
 pub async fn log_request(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
+    let id = request_id(&req);
+    let span = tracing::info_span!("request", request_id = %id);
     let method = req.method().clone();
-    let path = req.path().to_owned();
-    let host = req.connection_info().host().to_owned();
-    let response = next.call(req).await;
-    let status = match &response {
-        Ok(res) => res.status().as_u16(),
-        Err(e) => e.as_response_error().status_code().as_u16(),
+    // Errors are answered as responses further in; an `Err` here has no request to read.
+    let mut response = match next.call(req).instrument(span.clone()).await {
+        Ok(response) => response,
+        Err(error) => {
+            let status = error.as_response_error().status_code().as_u16();
+            let _entered = span.enter();
+            tracing::info!(request_id = %id, method = %method, route = "unmatched", status, latency_ms = latency(started), "request");
+            return Err(error);
+        }
     };
-    if let Ok(res) = &response
-        && let Some(error) = res.response().extensions().get::<errors::ErrorDetail>()
+    let _entered = span.enter();
+    let req = response.request();
+    let status = response.status().as_u16();
+    let route = req.match_pattern();
+    let route = route.as_deref().unwrap_or("unmatched");
+    let pool = req.extensions().get::<LoggedPool>().map(|p| p.0.clone());
+    let pool = pool.or_else(|| {
+        // An unknown pool: the path's id if it could be one.
+        req.match_info()
+            .get("pool_id")
+            .filter(|id| is_plain_token(id, 64))
+            .map(str::to_owned)
+    });
+    let client = req
+        .extensions()
+        .get::<LoggedClient>()
+        .map(|c| c.0.clone())
+        .or_else(|| query_client_id(req.query_string()));
+    if let Some(error) = response
+        .response()
+        .extensions()
+        .get::<errors::ErrorDetail>()
     {
-        // The pool: the path's `/{pool_id}`, or the host of a pool served on its domain.
-        let pool = res.request().match_info().get("pool_id").unwrap_or(&host);
         tracing::error!(
+            request_id = %id,
             method = %method,
-            path = %path,
-            pool = %pool,
+            route,
+            pool = pool.as_deref(),
+            client = client.as_deref(),
             status,
             error = error.code,
             detail = %error.detail,
@@ -186,11 +253,60 @@ pub async fn log_request(
         );
     }
     tracing::info!(
+        request_id = %id,
         method = %method,
-        path = %path,
+        route,
+        pool = pool.as_deref(),
+        client = client.as_deref(),
         status,
-        latency_ms = format_args!("{:.2}", started.elapsed().as_secs_f64() * 1000.0),
+        latency_ms = latency(started),
         "request"
     );
-    response
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+    }
+    Ok(response)
+}
+
+/// Milliseconds since `started`, to two decimals.
+fn latency(started: Instant) -> f64 {
+    (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0
+}
+
+/// The `client_id` of a query (authorization requests, the hosted pages), if it is one.
+fn query_client_id(query: &str) -> Option<String> {
+    if !query.contains("client_id=") {
+        return None;
+    }
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name == "client_id")
+        .map(|(_, value)| value.into_owned())
+        .filter(|id| is_plain_token(id, 128))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_short_request_ids_are_taken() {
+        assert!(is_plain_token("req-1.a_b:c+d", 64));
+        assert!(!is_plain_token("", 64));
+        assert!(!is_plain_token(&"a".repeat(65), 64));
+        assert!(!is_plain_token("a b", 64));
+        assert!(!is_plain_token("a\nb", 64));
+        assert!(!is_plain_token("a\"b", 64));
+    }
+
+    #[test]
+    fn the_client_id_is_read_from_the_query() {
+        assert_eq!(
+            query_client_id("response_type=code&client_id=abc123&state=x").as_deref(),
+            Some("abc123")
+        );
+        assert_eq!(query_client_id("state=x"), None);
+        assert_eq!(query_client_id("client_id=a%0Ab"), None);
+    }
 }

@@ -9,7 +9,7 @@ use crate::oauth::OAuthError;
 use crate::oauth::discovery::PoolUrls;
 use crate::store::{self, StoreError};
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -27,6 +27,7 @@ impl FromRequest for PoolSite {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let by_path = req.match_info().get("pool_id").map(str::to_owned);
         let host = req.connection_info().host().to_owned();
+        let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or_else(|| {
                 OAuthError::server_error().with_detail("application state missing")
@@ -55,6 +56,8 @@ impl FromRequest for PoolSite {
                 }
             };
             let pool = found.ok_or_else(|| OAuthError::not_found("no such user pool"))?;
+            req.extensions_mut()
+                .insert(crate::http::LoggedPool(pool.id.as_str().to_owned()));
             let urls = PoolUrls::new(
                 &state.settings.public_url,
                 pool.id.as_str(),

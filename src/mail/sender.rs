@@ -9,7 +9,7 @@ use super::Mailer;
 use crate::store::{self, Store, mail_outbox};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 /// How long a claim protects a message from other senders: longer than an SMTP attempt takes
 /// (`timeout_seconds` is at most 120 per step), so only a dead claimant's messages are taken
@@ -68,9 +68,25 @@ impl Sender {
 
     /// Runs until the process ends.
     pub async fn run(self) {
+        let (_never, stop) = watch::channel(false);
+        self.run_until(stop).await
+    }
+
+    /// Runs until `stop` turns true. A message being delivered then is finished and its
+    /// outcome recorded, so a stop neither loses a delivery nor leaves a lease for others to
+    /// wait out.
+    pub async fn run_until(self, mut stop: watch::Receiver<bool>) {
+        // A function, so the borrow ends before any await.
+        fn asked(stop: &watch::Receiver<bool>) -> bool {
+            *stop.borrow()
+        }
         loop {
-            while self.deliver_one().await {}
+            while !asked(&stop) && self.deliver_one().await {}
+            if asked(&stop) {
+                return;
+            }
             tokio::select! {
+                Ok(_) = stop.wait_for(|stop| *stop) => return,
                 _ = self.queue.wake.notified() => {}
                 _ = actix_web::rt::time::sleep(POLL) => {}
             }

@@ -19,7 +19,7 @@ pub enum SmtpSecurity {
     None,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct SmtpSettings {
     pub host: String,
     pub port: u16,
@@ -27,6 +27,20 @@ pub struct SmtpSettings {
     pub username: Option<String>,
     pub password: Option<String>,
     pub timeout_seconds: u64,
+}
+
+// By hand, so that a settings dump never shows the password.
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "(redacted)"))
+            .field("timeout_seconds", &self.timeout_seconds)
+            .finish()
+    }
 }
 
 pub struct Smtp {

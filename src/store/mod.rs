@@ -388,7 +388,10 @@ impl Store {
             .acquire()
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        // Lines logged by the work carry the request's id.
+        let span = tracing::Span::current();
         actix_web::web::block(move || {
+            let _entered = span.enter();
             let mut conn = pool
                 .get()
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
@@ -416,7 +419,9 @@ impl Store {
             .acquire_owned()
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let span = tracing::Span::current();
         actix_web::web::block(move || {
+            let _entered = span.enter();
             let conn = lease
                 .store
                 .pool

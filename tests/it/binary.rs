@@ -44,7 +44,6 @@ impl Running {
         let mut child = command
             .args(["--listen", listen])
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
             .spawn()
             .expect("gatehouse starts");
         let stdout = child.stdout.take().unwrap();
@@ -83,9 +82,14 @@ impl Running {
         self.printed.join("\n")
     }
 
-    pub(crate) fn stop(mut self) -> ExitStatus {
+    pub(crate) fn stop(self) -> ExitStatus {
+        self.stop_with("-TERM")
+    }
+
+    /// Sends `signal` (`-TERM`, `-INT`) and waits for the process to end.
+    pub(crate) fn stop_with(mut self, signal: &str) -> ExitStatus {
         let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([signal, &self.child.id().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
@@ -181,9 +185,7 @@ pub(crate) fn write_example(dir: &Path) -> std::path::PathBuf {
 }
 
 pub(crate) fn with_example_env(command: &mut Command) {
-    for name in ["EXAMPLE_CLIENT_SECRET", "ALICE_PASSWORD", "UPSTREAM_SECRET"] {
-        command.env(name, example_env(name).unwrap());
-    }
+    command.envs(crate::support::example_env_vars());
 }
 
 fn decode_with_jwks(token: &str, jwks: &Jwks) -> Result<Value, String> {

@@ -116,13 +116,23 @@ macro_rules! on_both_backends_with {
 /// The configuration file from the foundation issue, exactly as written there.
 pub const EXAMPLE_CONFIG: &str = include_str!("../../examples/gatehouse.toml");
 
+/// The development values of the variables the example reads, from examples/gatehouse.env
+/// (the one place they are written).
+pub const EXAMPLE_ENV: &str = include_str!("../../examples/gatehouse.env");
+
+/// `NAME=value` lines of examples/gatehouse.env.
+pub fn example_env_vars() -> impl Iterator<Item = (&'static str, &'static str)> {
+    EXAMPLE_ENV
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| line.split_once('=').expect("NAME=value"))
+}
+
 pub fn example_env(name: &str) -> Option<String> {
-    match name {
-        "EXAMPLE_CLIENT_SECRET" => Some("example-client-secret-0123456789abcdefghijklmnop".into()),
-        "ALICE_PASSWORD" => Some("Alice-Passw0rd".into()),
-        "UPSTREAM_SECRET" => Some("upstream-secret".into()),
-        _ => None,
-    }
+    example_env_vars()
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
 }
 
 pub fn example_declaration() -> gatehouse::config::Declaration {
