@@ -32,9 +32,14 @@ pub fn bind(state: AppState) -> Result<(Server, Vec<SocketAddr>), ServeError> {
         store.clone(),
         state.mailer.clone(),
         state.services.mail.clone(),
-    );
+    )
+    .with_metrics(state.services.metrics.clone());
     let hsts = state.settings.hsts();
+    let metrics_listen = state.settings.metrics_listen.clone();
     let data = web::Data::new(state);
+    // With a listener of its own, /metrics stays off the public one.
+    let public_metrics = metrics_listen.is_none();
+    let metrics_data = data.clone();
     let server = HttpServer::new(move || {
         let mut headers = DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff"));
         if let Some(hsts) = &hsts {
@@ -47,6 +52,12 @@ pub fn bind(state: AppState) -> Result<(Server, Vec<SocketAddr>), ServeError> {
             .wrap(ErrorHandlers::new().handler(StatusCode::PAYLOAD_TOO_LARGE, http::body_too_large))
             .wrap(headers)
             .wrap(from_fn(http::log_request))
+            .wrap(from_fn(http::metrics::track))
+            .configure(|cfg| {
+                if public_metrics {
+                    cfg.route(http::metrics::PATH, web::get().to(http::metrics::scrape));
+                }
+            })
             .configure(http::routes)
             .default_service(web::to(http::not_found))
     })
@@ -60,6 +71,14 @@ pub fn bind(state: AppState) -> Result<(Server, Vec<SocketAddr>), ServeError> {
             .map_err(|e| ServeError::Bind(listen.clone(), e))?,
     };
     let addrs = server.addrs();
+    if let Some(listen) = &metrics_listen {
+        let (metrics_server, metrics_addrs) = http::metrics::listener(listen, metrics_data)
+            .map_err(|e| ServeError::Bind(listen.clone(), e))?;
+        for addr in metrics_addrs {
+            tracing::info!(%addr, "metrics served on their own listener");
+        }
+        actix_web::rt::spawn(metrics_server);
+    }
     actix_web::rt::spawn(housekeeping(store));
     // Mail committed before a crash or a restart goes out from here too.
     actix_web::rt::spawn(sender.run());

@@ -32,7 +32,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server. Without --config, a demo pool, client and user are created once.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending database migrations and exit.
     Migrate(DatabaseArgs),
     /// Validate a configuration file without touching the database.
@@ -118,6 +118,10 @@ struct ServeArgs {
     /// subdomain of the public host must then be served over https too.
     #[arg(long, env = "GATEHOUSE_HSTS_INCLUDE_SUBDOMAINS")]
     hsts_include_subdomains: bool,
+    /// Serve Prometheus metrics on this address only (plain HTTP) instead of at /metrics on
+    /// the main listener.
+    #[arg(long, env = "GATEHOUSE_METRICS_LISTEN", value_name = "ADDR")]
+    metrics_listen: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -131,7 +135,7 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let result = match Cli::parse().command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::Migrate(args) => migrate(&args.database_url),
         Command::Check { config } => config::load(&config)
             .map(|declaration| {
@@ -222,6 +226,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     settings.locales_dir = args.locales_dir;
     settings.trusted_proxies = args.trusted_proxies;
     settings.hsts_include_subdomains = args.hsts_include_subdomains;
+    settings.metrics_listen = args.metrics_listen;
     if let Some(declaration) = &declaration {
         let templates = declaration
             .pools

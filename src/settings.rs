@@ -26,6 +26,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Whether the HSTS header also covers subdomains of the public URL's host.
     pub hsts_include_subdomains: bool,
+    /// A separate address serving `/metrics` (and only it); `None` serves it on `listen`.
+    pub metrics_listen: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -66,6 +68,7 @@ impl Settings {
             templates: Arc::default(),
             trusted_proxies: Vec::new(),
             hsts_include_subdomains: false,
+            metrics_listen: None,
         })
     }
 

@@ -9,6 +9,7 @@ pub mod cookies;
 pub mod csrf;
 pub mod errors;
 pub mod forwarded;
+pub mod metrics;
 pub mod pages;
 pub mod pool;
 pub mod respond;

@@ -8,6 +8,7 @@ mod config;
 mod federation;
 mod hardening;
 mod hosted;
+mod metrics;
 mod outbox;
 mod protocol;
 mod server;
