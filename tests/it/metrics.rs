@@ -6,7 +6,9 @@
 
 use crate::hosted::{CALLBACK, authorize_query, browser, input_value, location, param};
 use crate::on_both_backends_with;
-use crate::support::{SmtpSink, TestDb, free_port, spawn_server_with, wait_for_mail};
+use crate::support::{
+    SmtpSink, TestDb, free_port, smtp_settings, spawn_server_with, wait_for_mail,
+};
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -46,7 +48,8 @@ struct Metered {
     sink: SmtpSink,
 }
 
-/// The same server with `--metrics-listen` set.
+/// The same server with `--metrics-listen` set, and its mail going to a port where nothing
+/// listens.
 struct Private(Metered);
 
 impl Metered {
@@ -61,7 +64,11 @@ impl Metered {
                 .unwrap();
         gatehouse::provision::apply(&mut db.store.conn().unwrap(), &declaration).unwrap();
         let metrics_addr = format!("127.0.0.1:{}", free_port());
-        let mail = sink.mail_settings();
+        let mail = if own_listener {
+            smtp_settings(free_port())
+        } else {
+            sink.mail_settings()
+        };
         let server = spawn_server_with(db.store.clone(), |settings| {
             settings.mail = mail;
             if own_listener {
@@ -106,6 +113,27 @@ impl Metered {
         } else {
             to
         }
+    }
+
+    /// Signs `username` up, which queues a confirmation code to `{username}@example.com`.
+    async fn sign_up(&self, username: &str) {
+        let b = browser();
+        let signup = format!("{}/{POOL}/signup?{}", self.root, authorize_query(CLIENT));
+        let html = b.get(&signup).send().await.unwrap().text().await.unwrap();
+        let csrf = input_value(&html, "_csrf");
+        let email = format!("{username}@example.com");
+        let signed_up = b
+            .post(&signup)
+            .form(&[
+                ("_csrf", csrf.as_str()),
+                ("username", username),
+                ("email", &email),
+                ("password", "Newbie-Passw0rd1"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed_up.status(), StatusCode::FOUND);
     }
 
     async fn token(&self, form: &[(&str, &str)]) -> (StatusCode, Value) {
@@ -220,21 +248,7 @@ async fn counters_move_with_sign_ins_grants_and_mail(site: Metered) {
     assert!(locked, "the sixth failure is throttled");
 
     // A sign-up code, delivered to the SMTP sink.
-    let signup = format!("{}/{POOL}/signup?{}", site.root, authorize_query(CLIENT));
-    let html = b.get(&signup).send().await.unwrap().text().await.unwrap();
-    let csrf = input_value(&html, "_csrf");
-    let signed_up = b
-        .post(&signup)
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("username", "newbie"),
-            ("email", "newbie@example.com"),
-            ("password", "Newbie-Passw0rd1"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed_up.status(), StatusCode::FOUND);
+    site.sign_up("newbie").await;
     wait_for_mail(&site.db.store).await;
     assert_eq!(site.sink.messages_to("newbie@example.com").len(), 1);
 
@@ -318,7 +332,32 @@ mod own_listener {
             .await
             .unwrap();
         assert_eq!(private_health.status(), StatusCode::NOT_FOUND);
-        let samples = site.scrape().await;
+        // Mail that cannot go out: queued, retried, counted.
+        site.sign_up("stuck").await;
+        let mut samples = site.scrape().await;
+        for _ in 0..100 {
+            if value(
+                &samples,
+                "gatehouse_mail_deliveries_total{result=\"retrying\"}",
+            ) >= 1.0
+            {
+                break;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+            samples = site.scrape().await;
+        }
+        assert!(
+            value(
+                &samples,
+                "gatehouse_mail_deliveries_total{result=\"retrying\"}"
+            ) >= 1.0,
+            "{samples:#?}"
+        );
+        assert_eq!(
+            value(&samples, "gatehouse_mail_deliveries_total{result=\"sent\"}"),
+            0.0
+        );
+        assert_eq!(value(&samples, "gatehouse_mail_outbox_depth{}"), 1.0);
         assert_eq!(
             value(
                 &samples,
