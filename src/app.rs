@@ -40,6 +40,8 @@ pub struct Serving {
     pub addrs: Vec<SocketAddr>,
     stop: watch::Sender<bool>,
     tasks: Vec<actix_web::rt::task::JoinHandle<()>>,
+    /// The `--metrics-listen` server, stopped after the main one.
+    metrics: Option<actix_web::dev::ServerHandle>,
 }
 
 /// Binds the listener and starts the background tasks.
@@ -56,10 +58,15 @@ pub fn start(state: AppState) -> Result<Serving, ServeError> {
         store.clone(),
         state.mailer.clone(),
         state.services.mail.clone(),
-    );
+    )
+    .with_metrics(state.services.metrics.clone());
     let hsts = state.settings.hsts();
     let (demo, index) = (state.settings.demo.is_some(), state.settings.index_page);
+    let metrics_listen = state.settings.metrics_listen.clone();
     let data = web::Data::new(state);
+    // With a listener of its own, /metrics stays off the public one.
+    let public_metrics = metrics_listen.is_none();
+    let metrics_data = data.clone();
     let server = HttpServer::new(move || {
         let mut headers = DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff"));
         if let Some(hsts) = &hsts {
@@ -72,6 +79,12 @@ pub fn start(state: AppState) -> Result<Serving, ServeError> {
             .wrap(ErrorHandlers::new().handler(StatusCode::PAYLOAD_TOO_LARGE, http::body_too_large))
             .wrap(headers)
             .wrap(from_fn(http::log_request))
+            .wrap(from_fn(http::metrics::track))
+            .configure(|cfg| {
+                if public_metrics {
+                    cfg.route(http::metrics::PATH, web::get().to(http::metrics::scrape));
+                }
+            })
             .configure(|cfg| http::index::routes(cfg, demo, index))
             .configure(http::routes)
             .default_service(web::to(http::not_found))
@@ -91,6 +104,19 @@ pub fn start(state: AppState) -> Result<Serving, ServeError> {
             .map_err(|e| ServeError::Bind(listen.clone(), e))?,
     };
     let addrs = server.addrs();
+    let metrics_server = match &metrics_listen {
+        Some(listen) => {
+            let (metrics_server, metrics_addrs) = http::metrics::listener(listen, metrics_data)
+                .map_err(|e| ServeError::Bind(listen.clone(), e))?;
+            for addr in metrics_addrs {
+                tracing::info!(%addr, "metrics served on their own listener");
+            }
+            let handle = metrics_server.handle();
+            actix_web::rt::spawn(metrics_server);
+            Some(handle)
+        }
+        None => None,
+    };
     let (stop, stopping) = watch::channel(false);
     let tasks = vec![
         actix_web::rt::spawn(housekeeping(store, stopping.clone())),
@@ -102,6 +128,7 @@ pub fn start(state: AppState) -> Result<Serving, ServeError> {
         addrs,
         stop,
         tasks,
+        metrics: metrics_server,
     })
 }
 
@@ -120,6 +147,9 @@ impl Serving {
             handle.stop(true).await;
         });
         let result = self.server.await;
+        if let Some(metrics) = self.metrics {
+            metrics.stop(true).await;
+        }
         self.stop.send_replace(true);
         for task in self.tasks {
             let _ = task.await;

@@ -9,6 +9,7 @@ pub mod federation;
 pub mod flows;
 pub mod http;
 pub mod mail;
+pub mod metrics;
 pub mod model;
 pub mod oauth;
 pub mod provision;

@@ -47,7 +47,7 @@ enum LogFormat {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server. Without --config, a demo pool, client and user are created once.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending database migrations and exit.
     Migrate(DatabaseArgs),
     /// Validate a configuration file without touching the database.
@@ -158,6 +158,10 @@ struct ServeArgs {
         default_value_t = gatehouse::settings::DEFAULT_CLIENT_REQUEST_TIMEOUT_SECONDS
     )]
     client_request_timeout_seconds: u64,
+    /// Serve Prometheus metrics on this address only (plain HTTP) instead of at /metrics on
+    /// the main listener.
+    #[arg(long, env = "GATEHOUSE_METRICS_LISTEN", value_name = "ADDR")]
+    metrics_listen: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -166,7 +170,7 @@ fn main() -> ExitCode {
     init_logging(cli.log_format);
     let log_format = cli.log_format;
     let result = match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::Migrate(args) => migrate(&args.database_url),
         Command::Check { config } => config::load(&config)
             .map(|declaration| {
@@ -285,6 +289,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     settings.index_page = args.index_page;
     settings.keep_alive_seconds = args.keep_alive_seconds;
     settings.client_request_timeout_seconds = args.client_request_timeout_seconds;
+    settings.metrics_listen = args.metrics_listen;
     if let Some(declaration) = &declaration {
         let templates = declaration
             .pools

@@ -35,6 +35,8 @@ pub struct Settings {
     pub keep_alive_seconds: u64,
     /// How long a new connection has to send its first request's head, in seconds (0: no limit).
     pub client_request_timeout_seconds: u64,
+    /// A separate address serving `/metrics` (and only it); `None` serves it on `listen`.
+    pub metrics_listen: Option<String>,
 }
 
 /// The pool and client the demo app at `/demo/` signs in with.
@@ -92,6 +94,7 @@ impl Settings {
             index_page: true,
             keep_alive_seconds: DEFAULT_KEEP_ALIVE_SECONDS,
             client_request_timeout_seconds: DEFAULT_CLIENT_REQUEST_TIMEOUT_SECONDS,
+            metrics_listen: None,
         })
     }
 

@@ -13,7 +13,7 @@ pub mod oidc;
 use crate::model::{IdentityProvider, ProviderType};
 use serde_json::{Map, Value};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Upstream calls give up after this long: a provider that is down must not keep a sign-in
 /// waiting for ever.
@@ -63,8 +63,16 @@ pub enum FederationError {
 }
 
 /// A provider's connector. Every upstream call is async: no thread and no database connection
-/// waits on a provider (docs/architecture.md).
-pub enum Connector<'a> {
+/// waits on a provider (docs/architecture.md). Each call is counted and timed here, once for
+/// every provider type (`gatehouse_upstream_requests_total`, docs/deployment.md "Metrics").
+pub struct Connector<'a> {
+    kind: ConnectorKind<'a>,
+    /// The provider's type, as a metric label.
+    label: &'static str,
+    metrics: &'a crate::metrics::Metrics,
+}
+
+enum ConnectorKind<'a> {
     /// Any OpenID Provider, Google included.
     Oidc(oidc::OidcConnector<'a>),
     Facebook(facebook::FacebookConnector<'a>),
@@ -75,12 +83,15 @@ pub enum Connector<'a> {
 impl Connector<'_> {
     /// Where to send the browser (an OpenID Provider's may need discovery first).
     pub async fn authorization_url(&self, start: &Start<'_>) -> Result<String, FederationError> {
-        match self {
-            Self::Oidc(c) => c.authorization_url(start).await,
-            Self::Facebook(c) => c.authorization_url(start),
-            Self::Amazon(c) => c.authorization_url(start),
-            Self::Apple(c) => c.authorization_url(start).await,
-        }
+        let started = std::time::Instant::now();
+        let url = match &self.kind {
+            ConnectorKind::Oidc(c) => c.authorization_url(start).await,
+            ConnectorKind::Facebook(c) => c.authorization_url(start),
+            ConnectorKind::Amazon(c) => c.authorization_url(start),
+            ConnectorKind::Apple(c) => c.authorization_url(start).await,
+        };
+        self.record("authorize", url.as_ref().err(), started);
+        url
     }
 
     /// Exchanges the code and returns who signed in.
@@ -88,32 +99,55 @@ impl Connector<'_> {
         &self,
         callback: &Callback<'_>,
     ) -> Result<UpstreamIdentity, FederationError> {
-        match self {
-            Self::Oidc(c) => c.exchange(callback).await,
-            Self::Facebook(c) => c.exchange(callback).await,
-            Self::Amazon(c) => c.exchange(callback).await,
-            Self::Apple(c) => c.exchange(callback).await,
-        }
+        let started = std::time::Instant::now();
+        let identity = match &self.kind {
+            ConnectorKind::Oidc(c) => c.exchange(callback).await,
+            ConnectorKind::Facebook(c) => c.exchange(callback).await,
+            ConnectorKind::Amazon(c) => c.exchange(callback).await,
+            ConnectorKind::Apple(c) => c.exchange(callback).await,
+        };
+        self.record("exchange", identity.as_ref().err(), started);
+        identity
     }
 
     /// Claims carried by the answer's own parameters (none but Apple's), from `params`.
     pub fn answer_claims(&self, params: &crate::oauth::Params) -> Map<String, Value> {
-        match self {
-            Self::Apple(c) => c.answer_claims(params),
+        match &self.kind {
+            ConnectorKind::Apple(c) => c.answer_claims(params),
             _ => Map::new(),
         }
     }
+
+    fn record(&self, call: &'static str, error: Option<&FederationError>, started: Instant) {
+        let result = match error {
+            None => "ok",
+            Some(FederationError::Unavailable(_)) => "unavailable",
+            Some(FederationError::Rejected(_)) => "rejected",
+            Some(FederationError::Misconfigured(_)) => "misconfigured",
+        };
+        self.metrics
+            .upstream_call(self.label, call, result, started.elapsed());
+    }
 }
 
-/// What connectors share: one HTTP client and the OIDC discovery cache.
+/// What connectors share: one HTTP client, the OIDC discovery cache and the server's metrics.
 #[derive(Default)]
 pub struct Upstreams {
     /// Built on first use: the TLS provider is installed at start-up, before any request.
     http: OnceLock<reqwest::Client>,
     pub discovery: oidc::DiscoveryCache,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Upstreams {
+    /// Upstreams whose calls are counted in `metrics`.
+    pub fn with_metrics(metrics: Arc<crate::metrics::Metrics>) -> Self {
+        Self {
+            metrics,
+            ..Self::default()
+        }
+    }
+
     pub fn http(&self) -> &reqwest::Client {
         self.http.get_or_init(|| {
             reqwest::Client::builder()
@@ -133,10 +167,12 @@ pub fn connector<'a>(
     provider: &'a IdentityProvider,
     upstreams: &'a Arc<Upstreams>,
 ) -> Result<Connector<'a>, FederationError> {
-    Ok(match provider.provider_type {
-        ProviderType::Oidc => Connector::Oidc(oidc::OidcConnector::new(provider, upstreams, None)?),
+    let kind = match provider.provider_type {
+        ProviderType::Oidc => {
+            ConnectorKind::Oidc(oidc::OidcConnector::new(provider, upstreams, None)?)
+        }
         // Google is an OpenID Provider with a fixed issuer (overridable for tests and proxies).
-        ProviderType::Google => Connector::Oidc(
+        ProviderType::Google => ConnectorKind::Oidc(
             oidc::OidcConnector::new(provider, upstreams, Some("https://accounts.google.com"))?
                 .with_flavor(oidc::Flavor {
                     social: true,
@@ -144,13 +180,29 @@ pub fn connector<'a>(
                 }),
         ),
         ProviderType::Facebook => {
-            Connector::Facebook(facebook::FacebookConnector::new(provider, upstreams))
+            ConnectorKind::Facebook(facebook::FacebookConnector::new(provider, upstreams))
         }
         ProviderType::LoginWithAmazon => {
-            Connector::Amazon(amazon::AmazonConnector::new(provider, upstreams))
+            ConnectorKind::Amazon(amazon::AmazonConnector::new(provider, upstreams))
         }
         ProviderType::SignInWithApple => {
-            Connector::Apple(apple::AppleConnector::new(provider, upstreams)?)
+            ConnectorKind::Apple(apple::AppleConnector::new(provider, upstreams)?)
         }
+    };
+    Ok(Connector {
+        kind,
+        label: provider_label(provider.provider_type),
+        metrics: &upstreams.metrics,
     })
+}
+
+/// A provider type as a metric label.
+fn provider_label(provider_type: ProviderType) -> &'static str {
+    match provider_type {
+        ProviderType::Oidc => "oidc",
+        ProviderType::Google => "google",
+        ProviderType::Facebook => "facebook",
+        ProviderType::LoginWithAmazon => "amazon",
+        ProviderType::SignInWithApple => "apple",
+    }
 }

@@ -70,6 +70,9 @@ pub fn complete(
                 nonce: request.nonce.as_deref(),
             };
             let tokens = user_tokens(conn, services, site, &grant, now)?;
+            services
+                .metrics
+                .token_issued(crate::metrics::Grant::Implicit);
             let expires_in = tokens.expires_in.to_string();
             let mut params = vec![("access_token", tokens.access_token.as_str())];
             if let Some(id_token) = &tokens.id_token {

@@ -12,6 +12,7 @@ use super::hosted::{
 };
 use super::sign_in::{self, Challenge, Refusal};
 use super::{Services, Site, issue, session};
+use crate::metrics::SignIn;
 use crate::model::attributes::Attributes;
 use crate::model::{User, UserStatus};
 use crate::oauth::OAuthError;
@@ -65,8 +66,51 @@ pub fn submit(db: &mut Lease, services: &Services, site: &Site, browser: &Browse
         "mfa_setup" => mfa_setup(conn, services, site, ctx, browser),
         "idp_email" => provider_by_email(conn, services, site, ctx, browser),
         _ => password(db, services, site, ctx, browser, username),
+    }?;
+    if let Some(result) = sign_in_result(step, &outcome) {
+        services.metrics.sign_in(result);
+    }
+    Ok(outcome)
+}
+
+/// The page errors that end a sign-in step, as metric results.
+const ERROR_RESULTS: &[(&str, SignIn)] = &[
+    ("error.wrong_credentials", SignIn::WrongPassword),
+    ("error.too_many_attempts", SignIn::Locked),
+    ("error.too_many_codes", SignIn::Locked),
+    ("error.wrong_totp", SignIn::WrongMfaCode),
+    (refusal_key(Refusal::Disabled), SignIn::Disabled),
+    (refusal_key(Refusal::NotConfirmed), SignIn::Unconfirmed),
+    (refusal_key(Refusal::ResetRequired), SignIn::ResetRequired),
+    (
+        refusal_key(Refusal::TemporaryPasswordExpired),
+        SignIn::TemporaryPasswordExpired,
+    ),
+];
+
+/// How a submitted sign-in step ended, read from its outcome in this one place
+/// (`gatehouse_sign_ins_total`). `None` for what is no sign-in attempt: the provider choice,
+/// an expired form, a new password the policy refuses.
+fn sign_in_result(step: &str, outcome: &HostedOutcome) -> Option<SignIn> {
+    let view = match outcome {
+        _ if step == "idp_email" => return None,
+        // Every factor is in: the browser goes back to the app.
+        HostedOutcome::Redirect { .. } => return Some(SignIn::Success),
+        HostedOutcome::Show { view, .. } => view,
+        HostedOutcome::Goto { .. } | HostedOutcome::Page(_) => return None,
     };
-    Ok(outcome?)
+    match (&view.screen, &view.error) {
+        (_, Some(error)) => ERROR_RESULTS
+            .iter()
+            .find(|(key, _)| *key == error.key)
+            .map(|(_, result)| *result),
+        (Screen::MfaChallenge, None) => Some(SignIn::MfaRequired),
+        (Screen::MfaSetup { .. }, None) => Some(SignIn::MfaSetupRequired),
+        (Screen::NewPassword { .. }, None) if step != "new_password" => {
+            Some(SignIn::NewPasswordRequired)
+        }
+        _ => None,
+    }
 }
 
 fn password(
@@ -151,7 +195,7 @@ fn password(
 }
 
 /// The page's message for a refusal after a right password.
-fn refusal_key(refusal: Refusal) -> &'static str {
+const fn refusal_key(refusal: Refusal) -> &'static str {
     match refusal {
         Refusal::Disabled => "error.user_disabled",
         Refusal::NotConfirmed => "error.user_not_confirmed",

@@ -49,18 +49,22 @@ pub struct Services {
     pub upstreams: Arc<crate::federation::Upstreams>,
     /// Access tokens whose signature has been checked (userInfo, introspection).
     pub verified_tokens: userinfo::VerifiedTokens,
+    /// This server's metrics (docs/deployment.md, "Metrics").
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Services {
     pub fn new(catalogue: Catalogue, templates: Arc<TemplateOverrides>) -> Self {
+        let metrics = Arc::new(crate::metrics::Metrics::new());
         Self {
             keys: KeyRing::default(),
             directory: DirectoryCache::default(),
             mail: MailQueue::default(),
             catalogue: Arc::new(catalogue),
             templates,
-            upstreams: Arc::default(),
+            upstreams: Arc::new(crate::federation::Upstreams::with_metrics(metrics.clone())),
             verified_tokens: Default::default(),
+            metrics,
         }
     }
 }

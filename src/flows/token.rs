@@ -5,6 +5,7 @@
 
 use super::issue::{self, TokenGrant};
 use super::{Services, Site, defined_custom_scopes, find_client, internal, new_jti};
+use crate::metrics::Grant;
 use crate::model::{AppClient, OAuthFlow, User};
 use crate::oauth::client_auth::{self, ClientCredentials};
 use crate::oauth::grants::{self as oauth_grants, RefreshRefusal, StoredRefresh};
@@ -52,15 +53,30 @@ pub fn grant(
 ) -> Result<TokenResponse, OAuthError> {
     let grant_type = body.require("grant_type")?.to_owned();
     let (_, client) = authenticate_client(conn, services, site, authorization, body)?;
-    match grant_type.as_str() {
-        "authorization_code" => authorization_code(conn, services, site, &client, body, now),
-        "refresh_token" => refresh_token(conn, services, site, &client, body, now),
-        "client_credentials" => client_credentials(conn, services, site, &client, body, now),
-        other => Err(OAuthError::new(
-            ErrorCode::UnsupportedGrantType,
-            format!("grant_type `{other}` is not supported"),
-        )),
+    let (issued, grant) = match grant_type.as_str() {
+        "authorization_code" => (
+            authorization_code(conn, services, site, &client, body, now),
+            Grant::AuthorizationCode,
+        ),
+        "refresh_token" => (
+            refresh_token(conn, services, site, &client, body, now),
+            Grant::RefreshToken,
+        ),
+        "client_credentials" => (
+            client_credentials(conn, services, site, &client, body, now),
+            Grant::ClientCredentials,
+        ),
+        other => {
+            return Err(OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                format!("grant_type `{other}` is not supported"),
+            ));
+        }
+    };
+    if issued.is_ok() {
+        services.metrics.token_issued(grant);
     }
+    issued
 }
 
 fn require_flow(client: &AppClient, flow: OAuthFlow, what: &str) -> Result<(), OAuthError> {
@@ -281,7 +297,7 @@ fn refresh_token(
                 let refusal =
                     oauth_grants::refused_rotation(token.as_ref(), client.id.as_str(), now);
                 let row = found.as_ref().map(|(row, _)| row);
-                return Err(refuse_refresh(conn, row, refusal, now)?);
+                return Err(refuse_refresh(conn, services, row, refusal, now)?);
             };
             let user = signed_in_user(conn, site, &row.user_sub)?;
             let next = secrets::random_token(48);
@@ -297,7 +313,7 @@ fn refresh_token(
             Ok((row, user, inputs, Some(next)))
         })?
     } else {
-        let row = usable_refresh(conn, site, client, digest.as_str(), now)?;
+        let row = usable_refresh(conn, services, site, client, digest.as_str(), now)?;
         let user = signed_in_user(conn, site, &row.user_sub)?;
         let inputs = issue::signing_inputs(conn, services, site, &user, now)?;
         (row, user, inputs, None)
@@ -319,6 +335,7 @@ fn refresh_token(
 /// already is a reuse: its family is revoked (the caller's transaction commits that).
 fn usable_refresh(
     conn: &mut AnyConnection,
+    services: &Services,
     site: &Site,
     client: &AppClient,
     digest: &str,
@@ -329,7 +346,7 @@ fn usable_refresh(
     };
     match oauth_grants::check_refresh(&as_stored(&row, family_live), client.id.as_str(), now) {
         Ok(()) => Ok(row),
-        Err(refusal) => Err(refuse_refresh(conn, Some(&row), refusal, now)?),
+        Err(refusal) => Err(refuse_refresh(conn, services, Some(&row), refusal, now)?),
     }
 }
 
@@ -355,9 +372,11 @@ fn as_stored(row: &RefreshRow, family_live: bool) -> StoredRefresh<'_> {
     }
 }
 
-/// Carries out a refusal (revoking the family of a reused token) and returns its error.
+/// Carries out a refusal (revoking the family of a reused token, which the metrics count) and
+/// returns its error.
 fn refuse_refresh(
     conn: &mut AnyConnection,
+    services: &Services,
     row: Option<&RefreshRow>,
     refusal: RefreshRefusal,
     now: i64,
@@ -366,6 +385,7 @@ fn refuse_refresh(
         && let Some(row) = row
     {
         grants::revoke_family(conn, &row.family_id, now)?;
+        services.metrics.refresh_token_reused();
     }
     Ok(refusal.error)
 }

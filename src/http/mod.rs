@@ -11,6 +11,7 @@ pub mod demo;
 pub mod errors;
 pub mod forwarded;
 pub mod index;
+pub mod metrics;
 pub mod pages;
 pub mod pool;
 pub mod respond;

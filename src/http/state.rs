@@ -32,6 +32,7 @@ impl AppState {
         let mailer = settings.mail.mailer().map_err(|e| e.to_string())?;
         store.open_inline_connections();
         let services = Services::new(catalogue, settings.templates.clone());
+        let store = store.with_pool_wait(services.metrics.pool_wait());
         let csrf_secret = store
             .conn()
             .and_then(|mut conn| {

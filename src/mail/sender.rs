@@ -6,6 +6,7 @@
 //! repeat. Every process runs one sender; leases keep two from delivering the same message.
 
 use super::Mailer;
+use crate::metrics::{Delivery, Metrics};
 use crate::store::{self, Store, mail_outbox};
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,6 +55,8 @@ pub struct Sender {
     queue: MailQueue,
     /// This process's name on its leases.
     owner: String,
+    /// Where attempts are counted (`gatehouse_mail_deliveries_total`).
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Sender {
@@ -63,6 +66,19 @@ impl Sender {
             mailer,
             queue,
             owner: uuid::Uuid::new_v4().to_string(),
+            metrics: None,
+        }
+    }
+
+    /// This sender, counting its delivery attempts in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    fn count(&self, result: Delivery) {
+        if let Some(metrics) = &self.metrics {
+            metrics.mail_delivery(result);
         }
     }
 
@@ -118,6 +134,7 @@ impl Sender {
         let now = store::now();
         let recorded = match sent {
             Ok(()) => {
+                self.count(Delivery::Sent);
                 tracing::info!(message = %id, pool = %message.pool_id, attempts = message.attempts, "email delivered");
                 self.store
                     .run(move |conn| mail_outbox::mark_sent(conn, &id, now))
@@ -125,6 +142,10 @@ impl Sender {
             }
             Err(error) => {
                 let retry_at = next_attempt(message.created_at, message.attempts, now);
+                self.count(match retry_at {
+                    Some(_) => Delivery::Retrying,
+                    None => Delivery::Abandoned,
+                });
                 match retry_at {
                     Some(at) => tracing::warn!(
                         message = %id, pool = %message.pool_id, attempts = message.attempts,

@@ -22,7 +22,7 @@ use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -266,6 +266,21 @@ pub struct Store {
     permits: std::sync::Arc<tokio::sync::Semaphore>,
     /// SQLite files only: connections that never wait for another writer (see `try_inline`).
     eager: Option<Eager>,
+    /// Where waits for a pooled connection are recorded (`with_pool_wait`).
+    pool_wait: PoolWait,
+}
+
+/// The histogram of waits for a pooled connection (docs/deployment.md, "Metrics"), if any.
+#[derive(Clone, Default)]
+struct PoolWait(Option<prometheus_client::metrics::histogram::Histogram>);
+
+impl PoolWait {
+    /// Records a wait that began at `since` and ended now, with a connection in hand.
+    fn ended(&self, since: Instant) {
+        if let Some(histogram) = &self.0 {
+            histogram.observe(since.elapsed().as_secs_f64());
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -362,7 +377,18 @@ impl Store {
             url,
             permits,
             eager,
+            pool_wait: PoolWait::default(),
         })
+    }
+
+    /// This store, recording from now on how long each wait for a pooled connection took
+    /// (permit and checkout) in `histogram`.
+    pub fn with_pool_wait(
+        mut self,
+        histogram: prometheus_client::metrics::histogram::Histogram,
+    ) -> Self {
+        self.pool_wait = PoolWait(Some(histogram));
+        self
     }
 
     pub fn backend(&self) -> &'static str {
@@ -371,6 +397,13 @@ impl Store {
 
     /// A pooled connection, for synchronous callers (the CLI, tests, start-up).
     pub fn conn(&self) -> StoreResult<r2d2::PooledConnection<AnyManager>> {
+        let since = Instant::now();
+        let conn = self.checkout()?;
+        self.pool_wait.ended(since);
+        Ok(conn)
+    }
+
+    fn checkout(&self) -> StoreResult<r2d2::PooledConnection<AnyManager>> {
         self.pool
             .get()
             .map_err(|e| StoreError::Unavailable(e.to_string()))
@@ -382,7 +415,8 @@ impl Store {
         F: FnOnce(&mut AnyConnection) -> StoreResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
+        let since = Instant::now();
+        let (pool, wait) = (self.pool.clone(), self.pool_wait.clone());
         let _permit = self
             .permits
             .acquire()
@@ -395,6 +429,7 @@ impl Store {
             let mut conn = pool
                 .get()
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            wait.ended(since);
             work(&mut conn)
         })
         .await
@@ -409,6 +444,7 @@ impl Store {
         F: FnOnce(&mut Lease) -> T + Send + 'static,
         T: Send + 'static,
     {
+        let since = Instant::now();
         let mut lease = Lease {
             store: self.clone(),
             held: None,
@@ -427,6 +463,7 @@ impl Store {
                 .pool
                 .get()
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            lease.store.pool_wait.ended(since);
             lease.held = Some((permit, conn));
             Ok(work(&mut lease))
         })
@@ -446,13 +483,15 @@ impl Store {
         if !matches!(self.url, DatabaseUrl::Sqlite(_)) {
             return self.run(work).await;
         }
+        let since = Instant::now();
         let _permit = self
             .permits
             .acquire()
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         // A permit is held, so a connection is free and `get` does not block.
-        let mut conn = self.conn()?;
+        let mut conn = self.checkout()?;
+        self.pool_wait.ended(since);
         work(&mut conn)
     }
 
@@ -561,15 +600,13 @@ impl Lease {
         let held = match self.held.take() {
             Some(held) => held,
             None => {
+                let since = Instant::now();
                 // On the blocking pool: waiting here parks this thread only.
                 let permit = tokio::runtime::Handle::current()
                     .block_on(self.store.permits.clone().acquire_owned())
                     .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-                let conn = self
-                    .store
-                    .pool
-                    .get()
-                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                let conn = self.store.checkout()?;
+                self.store.pool_wait.ended(since);
                 (permit, conn)
             }
         };

@@ -280,6 +280,23 @@ async fn token_endpoint_answers_while_sign_ins_wait_upstream(slow: Stalled) {
         assert!(pairs.contains_key("code"), "{location}");
         assert_eq!(pairs["state"], format!("app-{i}"));
     }
+    // Every upstream call was counted, by provider type and call (docs/deployment.md).
+    let root = slow.base.trim_end_matches(&format!("/{POOL}"));
+    let metrics = slow
+        .http
+        .get(format!("{root}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    let page = metrics.text().await.unwrap();
+    for line in [
+        "gatehouse_upstream_requests_total{provider=\"oidc\",call=\"authorize\",result=\"ok\"} 5",
+        "gatehouse_upstream_requests_total{provider=\"oidc\",call=\"exchange\",result=\"ok\"} 5",
+        "gatehouse_upstream_request_duration_seconds_count{provider=\"oidc\",call=\"exchange\"} 5",
+        "gatehouse_tokens_issued_total{grant=\"client_credentials\"} 1",
+    ] {
+        assert!(page.lines().any(|l| l == line), "{line} in {page}");
+    }
 }
 
 on_both_backends_with!(Stalled; token_endpoint_answers_while_sign_ins_wait_upstream);
