@@ -8,6 +8,7 @@ mod config;
 mod federation;
 mod hardening;
 mod hosted;
+mod hosted_forms;
 mod outbox;
 mod protocol;
 mod server;
