@@ -130,6 +130,7 @@ fn main() {
             },
             screen,
             error: Some(Text::new("error.wrong_credentials")),
+            field_errors: Vec::new(),
             notice: None,
         };
         report(

@@ -21,6 +21,7 @@ use crate::store::grants::{self, SESSION_MFA, SESSION_MFA_SETUP, SESSION_NEW_PAS
 use crate::store::{self, AnyConnection, Lease, mfa, throttle};
 use crate::totp;
 use crate::ui::i18n::Text;
+use crate::ui::view::FieldError;
 
 /// Failures an address may make before it is slowed down (a NAT hides many users).
 const FREE_FAILURES_PER_ADDRESS: i32 = 50;
@@ -121,13 +122,30 @@ fn password(
     browser: &Browser,
     username: String,
 ) -> Result<HostedOutcome, OAuthError> {
-    let conn = db.conn()?;
     let password = browser.field("password");
-    let user = if username.is_empty() {
-        None
-    } else {
-        store::users::find_for_sign_in(conn, &site.pool, &username)?
-    };
+    // An empty field is a slip, not a guess: said plainly, and never counted as a failure.
+    let mut missing = Vec::new();
+    if username.is_empty() {
+        missing.push(FieldError::new(
+            "username",
+            Text::new("error.username_missing"),
+        ));
+    }
+    if password.is_empty() {
+        missing.push(FieldError::new(
+            "password",
+            Text::new("error.password_missing"),
+        ));
+    }
+    if !missing.is_empty() {
+        return Ok(HostedOutcome::show_invalid(
+            ctx.frame,
+            Screen::SignIn { username },
+            missing,
+        ));
+    }
+    let conn = db.conn()?;
+    let user = store::users::find_for_sign_in(conn, &site.pool, &username)?;
     // Throttled per account, whichever of its names was typed; per name for unknown ones.
     let user_key = match &user {
         Some(user) => format!("user:{}:{}", site.pool_id(), user.sub),
@@ -307,29 +325,31 @@ fn new_password(
     let Some(pending) = pending(conn, site, browser, SESSION_NEW_PASSWORD)? else {
         return Ok(expired(ctx));
     };
-    let mut user = pending.user;
+    let mut user = pending.user.clone();
     let screen = |user: &User| Screen::NewPassword {
         username: user.username.clone(),
         missing: missing_required(site, &user.attributes, Some(browser)),
     };
     let new = browser.field("new_password");
-    if new != browser.field("confirm_password") {
-        let screen = screen(&user);
-        return Ok(HostedOutcome::show_error(
-            ctx.frame,
-            screen,
-            Text::new("error.passwords_differ"),
-        ));
-    }
-    if let Some(error) = super::signup::policy_error(site, new) {
-        let screen = screen(&user);
-        return Ok(HostedOutcome::show_error(ctx.frame, screen, error));
-    }
+    // Every problem at once, in the form's order: attributes, then the password twice.
+    let mut problems = Vec::new();
     for field in missing_required(site, &user.attributes, Some(browser)) {
-        if let Err(error) = super::signup::set_attribute(&mut user.attributes, &field) {
-            let screen = screen(&user);
-            return Ok(HostedOutcome::show_error(ctx.frame, screen, error));
+        if let Err(text) = super::signup::set_attribute(&mut user.attributes, &field) {
+            problems.push(FieldError::new(field.name.clone(), text));
         }
+    }
+    problems.extend(super::validation::new_password(
+        &site.pool.settings,
+        "new_password",
+        new,
+        Some(browser.field("confirm_password")),
+    ));
+    if !problems.is_empty() {
+        let screen = Screen::NewPassword {
+            username: user.username.clone(),
+            missing: missing_required(site, &pending.user.attributes, Some(browser)),
+        };
+        return Ok(HostedOutcome::show_invalid(ctx.frame, screen, problems));
     }
     db.release();
     user.password_hash = Some(secrets::hash_password(new).map_err(super::internal)?);
@@ -379,6 +399,13 @@ fn mfa_challenge(
     if let Some(locked) = totp_locked(conn, site, &sub, browser)? {
         return Ok(locked.replace(ctx));
     }
+    if let Some(problem) = super::validation::code_entered(browser.field("code")) {
+        return Ok(HostedOutcome::show_invalid(
+            ctx.frame,
+            Screen::MfaChallenge,
+            vec![problem],
+        ));
+    }
     let secret = row.totp_secret.as_deref().unwrap_or_default();
     let accepted = totp::accepted_step(secret, browser.field("code"), browser.now, row.last_step)
         .map(|step| mfa::accept_step(conn, site.pool_id(), &sub, step, browser.now))
@@ -386,10 +413,10 @@ fn mfa_challenge(
         .unwrap_or(false);
     if !accepted {
         totp_miss(conn, site, &sub, browser)?;
-        return Ok(HostedOutcome::show_error(
+        return Ok(HostedOutcome::show_invalid(
             ctx.frame,
             Screen::MfaChallenge,
-            Text::new("error.wrong_totp"),
+            vec![FieldError::new("code", Text::new("error.wrong_totp"))],
         ));
     }
     throttle::clear(conn, &totp_key(site, &sub))?;
@@ -426,15 +453,23 @@ fn mfa_setup(
     if let Some(locked) = totp_locked(conn, site, &sub, browser)? {
         return Ok(locked.replace(ctx));
     }
+    if let Some(problem) = super::validation::code_entered(browser.field("code")) {
+        let screen = super::hosted::setup_screen(site, &pending.user, &row, optional);
+        return Ok(HostedOutcome::show_invalid(
+            ctx.frame,
+            screen,
+            vec![problem],
+        ));
+    }
     let secret = row.totp_secret.clone().unwrap_or_default();
     let step = totp::accepted_step(&secret, browser.field("code"), browser.now, row.last_step);
     let Some(step) = step else {
         totp_miss(conn, site, &sub, browser)?;
         let screen = super::hosted::setup_screen(site, &pending.user, &row, optional);
-        return Ok(HostedOutcome::show_error(
+        return Ok(HostedOutcome::show_invalid(
             ctx.frame,
             screen,
-            Text::new("error.wrong_totp"),
+            vec![FieldError::new("code", Text::new("error.wrong_totp"))],
         ));
     };
     throttle::clear(conn, &totp_key(site, &sub))?;

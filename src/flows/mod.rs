@@ -20,6 +20,7 @@ pub mod sign_in;
 pub mod signup;
 pub mod token;
 pub mod userinfo;
+pub mod validation;
 
 use crate::mail::sender::MailQueue;
 use crate::model::{AppClient, UserPool};

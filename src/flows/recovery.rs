@@ -4,13 +4,14 @@
 
 use super::codes;
 use super::hosted::{Browser, HostedOutcome, PageResult, Screen, password_context, query_with};
-use super::signup::policy_error;
+use super::validation::{self, code_entered};
 use super::{Services, Site};
 use crate::model::UserStatus;
 use crate::secrets;
 use crate::store::codes::PURPOSE_RESET;
 use crate::store::{self, Lease};
 use crate::ui::i18n::Text;
+use crate::ui::view::FieldError;
 
 /// GET /forgotPassword.
 pub fn show(db: &mut Lease, services: &Services, site: &Site, browser: &Browser) -> PageResult {
@@ -37,8 +38,12 @@ pub fn submit(db: &mut Lease, services: &Services, site: &Site, browser: &Browse
         return Ok(HostedOutcome::show_error(ctx.frame, screen, text));
     }
     if username.is_empty() {
-        let text = Text::new("error.attribute_required").with("attribute", "username");
-        return Ok(HostedOutcome::show_error(ctx.frame, screen, text));
+        let problem = FieldError::new("username", Text::new("error.username_missing"));
+        return Ok(HostedOutcome::show_invalid(
+            ctx.frame,
+            screen,
+            vec![problem],
+        ));
     }
     let user = store::users::find_for_sign_in(conn, &site.pool, &username)?;
     // Only a verified email can receive the code; admin-created users with a temporary
@@ -77,7 +82,10 @@ pub fn show_confirm(
     let username = browser.query_value("username").unwrap_or_default();
     Ok(HostedOutcome::show(
         ctx.frame,
-        Screen::ConfirmForgotPassword { username },
+        Screen::ConfirmForgotPassword {
+            username,
+            code: String::new(),
+        },
     ))
 }
 
@@ -91,20 +99,39 @@ pub fn submit_confirm(
     let conn = db.conn()?;
     let ctx = password_context(conn, services, site, browser)?;
     let username = browser.typed_username();
+    let code = browser
+        .short_field("code")
+        .chars()
+        .take(64)
+        .collect::<String>();
     let screen = Screen::ConfirmForgotPassword {
         username: username.clone(),
+        code: code.clone(),
     };
     let fail = |frame, text| Ok(HostedOutcome::show_error(frame, screen.clone(), text));
     if !browser.csrf_ok {
         return fail(ctx.frame, Text::new("error.expired_form"));
     }
     let password = browser.field("password");
-    if password != browser.field("confirm_password") {
-        return fail(ctx.frame, Text::new("error.passwords_differ"));
+    // Everything checkable without the code goes first, all at once; only then is the code
+    // tried (each try counts against the code's attempts).
+    let mut problems: Vec<FieldError> = code_entered(&code).into_iter().collect();
+    problems.extend(validation::new_password(
+        &site.pool.settings,
+        "password",
+        password,
+        Some(browser.field("confirm_password")),
+    ));
+    if !problems.is_empty() {
+        return Ok(HostedOutcome::show_invalid(ctx.frame, screen, problems));
     }
-    if let Some(text) = policy_error(site, password) {
-        return fail(ctx.frame, text);
-    }
+    let wrong_code = |frame, text| {
+        Ok(HostedOutcome::show_invalid(
+            frame,
+            screen.clone(),
+            vec![FieldError::new("code", text)],
+        ))
+    };
     let user = store::users::find_for_sign_in(conn, &site.pool, &username)?.filter(|u| u.enabled);
     if let codes::Redemption::Refused(text) = codes::redeem(
         conn,
@@ -112,13 +139,13 @@ pub fn submit_confirm(
         user.as_ref(),
         &username,
         PURPOSE_RESET,
-        browser.field("code"),
+        &code,
         browser.now,
     )? {
-        return fail(ctx.frame, text);
+        return wrong_code(ctx.frame, text);
     }
     let Some(mut user) = user else {
-        return fail(ctx.frame, Text::new("error.code_mismatch"));
+        return wrong_code(ctx.frame, Text::new("error.code_mismatch"));
     };
     db.release();
     user.password_hash = Some(secrets::hash_password(password).map_err(super::internal)?);

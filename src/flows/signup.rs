@@ -19,6 +19,7 @@ use crate::store::codes::PURPOSE_SIGNUP;
 use crate::store::grants::SESSION_SIGNUP;
 use crate::store::{self, AnyConnection, Lease, StoreError};
 use crate::ui::i18n::Text;
+use crate::ui::view::FieldError;
 
 const MAX_USERNAME_CHARS: usize = 128;
 
@@ -72,7 +73,7 @@ fn looks_like_email(value: &str) -> bool {
         && !domain.contains('@')
 }
 
-fn looks_like_phone(value: &str) -> bool {
+pub(super) fn looks_like_phone(value: &str) -> bool {
     value.strip_prefix('+').is_some_and(|digits| {
         (1..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
     })
@@ -80,17 +81,17 @@ fn looks_like_phone(value: &str) -> bool {
 
 /// The message for a password the pool's policy refuses, naming every broken rule.
 pub fn policy_error(site: &Site, password: &str) -> Option<Text> {
-    let broken = site.pool.settings.password_policy.violations(password);
+    policy_text(&site.pool.settings.password_policy, password)
+}
+
+/// `policy_error` for a policy.
+pub fn policy_text(policy: &crate::model::pool::PasswordPolicy, password: &str) -> Option<Text> {
+    let broken = policy.violations(password);
     if broken.is_empty() {
         return None;
     }
     let rules: Vec<String> = broken.iter().map(|r| rule_key(*r).to_owned()).collect();
-    let min = site
-        .pool
-        .settings
-        .password_policy
-        .minimum_length
-        .to_string();
+    let min = policy.minimum_length.to_string();
     Some(
         Text::new("error.password_policy")
             .with("rules", rules.join(","))
@@ -162,50 +163,38 @@ pub fn submit(db: &mut Lease, services: &Services, site: &Site, browser: &Browse
         return Ok(outcome);
     }
     let form_fields = fields(site, Some(browser));
-    let fail = |ctx: Context, text: Text| {
-        Ok(HostedOutcome::show_error(
+    if !browser.csrf_ok {
+        return Ok(HostedOutcome::show_error(
             ctx.frame,
             Screen::SignUp {
-                fields: form_fields.clone(),
+                fields: form_fields,
             },
-            text,
-        ))
-    };
-    if !browser.csrf_ok {
-        return fail(ctx, Text::new("error.expired_form"));
+            Text::new("error.expired_form"),
+        ));
     }
     let settings = &site.pool.settings;
-    let mut attributes = Attributes::new();
-    let mut username = String::new();
-    for field in &form_fields {
-        if field.name == "username" {
-            username = field.value.clone();
-            continue;
-        }
-        if let Err(text) = set_attribute(&mut attributes, field) {
-            return fail(ctx, text);
-        }
-    }
-    if settings.username_attributes.is_empty() {
-        let providers: Vec<String> = super::identity_providers(conn, services, site)?
+    let providers: Vec<String> = if settings.username_attributes.is_empty() {
+        super::identity_providers(conn, services, site)?
             .iter()
             .map(|p| p.name.clone())
-            .collect();
-        if let Some(text) = username_error(site, &providers, &username) {
-            return fail(ctx, text);
-        }
+            .collect()
     } else {
-        // Email or phone *is* the sign-in name; the real username is the sub.
-        let phone_ok = attributes.get("phone_number").is_none_or(looks_like_phone);
-        if !phone_ok {
-            let text = Text::new("error.attribute_invalid").with("attribute", "phone_number");
-            return fail(ctx, text);
-        }
-    }
+        Vec::new()
+    };
     let password = browser.field("password");
-    if let Some(text) = policy_error(site, password) {
-        return fail(ctx, text);
-    }
+    let form = match super::validation::sign_up(settings, &providers, &form_fields, password) {
+        Ok(form) => form,
+        Err(problems) => {
+            return Ok(HostedOutcome::show_invalid(
+                ctx.frame,
+                Screen::SignUp {
+                    fields: form_fields,
+                },
+                problems,
+            ));
+        }
+    };
+    let (username, mut attributes) = (form.username, form.attributes);
     let sub = uuid::Uuid::new_v4();
     let sign_in_name = if settings.username_attributes.is_empty() {
         username.clone()
@@ -277,12 +266,18 @@ pub fn submit(db: &mut Lease, services: &Services, site: &Site, browser: &Browse
             verify_email.then(|| crate::secrets::random_token(32))
         }
         Err(StoreError::Conflict(_)) => {
-            let key = if settings.username_attributes.is_empty() {
-                "error.username_exists"
-            } else {
-                "error.account_exists"
+            let (field, key) = match settings.username_attributes.first() {
+                None => ("username", "error.username_exists"),
+                Some(name) => (name.as_str(), "error.account_exists"),
             };
-            return fail(ctx, Text::new(key));
+            let problem = FieldError::new(field, Text::new(key));
+            return Ok(HostedOutcome::show_invalid(
+                ctx.frame,
+                Screen::SignUp {
+                    fields: form_fields,
+                },
+                vec![problem],
+            ));
         }
         Err(e) => return Err(e.into()),
     };
@@ -353,8 +348,12 @@ instead. If it was not, you can ignore this message: your account has not change
 
 /// Cognito's username rules, plus: with an email (phone) alias, a username may not look like
 /// an email (phone number), or one user's username could be another's alias.
-fn username_error(site: &Site, providers: &[String], username: &str) -> Option<Text> {
-    let aliases = &site.pool.settings.alias_attributes;
+pub(super) fn username_error(
+    settings: &crate::model::pool::PoolSettings,
+    providers: &[String],
+    username: &str,
+) -> Option<Text> {
+    let aliases = &settings.alias_attributes;
     // `<Provider>_…` names federated users: a sign-up may not take one in advance.
     if providers.iter().any(|p| {
         username
@@ -465,6 +464,13 @@ pub fn submit_confirm(
             &username,
         )?);
     }
+    if let Some(problem) = super::validation::code_entered(browser.field("code")) {
+        return Ok(HostedOutcome::show_invalid(
+            ctx.frame,
+            screen,
+            vec![problem],
+        ));
+    }
     let row = match codes::redeem(
         conn,
         site,
@@ -476,12 +482,21 @@ pub fn submit_confirm(
     )? {
         codes::Redemption::Accepted(row) => row,
         codes::Redemption::Refused(text) => {
-            return Ok(HostedOutcome::show_error(ctx.frame, screen, text));
+            let problem = FieldError::new("code", text);
+            return Ok(HostedOutcome::show_invalid(
+                ctx.frame,
+                screen,
+                vec![problem],
+            ));
         }
     };
     let Some(mut user) = user else {
-        let text = Text::new("error.code_mismatch");
-        return Ok(HostedOutcome::show_error(ctx.frame, screen, text));
+        let problem = FieldError::new("code", Text::new("error.code_mismatch"));
+        return Ok(HostedOutcome::show_invalid(
+            ctx.frame,
+            screen,
+            vec![problem],
+        ));
     };
     if user.attributes.get("email") == Some(row.destination.as_str()) {
         user.attributes

@@ -23,6 +23,9 @@ pub struct Chrome<'a> {
     #[serde(skip)]
     pub t: Texts<'a>,
     pub title: String,
+    /// The document's `<title>`: the heading, then the app's name unless the heading holds it
+    /// already, and "Error: " first while the page shows an error.
+    pub document_title: String,
     /// The app's name in the banner (or the product's on pages without an app).
     pub app_name: String,
     pub custom_css: Option<String>,
@@ -31,13 +34,36 @@ pub struct Chrome<'a> {
     pub script: bool,
     /// Where the page sends the browser on by itself (`<meta http-equiv="refresh">`).
     pub refresh: Option<String>,
+    /// The error summary: the page's error, or every field error's message in a row.
     pub error: Option<String>,
+    /// Problems with single inputs, each shown next to its input too.
+    pub field_errors: Vec<FieldErrorView>,
+    /// The form field name (`username`, `code`, …) of the input that has focus when the page
+    /// opens: the first one in error, else the first input.
+    pub focus: String,
     pub notice: Option<String>,
     pub csrf: String,
     /// Path prefix of the pool (`/{pool_id}`, or empty at a pool domain's root).
     pub base: String,
     /// The carried authorization request, for links between pages.
     pub query: String,
+}
+
+/// A problem with one input, as the page shows it.
+#[derive(Serialize)]
+pub struct FieldErrorView {
+    /// The form field's name.
+    pub name: String,
+    /// The input's `id`; the message's element is `{id}-error`.
+    pub id: String,
+    pub text: String,
+}
+
+impl Chrome<'_> {
+    /// The problem with the input named `name`, if it has one.
+    pub fn invalid(&self, name: &str) -> Option<&FieldErrorView> {
+        self.field_errors.iter().find(|e| e.name == name)
+    }
 }
 
 /// Where a page is served: everything `Chrome` needs beyond the flow's view.
@@ -106,6 +132,9 @@ pub struct FieldView {
     pub input_type: &'static str,
     pub autocomplete: &'static str,
     pub value: String,
+    /// The problem with this input; its element's id is `{id}-error`.
+    pub error: Option<String>,
+    pub autofocus: bool,
 }
 
 #[derive(Serialize)]
@@ -154,6 +183,8 @@ pub struct ForgotPasswordPage<'a> {
 pub struct ConfirmForgotPasswordPage<'a> {
     pub c: Chrome<'a>,
     pub username: String,
+    /// The code as typed before an error.
+    pub code: String,
     pub rules: Vec<RuleView>,
     pub password_field: &'static str,
 }
@@ -214,16 +245,21 @@ pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
 /// Chrome for pages outside any app (errors, signed out).
 pub fn plain_chrome<'a>(catalogue: &'a Catalogue, lang: &str, title: &str) -> Chrome<'a> {
     let t = catalogue.texts(lang);
+    let title = t.get(title).to_owned();
+    let app_name = "Gatehouse".to_owned();
     Chrome {
         lang: t.lang.clone(),
-        title: t.get(title).to_owned(),
+        document_title: document_title(&t, &title, &app_name, false),
+        title,
         t,
-        app_name: "Gatehouse".into(),
+        app_name,
         custom_css: None,
         logo: None,
         script: false,
         refresh: None,
         error: None,
+        field_errors: Vec::new(),
+        focus: String::new(),
         notice: None,
         csrf: String::new(),
         base: String::new(),
@@ -244,7 +280,22 @@ pub fn error_page(
     render(status, &ErrorPage { c, message })
 }
 
-fn field_views(t: &Texts, fields: &[Field]) -> Vec<FieldView> {
+/// `Sign in to web` stays as it is; `Reset your password` becomes `Reset your password · web`.
+fn document_title(t: &Texts, title: &str, app_name: &str, error: bool) -> String {
+    let title = if app_name.is_empty() || title.contains(app_name) {
+        title.to_owned()
+    } else {
+        format!("{title} · {app_name}")
+    };
+    if error {
+        t.fill("page.title_error", "title", &title)
+    } else {
+        title
+    }
+}
+
+fn field_views(c: &Chrome, fields: &[Field]) -> Vec<FieldView> {
+    let t = &c.t;
     fields
         .iter()
         .map(|f| {
@@ -254,12 +305,14 @@ fn field_views(t: &Texts, fields: &[Field]) -> Vec<FieldView> {
                 label => label.to_owned(),
             };
             FieldView {
-                id: format!("field-{}", f.name.replace(':', "-")),
+                id: field_id(&f.name),
                 name: f.name.clone(),
                 label,
                 input_type: f.input_type,
                 autocomplete: f.autocomplete,
                 value: f.value.clone(),
+                error: c.invalid(&f.name).map(|e| e.text.clone()),
+                autofocus: c.focus == f.name,
             }
         })
         .collect()
@@ -302,20 +355,86 @@ fn screen_title(screen: &Screen) -> &'static str {
     }
 }
 
+/// The `id` of a sign-up or new-password attribute input.
+fn field_id(name: &str) -> String {
+    format!("field-{}", name.replace(':', "-"))
+}
+
+/// The `id` of the input named `name` on a screen's built-in page.
+fn input_id(screen: &Screen, name: &str) -> String {
+    let fixed = match (screen, name) {
+        (Screen::SignIn { .. }, "username") => "signInFormUsername",
+        (Screen::SignIn { .. }, "password") => "signInFormPassword",
+        (Screen::SignIn { .. }, "email") => "idpEmail",
+        (Screen::Confirm { .. }, "code") => "verification_code",
+        (Screen::ConfirmForgotPassword { .. }, "code") => "forgot_password_code",
+        (Screen::ConfirmForgotPassword { .. }, "password") => "new_password",
+        (Screen::MfaSetup { .. } | Screen::MfaChallenge, "code") => "totpCode",
+        (Screen::NewPassword { .. }, "new_password" | "confirm_password")
+        | (Screen::ConfirmForgotPassword { .. }, "confirm_password")
+        | (Screen::SignUp { .. }, "password")
+        | (Screen::ForgotPassword { .. }, "username") => name,
+        (Screen::NewPassword { .. } | Screen::SignUp { .. }, _) => return field_id(name),
+        _ => name,
+    };
+    fixed.to_owned()
+}
+
+/// The form field name of a screen's first input (none on pages without a form).
+fn first_input(screen: &Screen, frame: &Frame) -> String {
+    match screen {
+        Screen::SignIn { .. } if frame.cognito_allowed => "username".into(),
+        Screen::SignIn { .. } if frame.identifier_routing => "email".into(),
+        Screen::SignIn { .. } | Screen::ContinueUpstream { .. } => String::new(),
+        Screen::NewPassword { missing, .. } => missing
+            .first()
+            .map_or_else(|| "new_password".into(), |f| f.name.clone()),
+        Screen::SignUp { fields } => fields
+            .first()
+            .map_or_else(|| "password".into(), |f| f.name.clone()),
+        Screen::ForgotPassword { .. } => "username".into(),
+        Screen::Confirm { .. }
+        | Screen::ConfirmForgotPassword { .. }
+        | Screen::MfaSetup { .. }
+        | Screen::MfaChallenge => "code".into(),
+    }
+}
+
 fn chrome<'a>(site: &PageSite<'a>, view: &View) -> Chrome<'a> {
     let frame: &Frame = &view.frame;
     let t = site.catalogue.texts(&frame.lang);
     let render_with_rules = |text: &Text| render_text(&t, text);
     let (custom_css, logo) = look_urls(&site.base, frame.look.as_deref());
+    let field_errors: Vec<FieldErrorView> = view
+        .field_errors
+        .iter()
+        .map(|e| FieldErrorView {
+            name: e.field.clone(),
+            id: input_id(&view.screen, &e.field),
+            text: render_with_rules(&e.text),
+        })
+        .collect();
+    let error = view.error.as_ref().map(render_with_rules).or_else(|| {
+        (!field_errors.is_empty()).then(|| {
+            let texts: Vec<&str> = field_errors.iter().map(|e| e.text.as_str()).collect();
+            texts.join(" ")
+        })
+    });
+    let title = match &view.screen {
+        Screen::ContinueUpstream { provider, .. } => {
+            t.fill(screen_title(&view.screen), "provider", provider)
+        }
+        screen => t.fill(screen_title(screen), "client", &frame.client_name),
+    };
     Chrome {
         lang: t.lang.clone(),
-        title: match &view.screen {
-            Screen::ContinueUpstream { provider, .. } => {
-                t.fill(screen_title(&view.screen), "provider", provider)
-            }
-            screen => t.fill(screen_title(screen), "client", &frame.client_name),
-        },
-        error: view.error.as_ref().map(render_with_rules),
+        document_title: document_title(&t, &title, &frame.client_name, error.is_some()),
+        title,
+        focus: field_errors
+            .first()
+            .map_or_else(|| first_input(&view.screen, frame), |e| e.name.clone()),
+        field_errors,
+        error,
         notice: view.notice.as_ref().map(render_with_rules),
         app_name: frame.client_name.clone(),
         custom_css,
@@ -436,7 +555,7 @@ pub fn render_view(site: &PageSite, view: &View) -> HttpResponse {
             )
         }
         Screen::NewPassword { username, missing } => {
-            let fields = field_views(&c.t, missing);
+            let fields = field_views(&c, missing);
             let rules = rule_views(&c.t, &view.frame.password_rules);
             show(
                 site,
@@ -453,7 +572,7 @@ pub fn render_view(site: &PageSite, view: &View) -> HttpResponse {
             )
         }
         Screen::SignUp { fields } => {
-            let fields = field_views(&c.t, fields);
+            let fields = field_views(&c, fields);
             let rules = rule_views(&c.t, &view.frame.password_rules);
             show(
                 site,
@@ -492,7 +611,7 @@ pub fn render_view(site: &PageSite, view: &View) -> HttpResponse {
                 c,
             },
         ),
-        Screen::ConfirmForgotPassword { username } => {
+        Screen::ConfirmForgotPassword { username, code } => {
             let rules = rule_views(&c.t, &view.frame.password_rules);
             show(
                 site,
@@ -501,6 +620,7 @@ pub fn render_view(site: &PageSite, view: &View) -> HttpResponse {
                 "confirm_forgot_password.html",
                 &ConfirmForgotPasswordPage {
                     username: username.clone(),
+                    code: code.clone(),
                     rules,
                     password_field: "new_password",
                     c,

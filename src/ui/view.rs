@@ -54,6 +54,23 @@ pub struct Field {
     pub value: String,
 }
 
+/// A problem with one input, shown next to it (and in the page's error summary).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The form field's name (`username`, `password`, `confirm_password`, `code`, `email`, …).
+    pub field: String,
+    pub text: Text,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, text: Text) -> Self {
+        Self {
+            field: field.into(),
+            text,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Screen {
     SignIn {
@@ -81,6 +98,8 @@ pub enum Screen {
     },
     ConfirmForgotPassword {
         username: String,
+        /// The emailed code as typed, kept when another field was wrong.
+        code: String,
     },
     /// On to an upstream provider. A page, not a redirect: a browser applies the page's CSP
     /// `form-action` to the redirects that follow a form post, and the provider is elsewhere.
@@ -96,6 +115,8 @@ pub struct View {
     pub frame: Frame,
     pub screen: Screen,
     pub error: Option<Text>,
+    /// Problems with single inputs, in the form's order.
+    pub field_errors: Vec<FieldError>,
     pub notice: Option<Text>,
 }
 
@@ -128,6 +149,7 @@ impl HostedOutcome {
                 frame,
                 screen,
                 error: None,
+                field_errors: Vec::new(),
                 notice: None,
             }),
             session: None,
@@ -140,6 +162,21 @@ impl HostedOutcome {
                 frame,
                 screen,
                 error: Some(error),
+                field_errors: Vec::new(),
+                notice: None,
+            }),
+            session: None,
+        }
+    }
+
+    /// The form again with every problem found, each next to its input.
+    pub fn show_invalid(frame: Frame, screen: Screen, field_errors: Vec<FieldError>) -> Self {
+        Self::Show {
+            view: Box::new(View {
+                frame,
+                screen,
+                error: None,
+                field_errors,
                 notice: None,
             }),
             session: None,

@@ -6,7 +6,7 @@
 // check, then `N passed, M failed`. Exit code 0 only when every check passed. See README.md.
 
 import { spawn } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -15,6 +15,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { guidanceChecks } from './guidance.mjs';
+import { totp } from './totp.mjs';
 
 // ---------------------------------------------------------------------------
 // Settings
@@ -327,38 +329,6 @@ function randomToken(bytes = 4) {
 }
 
 // ---------------------------------------------------------------------------
-// TOTP (RFC 6238: HMAC-SHA1, 6 digits, 30-second steps)
-// ---------------------------------------------------------------------------
-
-const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
-function base32Decode(text) {
-  const bytes = [];
-  let buffer = 0;
-  let bits = 0;
-  for (const char of text.replace(/[\s=]/g, '').toUpperCase()) {
-    const value = BASE32.indexOf(char);
-    assert(value >= 0, `not base32: ${char}`);
-    buffer = ((buffer << 5) | value) & 0xffff;
-    bits += 5;
-    if (bits >= 8) {
-      bits -= 8;
-      bytes.push((buffer >> bits) & 0xff);
-    }
-  }
-  return Buffer.from(bytes);
-}
-
-function totp(secret, timeMs = Date.now()) {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(timeMs / 30_000)));
-  const hmac = createHmac('sha1', base32Decode(secret)).update(counter).digest();
-  const offset = hmac[hmac.length - 1] & 0x0f;
-  const number = hmac.readUInt32BE(offset) & 0x7fffffff;
-  return String(number % 1_000_000).padStart(6, '0');
-}
-
-// ---------------------------------------------------------------------------
 // Browser helpers
 // ---------------------------------------------------------------------------
 
@@ -647,13 +617,13 @@ function mobileProblems(page) {
 async function mobileLayout(browser, env) {
   const mobile = { viewport: MOBILE, isMobile: true, hasTouch: true, deviceScaleFactor: 1 };
   const pages = [
-    ['sign-in (plain)', PLAIN_CLIENT, null, 'signin-default-mobile.png'],
-    ['sign-in (styled)', STYLED_CLIENT, null, 'signin-custom-mobile.png'],
-    ['sign-up', PLAIN_CLIENT, 'a[href*="/signup?"]', 'signup-mobile.png'],
+    ['sign-in (plain)', PLAIN_CLIENT, null],
+    ['sign-in (styled)', STYLED_CLIENT, null],
+    ['sign-up', PLAIN_CLIENT, 'a[href*="/signup?"]'],
   ];
   const problems = [];
   let inputs = 0;
-  for (const [label, clientId, link, file] of pages) {
+  for (const [label, clientId, link] of pages) {
     await withPage(browser, mobile, async (page) => {
       await openSignIn(page, env, clientId);
       if (link) {
@@ -662,7 +632,6 @@ async function mobileLayout(browser, env) {
       }
       inputs += await page.locator('input:visible:not([type="submit"])').count();
       problems.push(...(await mobileProblems(page)).map((p) => `${label}: ${p}`));
-      await screenshot(page, file);
     });
   }
   assert(problems.length === 0, problems.join('; '));
@@ -673,6 +642,8 @@ async function mobileLayout(browser, env) {
 async function keyboardOrder(browser, env) {
   return withPage(browser, {}, async (page) => {
     await openSignIn(page, env, PLAIN_CLIENT);
+    // The username has focus at load; start from the heading, the top of the form.
+    await page.locator('h1').click();
     const order = [];
     for (let i = 0; i < 8; i += 1) {
       await page.keyboard.press('Tab');
@@ -759,6 +730,8 @@ async function runChecks(browser, env) {
   await check('mobile 360x740: no horizontal scroll, every visible input has a <label for>', () =>
     mobileLayout(browser, env));
   await check('keyboard: Tab reaches username, then password', () => keyboardOrder(browser, env));
+  await guidanceChecks({ check, assert, withPage, openSignIn, expectPath, screenshot, PLAIN_CLIENT, STYLED_CLIENT })(
+    browser, env);
   await check('security headers on every page (CSP without unsafe-inline, DENY, Referrer-Policy same-origin, no-store)', () =>
     securityHeaders(env));
   await check('no console errors or CSP violations on any page', noConsoleErrors);

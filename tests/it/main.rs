@@ -9,6 +9,7 @@ mod demo;
 mod federation;
 mod hardening;
 mod hosted;
+mod hosted_forms;
 mod metrics;
 mod operations;
 mod outbox;
