@@ -387,7 +387,8 @@ fn sigint_lets_requests_in_flight_finish() {
     let running = Running::start(command);
     let login = format!(
         "{}/local_DemoPool1/login?response_type=code&client_id=democlient0000000000000000\
-         &redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcallback&scope=openid",
+         &redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcallback&scope=openid\
+         &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
         running.base
     );
     // Each browser has its page (cookie, CSRF token) before the burst.
