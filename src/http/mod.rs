@@ -194,7 +194,19 @@ fn request_id(req: &ServiceRequest) -> String {
         .and_then(|v| v.to_str().ok())
         .filter(|id| is_plain_token(id, 64))
         .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+        .unwrap_or_else(new_request_id)
+}
+
+/// A random prefix drawn once per process and a sequence number: unique across instances
+/// without a system call per request (a random id per request cost one `getrandom`).
+fn new_request_id() -> String {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static PREFIX: OnceLock<u64> = OnceLock::new();
+    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(rand::random::<u64>);
+    let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix:016x}{sequence:016x}")
 }
 
 /// One log line per request, inside a span that carries its request id (so an error logged
@@ -290,6 +302,15 @@ fn query_client_id(query: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_ids_are_distinct_and_safe_to_echo() {
+        let (a, b) = (new_request_id(), new_request_id());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 32);
+        assert!(is_plain_token(&a, 64));
+        assert_eq!(a[..16], b[..16], "one prefix per process");
+    }
 
     #[test]
     fn only_plain_short_request_ids_are_taken() {
