@@ -101,13 +101,19 @@ pub fn verify_access_token(
 const INVALID: &str =
     "Access token is expired, disabled, or deleted, or the user has globally signed out.";
 
+/// A userInfo answer and the client whose (verified) token asked for it.
+pub struct UserInfo {
+    pub claims: Map<String, Value>,
+    pub client_id: String,
+}
+
 pub fn user_info(
     conn: &mut AnyConnection,
     services: &Services,
     site: &Site,
     token: &str,
     now: i64,
-) -> Result<Map<String, Value>, OAuthError> {
+) -> Result<UserInfo, OAuthError> {
     let claims = verify_access_token(conn, services, site, token, now)?
         .ok_or_else(|| OAuthError::invalid_token(INVALID))?;
     // Client-credentials tokens have no family and no user.
@@ -133,7 +139,10 @@ pub fn user_info(
     let mut info = claims::user_claims(&user, &scopes, client.settings.read_attributes.as_deref());
     info.insert("sub".into(), user.sub.to_string().into());
     info.insert("username".into(), user.username.into());
-    Ok(info)
+    Ok(UserInfo {
+        claims: info,
+        client_id: client.id.as_str().to_owned(),
+    })
 }
 
 /// The user named by a token's `sub`, if it still exists and is enabled: tokens of a deleted

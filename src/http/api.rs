@@ -104,35 +104,17 @@ pub async fn user_info(
         }
     };
     let (site, services) = (pool.site(), state.services.clone());
-    let client = token_client_id(&token);
     match run_read_flow(&state, move |conn| {
         flows::userinfo::user_info(conn, &services, &site, &token, now())
     })
     .await
     {
-        Ok(claims) => {
-            // The token has been verified by now, so its `client_id` is the caller's.
-            if let Some(client) = client {
-                super::log_client(&req, &client);
-            }
-            respond::no_store(HttpResponse::Ok()).json(claims)
+        Ok(answer) => {
+            super::log_client(&req, &answer.client_id);
+            respond::no_store(HttpResponse::Ok()).json(answer.claims)
         }
         Err(error) => respond::oauth_error(&error),
     }
-}
-
-/// The `client_id` claim of a JWT's payload, read without verifying it.
-fn token_client_id(token: &str) -> Option<String> {
-    use base64::Engine;
-    let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .ok()?;
-    #[derive(serde::Deserialize)]
-    struct Claims {
-        client_id: Option<String>,
-    }
-    serde_json::from_slice::<Claims>(&bytes).ok()?.client_id
 }
 
 async fn with_form<T, F>(

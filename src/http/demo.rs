@@ -352,7 +352,8 @@ async fn tokens(state: &AppState, app: &App<'_>, form: Params, nonce: Option<Str
             Err(why) => return Ok(Err(why.to_owned())),
         };
         let user_info =
-            flows::userinfo::user_info(conn, &services, &site, &tokens.access_token, now());
+            flows::userinfo::user_info(conn, &services, &site, &tokens.access_token, now())
+                .map(|answer| answer.claims);
         Ok(Ok(SignedIn {
             tokens,
             claims,
