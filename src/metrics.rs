@@ -187,6 +187,7 @@ pub struct Metrics {
     sign_ins: Family<ResultLabels, Counter>,
     tokens: Family<GrantLabels, Counter>,
     refresh_reuse: Counter,
+    code_replays: Counter,
     mail: Family<ResultLabels, Counter>,
     outbox_depth: Gauge,
     database_up: Gauge,
@@ -210,6 +211,7 @@ impl Metrics {
             sign_ins: Family::default(),
             tokens: Family::default(),
             refresh_reuse: Counter::default(),
+            code_replays: Counter::default(),
             mail: Family::default(),
             outbox_depth: Gauge::default(),
             database_up: Gauge::default(),
@@ -264,6 +266,11 @@ impl Metrics {
             "refresh_token_reuse",
             "Rotated refresh tokens used again: each revoked its whole family",
             metrics.refresh_reuse.clone(),
+        );
+        registry.register(
+            "authorization_code_replays",
+            "Authorization codes presented again: each revoked the tokens it had issued",
+            metrics.code_replays.clone(),
         );
         registry.register(
             "mail_deliveries",
@@ -341,6 +348,10 @@ impl Metrics {
 
     pub fn refresh_token_reused(&self) {
         self.refresh_reuse.inc();
+    }
+
+    pub fn code_replayed(&self) {
+        self.code_replays.inc();
     }
 
     pub fn mail_delivery(&self, result: Delivery) {

@@ -114,7 +114,12 @@ fn authorization_code(
     let refresh_token = secrets::random_token(48);
     // The redemption and what it creates commit together; signing waits until they have.
     let (row, user, inputs) = committing_refusals(conn, |conn| {
-        let row = redeem_code(conn, site, client, code, redirect_uri, body, &family, now)?;
+        let presented = PresentedCode {
+            code,
+            redirect_uri,
+            family: &family,
+        };
+        let row = redeem_code(conn, services, site, client, &presented, body, now)?;
         let user = signed_in_user(conn, site, &row.user_sub)?;
         grants::create_family(
             conn,
@@ -187,18 +192,25 @@ fn committing_refusals<T>(
     .unwrap_or_else(|Rollback(error)| Err(error))
 }
 
+/// The code a request presents, and the family its tokens would belong to.
+struct PresentedCode<'a> {
+    code: &'a str,
+    redirect_uri: &'a str,
+    family: &'a str,
+}
+
 /// Redeems the code (first, so that any attempt spends it) and checks it against the request.
-#[allow(clippy::too_many_arguments)]
+/// A replayed code revokes what it issued, which the metrics count.
 fn redeem_code(
     conn: &mut AnyConnection,
+    services: &Services,
     site: &Site,
     client: &AppClient,
-    code: &str,
-    redirect_uri: &str,
+    presented: &PresentedCode,
     body: &Params,
-    family: &str,
     now: i64,
 ) -> Result<Box<CodeRow>, OAuthError> {
+    let (code, redirect_uri, family) = (presented.code, presented.redirect_uri, presented.family);
     let digest = SecretDigest::of(code);
     let row = match grants::redeem_code(conn, site.pool_id(), digest.as_str(), family, now)? {
         Redemption::Redeemed(row) => row,
@@ -206,6 +218,7 @@ fn redeem_code(
             if let Some(family_id) = family_id {
                 grants::revoke_family(conn, &family_id, now)?;
             }
+            services.metrics.code_replayed();
             return Err(oauth_grants::replayed_code());
         }
         Redemption::Unknown => return Err(oauth_grants::unknown_code()),

@@ -233,6 +233,16 @@ async fn counters_move_with_sign_ins_grants_and_mail(site: Metered) {
     assert_eq!(status, StatusCode::OK, "{refreshed}");
     let (status, reused) = site.token(&refresh).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{reused}");
+    // The same code again is a replay.
+    let (status, replayed) = site
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", CLIENT),
+            ("code", &code),
+            ("redirect_uri", CALLBACK),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{replayed}");
 
     // A wrong password, then an unknown name until it is throttled.
     let wrong = site.sign_in(&browser(), "mia", "not-her-password").await;
@@ -272,6 +282,7 @@ async fn counters_move_with_sign_ins_grants_and_mail(site: Metered) {
         1.0
     );
     assert_eq!(count("gatehouse_refresh_token_reuse_total{}"), 1.0);
+    assert_eq!(count("gatehouse_authorization_code_replays_total{}"), 1.0);
     assert_eq!(
         count("gatehouse_mail_deliveries_total{result=\"sent\"}"),
         1.0
@@ -289,13 +300,14 @@ async fn counters_move_with_sign_ins_grants_and_mail(site: Metered) {
         count(&format!(
             "gatehouse_http_requests_total{{{token_route},status=\"400\"}}"
         )),
-        1.0
+        2.0,
+        "the reused refresh token and the replayed code"
     );
     assert_eq!(
         count(&format!(
             "gatehouse_http_request_duration_seconds_count{{{token_route}}}"
         )),
-        3.0
+        4.0
     );
     assert!(count("gatehouse_database_pool_wait_seconds_count{}") > 0.0);
     assert!(
