@@ -214,15 +214,19 @@ fn delivered_once_after_a_crash(db: TestDb) {
     // The mail server is down while the user signs up.
     let server = Server::start(dir.path(), &db.url, smtp_port);
     sign_up(&server.base, "crashy", "crashy@example.com");
-    // The sender has tried, failed and let go of the message; then the process dies.
-    // The next attempt is a second away: the process dies holding no lease.
-    wait_until("a failed attempt", 60, || {
+    // The sender has tried, failed and let go of the message; then the process dies holding
+    // no lease. It is killed just after a second failure, when the next attempt is two seconds
+    // away: killed at any moment, it could hold a lease and the restart would wait it out.
+    let released_after = |attempts: i32| {
         let rows = mail_outbox::deliveries(&mut db.store.conn().unwrap()).unwrap();
         rows.len() == 1
             && rows
                 .iter()
-                .all(|d| d.attempts >= 1 && d.lease_until.is_none() && d.status == "pending")
-    });
+                .all(|d| d.attempts >= attempts && d.lease_until.is_none() && d.status == "pending")
+    };
+    wait_until("a failed attempt", 60, || released_after(1));
+    let first = mail_outbox::deliveries(&mut db.store.conn().unwrap()).unwrap()[0].attempts;
+    wait_until("the next failed attempt", 60, || released_after(first + 1));
     server.kill_hard();
 
     let sink = SmtpSink::start_on(smtp_port, 0.0);
