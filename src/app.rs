@@ -136,13 +136,13 @@ pub fn start(state: AppState) -> Result<Serving, ServeError> {
 pub const SHUTDOWN_SECONDS: u64 = 10;
 
 impl Serving {
-    /// Serves until SIGTERM or SIGINT, then stops accepting connections, lets the requests in
-    /// flight finish (up to `SHUTDOWN_SECONDS`) and stops the background tasks (a message being
-    /// delivered is finished and recorded first).
-    pub async fn run_until_signalled(self) -> std::io::Result<()> {
+    /// Serves until `termination` (SIGTERM or SIGINT), then stops accepting connections, lets
+    /// the requests in flight finish (up to `SHUTDOWN_SECONDS`) and stops the background tasks
+    /// (a message being delivered is finished and recorded first).
+    pub async fn run_until_signalled(self, termination: Termination) -> std::io::Result<()> {
         let handle = self.server.handle();
         actix_web::rt::spawn(async move {
-            let signal = termination().await;
+            let signal = termination.received().await;
             tracing::info!(signal, "stopping: finishing the requests in flight");
             handle.stop(true).await;
         });
@@ -159,19 +159,41 @@ impl Serving {
     }
 }
 
-/// The first SIGTERM or SIGINT (Ctrl-C).
-async fn termination() -> &'static str {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::error!("signal handlers could not be installed: stop the process with SIGKILL");
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
+/// SIGTERM and SIGINT (Ctrl-C), caught from the moment `install` returns: installed before the
+/// server announces its address, a signal sent as soon as it answers cannot find the default
+/// action (an abrupt exit) still in place.
+pub struct Termination {
+    handlers: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Termination {
+    /// Must be called inside the runtime that will serve.
+    pub fn install() -> Self {
+        use tokio::signal::unix::{SignalKind, signal};
+        let handlers = match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(term), Ok(int)) => Some((term, int)),
+            _ => {
+                tracing::error!(
+                    "signal handlers could not be installed: stop the process with SIGKILL"
+                );
+                None
+            }
+        };
+        Self { handlers }
+    }
+
+    /// The first SIGTERM or SIGINT; never, without handlers.
+    async fn received(self) -> &'static str {
+        let Some((mut term, mut int)) = self.handlers else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        }
     }
 }
 

@@ -349,6 +349,8 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         tracing::info!(outbox = %path.display(), "emails are written to the outbox file");
     }
     actix_web::rt::System::new().block_on(async move {
+        // Before anyone can learn the address: a stop signal is then always a graceful one.
+        let termination = app::Termination::install();
         let serving = app::start(state).map_err(|e| e.to_string())?;
         let addrs = serving.addrs.clone();
         let scheme = if settings.tls.is_some() {
@@ -369,7 +371,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         }
         tracing::info!(startup_ms = started.elapsed().as_millis() as u64, "ready");
         serving
-            .run_until_signalled()
+            .run_until_signalled(termination)
             .await
             .map_err(|e| e.to_string())
     })

@@ -457,7 +457,8 @@ fn banner_link_signs_in_and_the_password_is_printed_while_it_holds(db: TestDb) {
         let url = format!("{}{path}", running.base);
         assert_eq!(http_status(&b, &url), StatusCode::NOT_FOUND, "{path}");
     }
-    assert!(running.stop().success());
+    let status = running.stop();
+    assert!(status.success(), "{status:?}");
 }
 
 fn http_status(b: &reqwest::blocking::Client, url: &str) -> StatusCode {
