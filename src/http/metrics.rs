@@ -26,7 +26,7 @@ pub async fn track(
     };
     let method = req.method().clone();
     // Taken before the call: an error answer no longer carries the request.
-    let route = req.match_pattern();
+    let route = super::route_template(req.request());
     let response = next.call(req).await;
     let status = match &response {
         Ok(res) => res.status().as_u16(),

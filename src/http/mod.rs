@@ -233,7 +233,7 @@ pub async fn log_request(
     let _entered = span.enter();
     let req = response.request();
     let status = response.status().as_u16();
-    let route = req.match_pattern();
+    let route = route_template(req);
     let route = route.as_deref().unwrap_or("unmatched");
     let pool = req.extensions().get::<LoggedPool>().map(|p| p.0.clone());
     let pool = pool.or_else(|| {
@@ -281,6 +281,19 @@ pub async fn log_request(
             .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
     }
     Ok(response)
+}
+
+/// The matched route's template (`/{pool_id}/oauth2/token`), looked up once per request: the
+/// log line and the metrics both need it, and the lookup walks the whole route table.
+pub(crate) fn route_template(req: &HttpRequest) -> Option<String> {
+    #[derive(Clone)]
+    struct Template(Option<String>);
+    if let Some(Template(route)) = req.extensions().get::<Template>() {
+        return route.clone();
+    }
+    let route = req.match_pattern();
+    req.extensions_mut().insert(Template(route.clone()));
+    route
 }
 
 /// Milliseconds since `started`, to two decimals.
