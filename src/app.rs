@@ -85,6 +85,9 @@ pub fn start(state: AppState) -> Result<Serving, ServeError> {
                     cfg.route(http::metrics::PATH, web::get().to(http::metrics::scrape));
                 }
             })
+            // Before every other route: `POST /` with `X-Amz-Target` is the JSON API, at the
+            // root of the public URL and of each pool's own domain.
+            .configure(http::cognito::routes)
             .configure(|cfg| http::index::routes(cfg, demo, index))
             .configure(http::routes)
             .default_service(web::to(http::not_found))

@@ -3,6 +3,7 @@
 //!
 //! How the code is laid out: docs/architecture.md.
 
+pub mod api;
 pub mod app;
 pub mod config;
 pub mod federation;
@@ -13,6 +14,7 @@ pub mod metrics;
 pub mod model;
 pub mod oauth;
 pub mod provision;
+pub mod sealing;
 pub mod secrets;
 pub mod settings;
 pub mod store;

@@ -291,6 +291,10 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     settings.client_request_timeout_seconds = args.client_request_timeout_seconds;
     settings.metrics_listen = args.metrics_listen;
     if let Some(declaration) = &declaration {
+        settings.api_credentials = declaration.api_credentials.clone();
+        if let Some(account_id) = &declaration.account_id {
+            settings.account_id = account_id.clone();
+        }
         let templates = declaration
             .pools
             .iter()

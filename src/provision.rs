@@ -446,6 +446,8 @@ fn create_demo(
             templates: Vec::new(),
         }],
         mail: None,
+        api_credentials: Vec::new(),
+        account_id: None,
     };
     apply(conn, &declaration)
 }

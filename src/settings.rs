@@ -37,6 +37,10 @@ pub struct Settings {
     pub client_request_timeout_seconds: u64,
     /// A separate address serving `/metrics` (and only it); `None` serves it on `listen`.
     pub metrics_listen: Option<String>,
+    /// Keys that may sign calls to the Cognito JSON API (`[[api_credentials]]`).
+    pub api_credentials: Vec<Arc<crate::api::ApiCredential>>,
+    /// The account id in the API's ARNs.
+    pub account_id: String,
 }
 
 /// The pool and client the demo app at `/demo/` signs in with.
@@ -95,6 +99,8 @@ impl Settings {
             keep_alive_seconds: DEFAULT_KEEP_ALIVE_SECONDS,
             client_request_timeout_seconds: DEFAULT_CLIENT_REQUEST_TIMEOUT_SECONDS,
             metrics_listen: None,
+            api_credentials: Vec::new(),
+            account_id: crate::api::DEFAULT_ACCOUNT_ID.to_owned(),
         })
     }
 

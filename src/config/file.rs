@@ -11,6 +11,23 @@ pub struct FileConfig {
     pub pool: Vec<PoolFile>,
     /// How the server sends email; without it, messages go to the outbox file.
     pub mail: Option<MailFile>,
+    /// Keys that may sign calls to the Cognito JSON API (docs/api.md).
+    #[serde(default)]
+    pub api_credentials: Vec<ApiCredentialFile>,
+    /// The 12-digit account id in the API's ARNs (default `000000000000`).
+    pub account_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiCredentialFile {
+    pub access_key_id: String,
+    /// May be `env:VAR_NAME`.
+    pub secret_access_key: String,
+    /// Pool ids the key may act on, or `["*"]`.
+    pub pools: Vec<String>,
+    /// IAM-like allow-list (`cognito-idp:*`, `cognito-idp:Admin*`); default all actions.
+    pub actions: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -24,6 +24,10 @@ pub struct Declaration {
     pub pools: Vec<DeclaredPool>,
     /// `[mail]`, when the file has one.
     pub mail: Option<crate::mail::MailSettings>,
+    /// `[[api_credentials]]`: keys that may sign API calls.
+    pub api_credentials: Vec<std::sync::Arc<crate::api::ApiCredential>>,
+    /// `account_id`, when the file sets it.
+    pub account_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -52,6 +52,8 @@ pub struct Services {
     pub verified_tokens: userinfo::VerifiedTokens,
     /// This server's metrics (docs/deployment.md, "Metrics").
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Seals the secrets the server must read back in clear (`sealing`).
+    pub sealer: Arc<crate::sealing::Sealer>,
 }
 
 impl Services {
@@ -66,6 +68,7 @@ impl Services {
             upstreams: Arc::new(crate::federation::Upstreams::with_metrics(metrics.clone())),
             verified_tokens: Default::default(),
             metrics,
+            sealer: Arc::new(crate::sealing::Sealer::ephemeral()),
         }
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod browser;
+pub mod cognito;
 pub mod cookies;
 pub mod csrf;
 pub mod demo;
@@ -133,7 +134,9 @@ pub fn body_too_large<B>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
     let (req, _) = res.into_parts();
-    let response = if routes::is_api(req.path()) {
+    let response = if cognito::is_api_call(&req) {
+        cognito::too_large(&req)
+    } else if routes::is_api(req.path()) {
         respond::oauth_error(&crate::oauth::OAuthError::new(
             crate::oauth::ErrorCode::RequestTooLarge,
             format!("the request body is larger than {} KiB", BODY_LIMIT / 1024),

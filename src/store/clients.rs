@@ -45,6 +45,17 @@ pub fn get(conn: &mut AnyConnection, pool_id: &str, id: &str) -> StoreResult<App
         .into_client()
 }
 
+/// A client by id alone (ids are unique across pools), for API calls that name only a client.
+pub fn find_by_id(conn: &mut AnyConnection, id: &str) -> StoreResult<Option<AppClient>> {
+    app_clients::table
+        .find(id)
+        .select(ClientRow::as_select())
+        .get_result(conn)
+        .optional()?
+        .map(ClientRow::into_client)
+        .transpose()
+}
+
 pub fn find_by_name(
     conn: &mut AnyConnection,
     pool_id: &str,

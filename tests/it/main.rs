@@ -1,9 +1,11 @@
 //! One integration-test binary (each extra file under tests/ would link separately).
 
+mod api_support;
 mod support;
 
 mod accounts;
 mod binary;
+mod cognito_api;
 mod config;
 mod demo;
 mod federation;

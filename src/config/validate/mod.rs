@@ -3,6 +3,7 @@
 //!
 //! The rules themselves are listed in docs/configuration.md.
 
+mod api;
 mod clients;
 mod identity_providers;
 mod mail;
@@ -133,8 +134,20 @@ pub(super) fn validate(
         pools.push(declared);
     }
     let mail = raw.mail.map(|m| mail(&mut checker, m, base));
+    let api_credentials = api::credentials(&mut checker, raw.api_credentials, &pool_ids);
+    let account_id = raw.account_id;
+    if let Some(id) = &account_id
+        && (id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()))
+    {
+        checker.fail("account_id", "must be 12 digits, like an AWS account id");
+    }
     if checker.issues.is_empty() {
-        Ok(Declaration { pools, mail })
+        Ok(Declaration {
+            pools,
+            mail,
+            api_credentials,
+            account_id,
+        })
     } else {
         Err(checker.issues)
     }

@@ -1,0 +1,22 @@
+//! The implemented actions, by name (../docs/api.md, "Actions"). Each group of actions lives
+//! in its own module and lists its own names; an action takes the call's context and its JSON
+//! input and returns its JSON output.
+
+pub mod pools;
+
+use super::{ApiError, Ctx};
+use serde_json::Value;
+
+/// An action's handler.
+pub type Action = fn(&mut Ctx, Value) -> Result<Value, ApiError>;
+
+/// The handler of an implemented action.
+pub fn find(name: &str) -> Option<Action> {
+    pools::find(name)
+}
+
+/// Whether the action is implemented (the front door answers `UnknownOperationException`
+/// before checking any signature otherwise).
+pub fn exists(name: &str) -> bool {
+    find(name).is_some()
+}
