@@ -3,6 +3,7 @@
 //!
 //! How the code is laid out: docs/architecture.md.
 
+pub mod api;
 pub mod app;
 pub mod config;
 pub mod federation;

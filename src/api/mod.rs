@@ -1,0 +1,2 @@
+//! Cognito's JSON API (docs/api.md).
+pub mod srp;
