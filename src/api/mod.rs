@@ -8,6 +8,7 @@ pub mod access;
 pub mod actions;
 pub mod error;
 pub mod sigv4;
+pub mod srp;
 pub mod wire;
 
 pub use access::{ApiCredential, Caller};
