@@ -29,9 +29,16 @@ pub(crate) fn gatehouse(dir: &Path) -> Command {
         .env_remove("DATABASE_URL")
         .env_remove("GATEHOUSE_LISTEN")
         .env_remove("GATEHOUSE_PUBLIC_URL")
+        .env_remove("GATEHOUSE_ENCRYPTION_KEY_FILE")
+        .env_remove("GATEHOUSE_PREVIOUS_ENCRYPTION_KEY_FILES")
+        // PostgreSQL needs a key; tests of the SQLite default remove it.
+        .env("GATEHOUSE_ENCRYPTION_KEY", TEST_ENCRYPTION_KEY)
         .env("GATEHOUSE_LOG", "warn");
     command
 }
+
+/// The key every server started by a test is given, unless the test says otherwise.
+pub(crate) const TEST_ENCRYPTION_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 impl Running {
     /// Starts `command` on a free port.
