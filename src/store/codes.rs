@@ -1,6 +1,6 @@
 //! One-time codes sent by email (docs/hosted-ui.md, "Codes"): sign-up confirmation and email
-//! verification (24 hours) and password reset (1 hour). Only a digest is stored; a code dies when used, when replaced by a
-//! newer one of the same purpose, or after too many wrong guesses.
+//! verification (24 hours) and password reset (1 hour). Only a digest is stored; a code dies when
+//! used, when replaced by a newer one of the same purpose, or after too many wrong guesses.
 
 use super::schema::user_codes;
 use super::{AnyConnection, StoreResult};
