@@ -89,6 +89,8 @@ pub struct PoolFile {
     #[serde(default)]
     pub auto_verified_attributes: Vec<String>,
     #[serde(default)]
+    pub attributes_require_verification_before_update: Vec<String>,
+    #[serde(default)]
     pub allow_admin_create_user_only: bool,
     #[serde(default)]
     pub username_case_sensitive: bool,

@@ -98,13 +98,32 @@ pub fn may_resend(
 pub enum Redemption {
     /// The code was right; its row is consumed.
     Accepted(CodeRow),
-    /// The message for the page.
-    Refused(Text),
+    Refused(Refusal),
 }
 
-/// Checks and consumes a code; a refusal carries the message for the page. A wrong, expired or
-/// missing code and an unknown user all get the same message, and failures are throttled per
-/// user found or, for unknown users, per name typed: the answers do not tell accounts apart.
+/// Why a code was refused. The API names each (Cognito's `CodeMismatchException`,
+/// `ExpiredCodeException`, `TooManyFailedAttemptsException`); the pages say the same thing for
+/// a wrong and an expired code, so they tell no accounts apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Mismatch,
+    /// The user's code expired, was used or never sent: a new one is needed.
+    Expired,
+    TooManyAttempts,
+}
+
+impl Refusal {
+    /// The message for a page.
+    pub fn text(self) -> Text {
+        match self {
+            Refusal::TooManyAttempts => Text::new("error.too_many_codes"),
+            Refusal::Mismatch | Refusal::Expired => Text::new("error.code_mismatch"),
+        }
+    }
+}
+
+/// Checks and consumes a code. Failures (wrong, expired or missing codes, unknown users) are
+/// throttled per user found or, for unknown users, per name typed.
 pub fn redeem(
     conn: &mut AnyConnection,
     site: &Site,
@@ -114,7 +133,6 @@ pub fn redeem(
     code: &str,
     now: i64,
 ) -> Result<Redemption, StoreError> {
-    let mismatch = Text::new("error.code_mismatch");
     let throttle_key = match user {
         Some(user) => format!("code:{}:{}", site.pool_id(), user.sub),
         None => format!(
@@ -124,29 +142,29 @@ pub fn redeem(
         ),
     };
     if throttle::locked_until(conn, std::slice::from_ref(&throttle_key), now)?.is_some() {
-        return Ok(Redemption::Refused(Text::new("error.too_many_codes")));
+        return Ok(Redemption::Refused(Refusal::TooManyAttempts));
     }
-    let miss = |conn: &mut AnyConnection| -> Result<Redemption, StoreError> {
+    let miss = |conn: &mut AnyConnection, why: Refusal| -> Result<Redemption, StoreError> {
         throttle::record_failure(conn, &throttle_key, throttle::FREE_FAILURES, now)?;
-        Ok(Redemption::Refused(Text::new("error.code_mismatch")))
+        Ok(Redemption::Refused(why))
     };
-    let row = match user {
-        Some(user) => codes::find(conn, site.pool_id(), &user.sub.to_string(), purpose)?
-            .filter(|row| row.expires_at > now),
-        None => None,
+    let Some(user) = user else {
+        return miss(conn, Refusal::Mismatch);
     };
-    let (Some(row), Some(user)) = (row, user) else {
-        return miss(conn);
+    let row = codes::find(conn, site.pool_id(), &user.sub.to_string(), purpose)?
+        .filter(|row| row.expires_at > now);
+    let Some(row) = row else {
+        return miss(conn, Refusal::Expired);
     };
     if !codes::take_attempt(conn, &row, MAX_ATTEMPTS)? {
-        return Ok(Redemption::Refused(Text::new("error.too_many_codes")));
+        return Ok(Redemption::Refused(Refusal::TooManyAttempts));
     }
     let given = digest(purpose, &user.sub.to_string(), code.trim());
     if !bool::from(given.as_bytes().ct_eq(row.code_digest.as_bytes())) {
-        return miss(conn);
+        return miss(conn, Refusal::Mismatch);
     }
     if !codes::consume(conn, &row)? {
-        return Ok(Redemption::Refused(mismatch));
+        return Ok(Redemption::Refused(Refusal::Expired));
     }
     throttle::clear(conn, &throttle_key)?;
     Ok(Redemption::Accepted(row))

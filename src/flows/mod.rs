@@ -3,6 +3,7 @@
 //! Handlers in `http` call exactly one flow, but for federation, whose upstream calls are async
 //! and run between its database steps (docs/architecture.md).
 
+pub mod accounts;
 pub mod authorize;
 pub mod cache;
 pub mod codes;

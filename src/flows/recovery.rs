@@ -2,12 +2,10 @@
 //! one-hour code to the user's verified email, then a new password under the pool's policy. The
 //! first answer is the same whether or not the account exists.
 
-use super::codes;
+use super::accounts;
 use super::hosted::{Browser, HostedOutcome, PageResult, Screen, password_context, query_with};
 use super::validation::{self, code_entered};
 use super::{Services, Site};
-use crate::model::UserStatus;
-use crate::store::codes::PURPOSE_RESET;
 use crate::store::{self, Lease};
 use crate::ui::i18n::Text;
 use crate::ui::view::FieldError;
@@ -44,23 +42,9 @@ pub fn submit(db: &mut Lease, services: &Services, site: &Site, browser: &Browse
             vec![problem],
         ));
     }
-    let user = store::users::find_for_sign_in(conn, &site.pool, &username)?;
-    // Only a verified email can receive the code; admin-created users with a temporary
-    // password sign in with it instead.
-    let recoverable = user.filter(|u| {
-        u.enabled
-            && u.password_hash.is_some()
-            && matches!(u.status, UserStatus::Confirmed | UserStatus::ResetRequired)
-            && u.attributes.is_verified("email")
-    });
-    if let Some(user) = recoverable
-        && codes::may_resend(conn, site, &user, PURPOSE_RESET, browser.now)?
-    {
-        let email = user.attributes.get("email").unwrap_or_default().to_owned();
-        crate::store::write_transaction(conn, |conn| {
-            codes::send(conn, site, &user, PURPOSE_RESET, &email, browser.now)
-        })?;
-        services.mail.wake();
+    if let Some(user) = store::users::find_for_sign_in(conn, &site.pool, &username)? {
+        // Sent, too soon or not recoverable: the page is the same.
+        accounts::start_reset(conn, services, site, &user, browser.now)?;
     }
     Ok(HostedOutcome::Goto {
         page: "confirmForgotPassword",
@@ -131,30 +115,11 @@ pub fn submit_confirm(
             vec![FieldError::new("code", text)],
         ))
     };
-    let user = store::users::find_for_sign_in(conn, &site.pool, &username)?.filter(|u| u.enabled);
-    if let codes::Redemption::Refused(text) = codes::redeem(
-        conn,
-        site,
-        user.as_ref(),
-        &username,
-        PURPOSE_RESET,
-        &code,
-        browser.now,
-    )? {
-        return wrong_code(ctx.frame, text);
+    if let accounts::Reset::Refused(why) =
+        accounts::finish_reset(db, services, site, &username, &code, password, browser.now)?
+    {
+        return wrong_code(ctx.frame, why.text());
     }
-    let Some(mut user) = user else {
-        return wrong_code(ctx.frame, Text::new("error.code_mismatch"));
-    };
-    db.release();
-    super::passwords::set(services, &mut user, password).map_err(super::internal)?;
-    let conn = db.conn()?;
-    user.status = UserStatus::Confirmed;
-    user.updated_at = browser.now;
-    crate::store::write_transaction(conn, |conn| {
-        store::users::update(conn, &site.pool, &user)?;
-        signed_out_elsewhere(conn, site, &user, None, browser.now)
-    })?;
     Ok(HostedOutcome::Goto {
         page: "login",
         query: query_with(

@@ -4,7 +4,7 @@
 //! a code emailed to the address to verify; confirmation that signs the same browser straight
 //! in (no second sign-in), and a resend.
 
-use super::codes;
+use super::accounts::{self, Confirmation, Registered};
 use super::hosted::{
     Browser, Context, Field, HostedOutcome, PageResult, Screen, after_first_factor, context,
     mask_destination, password_context, query_with,
@@ -16,7 +16,7 @@ use crate::model::{User, UserStatus};
 use crate::oauth::OAuthError;
 use crate::store::codes::PURPOSE_SIGNUP;
 use crate::store::grants::SESSION_SIGNUP;
-use crate::store::{self, AnyConnection, Lease, StoreError};
+use crate::store::{self, AnyConnection, Lease};
 use crate::ui::i18n::Text;
 use crate::ui::view::FieldError;
 
@@ -60,7 +60,7 @@ pub fn set_attribute(attributes: &mut Attributes, field: &Field) -> Result<(), T
         .map_err(|_| invalid())
 }
 
-fn looks_like_email(value: &str) -> bool {
+pub fn looks_like_email(value: &str) -> bool {
     let Some((local, domain)) = value.split_once('@') else {
         return false;
     };
@@ -72,7 +72,7 @@ fn looks_like_email(value: &str) -> bool {
         && !domain.contains('@')
 }
 
-pub(super) fn looks_like_phone(value: &str) -> bool {
+pub(crate) fn looks_like_phone(value: &str) -> bool {
     value.strip_prefix('+').is_some_and(|digits| {
         (1..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
     })
@@ -193,62 +193,19 @@ pub fn submit(db: &mut Lease, services: &Services, site: &Site, browser: &Browse
             ));
         }
     };
-    let (username, mut attributes) = (form.username, form.attributes);
-    let sub = uuid::Uuid::new_v4();
-    let sign_in_name = if settings.username_attributes.is_empty() {
-        username.clone()
-    } else {
-        settings
-            .username_attributes
-            .iter()
-            .find_map(|a| attributes.get(a))
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let verify_email = settings
-        .auto_verified_attributes
-        .iter()
-        .any(|a| a == "email");
-    for (_, flag) in crate::model::attributes::VERIFIABLE {
-        attributes.remove(flag);
-    }
-    if verify_email {
-        attributes
-            .set("email_verified", "false")
-            .map_err(super::internal)?;
-    }
-    // argon2 runs with no connection checked out, for a taken name as for a new one.
-    db.release();
-    let mut user = User {
-        sub,
-        pool_id: site.pool.id.clone(),
-        username: if settings.username_attributes.is_empty() {
-            username
-        } else {
-            sub.to_string()
-        },
-        status: UserStatus::Unconfirmed,
-        enabled: true,
-        password_hash: None,
-        attributes,
-        created_at: browser.now,
-        updated_at: browser.now,
-        srp_verifier: None,
-    };
-    super::passwords::set(services, &mut user, password).map_err(super::internal)?;
-    let conn = db.conn()?;
-    let email = user.attributes.get("email").map(str::to_owned);
-    let created = crate::store::write_transaction(conn, |conn| {
-        store::users::create(conn, &site.pool, &user)?;
-        if let (true, Some(email)) = (verify_email, &email) {
-            codes::send(conn, site, &user, PURPOSE_SIGNUP, email, browser.now)?;
-        }
-        Ok(())
-    });
     let hidden = ctx.client.settings.prevent_user_existence_errors == ExistenceErrors::Enabled;
-    let session = match created {
-        Ok(()) if verify_email => {
-            services.mail.wake();
+    let sign_in_name = accounts::sign_in_name(site, &form.username, &form.attributes);
+    let typed_email = form.attributes.get("email").map(str::to_owned);
+    let verify_email = accounts::verifies_email(site);
+    let registration = accounts::Registration {
+        username: form.username,
+        attributes: form.attributes,
+        password,
+        hide_existing: hidden,
+    };
+    let session = match accounts::register(db, services, site, registration, browser.now)? {
+        Registered::Created { user, .. } if verify_email => {
+            let conn = db.conn()?;
             session::end(conn, browser.session_cookie)?;
             Some(session::start(
                 conn,
@@ -258,14 +215,10 @@ pub fn submit(db: &mut Lease, services: &Services, site: &Site, browser: &Browse
                 browser.now,
             )?)
         }
-        Ok(()) => None,
-        Err(StoreError::Conflict(_)) if hidden => {
-            notify_owner(conn, site, &user, &sign_in_name, browser.now)?;
-            services.mail.wake();
-            // Looks like a new sign-up's cookie; it names no session.
-            verify_email.then(|| crate::secrets::random_token(32))
-        }
-        Err(StoreError::Conflict(_)) => {
+        Registered::Created { .. } => None,
+        // Looks like a new sign-up's cookie; it names no session.
+        Registered::Taken if hidden => verify_email.then(|| crate::secrets::random_token(32)),
+        Registered::Taken => {
             let (field, key) = match settings.username_attributes.first() {
                 None => ("username", "error.username_exists"),
                 Some(name) => (name.as_str(), "error.account_exists"),
@@ -279,7 +232,6 @@ pub fn submit(db: &mut Lease, services: &Services, site: &Site, browser: &Browse
                 vec![problem],
             ));
         }
-        Err(e) => return Err(e.into()),
     };
     if !verify_email {
         // Nothing to verify: an administrator confirms the account (Cognito's behaviour).
@@ -294,7 +246,10 @@ pub fn submit(db: &mut Lease, services: &Services, site: &Site, browser: &Browse
     }
     // Where the code went is what the browser typed, masked; it is carried in the URL, so a
     // taken name and a new one lead to the same page.
-    let sent_to = email.as_deref().map(mask_destination).unwrap_or_default();
+    let sent_to = typed_email
+        .as_deref()
+        .map(mask_destination)
+        .unwrap_or_default();
     Ok(HostedOutcome::Goto {
         page: "confirm",
         query: query_with(
@@ -307,7 +262,7 @@ pub fn submit(db: &mut Lease, services: &Services, site: &Site, browser: &Browse
 
 /// A sign-up met an existing account: its owner hears of it by email (no code), and the
 /// browser gets the answer a new account gets.
-fn notify_owner(
+pub(super) fn notify_owner(
     conn: &mut AnyConnection,
     site: &Site,
     attempted: &User,
@@ -348,7 +303,7 @@ instead. If it was not, you can ignore this message: your account has not change
 
 /// Cognito's username rules, plus: with an email (phone) alias, a username may not look like
 /// an email (phone number), or one user's username could be another's alias.
-pub(super) fn username_error(
+pub(crate) fn username_error(
     settings: &crate::model::pool::PoolSettings,
     providers: &[String],
     username: &str,
@@ -451,9 +406,9 @@ pub fn submit_confirm(
             Text::new("error.expired_form"),
         ));
     }
-    let user = store::users::find_for_sign_in(conn, &site.pool, &username)?
-        .filter(|u| u.status == UserStatus::Unconfirmed && u.enabled);
     if browser.form.and_then(|f| f.get("resend")).is_some() {
+        let user = store::users::find_for_sign_in(conn, &site.pool, &username)?
+            .filter(|u| u.status == UserStatus::Unconfirmed && u.enabled);
         return Ok(resend(
             conn,
             services,
@@ -471,52 +426,36 @@ pub fn submit_confirm(
             vec![problem],
         ));
     }
-    let row = match codes::redeem(
-        conn,
-        site,
-        user.as_ref(),
-        &username,
-        PURPOSE_SIGNUP,
-        browser.field("code"),
-        browser.now,
-    )? {
-        codes::Redemption::Accepted(row) => row,
-        codes::Redemption::Refused(text) => {
-            let problem = FieldError::new("code", text);
-            return Ok(HostedOutcome::show_invalid(
-                ctx.frame,
-                screen,
-                vec![problem],
-            ));
-        }
-    };
-    let Some(mut user) = user else {
-        let problem = FieldError::new("code", Text::new("error.code_mismatch"));
-        return Ok(HostedOutcome::show_invalid(
-            ctx.frame,
-            screen,
-            vec![problem],
-        ));
-    };
-    if user.attributes.get("email") == Some(row.destination.as_str()) {
-        user.attributes
-            .set("email_verified", "true")
-            .map_err(super::internal)?;
-    }
-    user.status = UserStatus::Confirmed;
-    user.updated_at = browser.now;
-    match store::users::update(conn, &site.pool, &user) {
-        Ok(()) => {}
-        // Another account holds this email as a verified alias (AliasExistsException).
-        Err(StoreError::Conflict(_)) => {
-            return Ok(HostedOutcome::show_error(
-                ctx.frame,
-                screen,
-                Text::new("error.alias_exists"),
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    }
+    let user =
+        match accounts::confirm_sign_up(conn, site, &username, browser.field("code"), browser.now)?
+        {
+            Confirmation::Confirmed(user) => user,
+            Confirmation::Refused(why) => {
+                let problem = FieldError::new("code", why.text());
+                return Ok(HostedOutcome::show_invalid(
+                    ctx.frame,
+                    screen,
+                    vec![problem],
+                ));
+            }
+            // Said like a wrong code: the page tells no accounts apart.
+            Confirmation::NotPending(_) => {
+                let problem = FieldError::new("code", Text::new("error.code_mismatch"));
+                return Ok(HostedOutcome::show_invalid(
+                    ctx.frame,
+                    screen,
+                    vec![problem],
+                ));
+            }
+            // Another account holds this email as a verified alias (AliasExistsException).
+            Confirmation::AliasExists => {
+                return Ok(HostedOutcome::show_error(
+                    ctx.frame,
+                    screen,
+                    Text::new("error.alias_exists"),
+                ));
+            }
+        };
     // The browser that signed up continues to the app; any other browser signs in.
     let same_browser = session::current_of_kind(
         conn,
@@ -551,28 +490,18 @@ fn resend(
     username: &str,
 ) -> Result<HostedOutcome, OAuthError> {
     let mut screen = confirm_screen(conn, site, browser, username)?;
-    let verifies_email = site
-        .pool
-        .settings
-        .auto_verified_attributes
-        .iter()
-        .any(|a| a == "email");
     // An unknown or confirmed user, and a resend that comes too soon (the last code still
     // works), get the same answer as a real one: nothing tells them apart.
     let sent = Text::new("notice.code_sent");
-    let Some((user, email)) = user
-        .filter(|_| verifies_email)
-        .and_then(|u| Some((u, u.attributes.get("email")?.to_owned())))
-    else {
+    let Some(user) = user else {
         return Ok(HostedOutcome::show(ctx.frame, screen).with_notice(sent));
     };
-    if !codes::may_resend(conn, site, user, PURPOSE_SIGNUP, browser.now)? {
+    if !matches!(
+        accounts::resend_sign_up_code(conn, services, site, user, browser.now)?,
+        accounts::Sent::To(_)
+    ) {
         return Ok(HostedOutcome::show(ctx.frame, screen).with_notice(sent));
     }
-    crate::store::write_transaction(conn, |conn| {
-        codes::send(conn, site, user, PURPOSE_SIGNUP, &email, browser.now)
-    })?;
-    services.mail.wake();
     screen = confirm_screen(conn, site, browser, username)?;
     Ok(HostedOutcome::show(ctx.frame, screen).with_notice(Text::new("notice.code_sent")))
 }

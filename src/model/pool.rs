@@ -31,6 +31,9 @@ pub struct PoolSettings {
     pub alias_attributes: Vec<String>,
     pub username_attributes: Vec<String>,
     pub auto_verified_attributes: Vec<String>,
+    /// Cognito's `UserAttributeUpdateSettings.AttributesRequireVerificationBeforeUpdate`: a new
+    /// value of these stays pending (the old one keeps signing in) until its code is entered.
+    pub attributes_require_verification_before_update: Vec<String>,
     pub allow_admin_create_user_only: bool,
     pub username_case_sensitive: bool,
     pub password_policy: PasswordPolicy,
@@ -51,6 +54,7 @@ impl Default for PoolSettings {
             alias_attributes: Vec::new(),
             username_attributes: Vec::new(),
             auto_verified_attributes: Vec::new(),
+            attributes_require_verification_before_update: Vec::new(),
             allow_admin_create_user_only: false,
             username_case_sensitive: false,
             password_policy: PasswordPolicy::default(),

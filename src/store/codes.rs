@@ -1,6 +1,6 @@
-//! One-time codes sent by email (docs/hosted-ui.md, "Codes"): sign-up confirmation (24 hours) and
-//! password reset (1 hour). Only a digest is stored; a code dies when used, when replaced by a
-//! newer one of the same purpose, or after too many wrong guesses.
+//! One-time codes sent by email (docs/hosted-ui.md, "Codes"): sign-up confirmation and email
+//! verification (24 hours) and password reset (1 hour). Only a digest is stored; a code dies when
+//! used, when replaced by a newer one of the same purpose, or after too many wrong guesses.
 
 use super::schema::user_codes;
 use super::{AnyConnection, StoreResult};
@@ -8,6 +8,9 @@ use diesel::prelude::*;
 
 pub const PURPOSE_SIGNUP: &str = "signup";
 pub const PURPOSE_RESET: &str = "reset";
+/// Verifying an email after sign-up (`GetUserAttributeVerificationCode`, a changed email); the
+/// row's destination is the address being verified, which may be a pending new value.
+pub const PURPOSE_VERIFY_EMAIL: &str = "verify:email";
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = user_codes)]

@@ -317,3 +317,38 @@ pub fn groups_of(conn: &mut AnyConnection, pool_id: &str, sub: &Uuid) -> StoreRe
     rows.sort_by(|a, b| (a.1.is_none(), a.1, &a.0).cmp(&(b.1.is_none(), b.1, &b.0)));
     Ok(rows.into_iter().map(|(name, _)| name).collect())
 }
+
+/// Deletes a user and everything that is theirs: aliases, group memberships, codes, the
+/// authenticator, linked identities and sessions; their token families are revoked (kept so
+/// that tokens already issued are refused as revoked). `false` when there was no such user.
+pub fn delete(conn: &mut AnyConnection, pool_id: &str, sub: &Uuid, now: i64) -> StoreResult<bool> {
+    use super::schema::{user_codes, user_identities, user_mfa};
+    let sub = sub.to_string();
+    crate::store::write_transaction(conn, |conn| {
+        super::grants::revoke_user(conn, pool_id, &sub, None, now)?;
+        diesel::delete(user_aliases::table.filter(user_aliases::user_sub.eq(&sub)))
+            .execute(conn)?;
+        diesel::delete(
+            group_members::table
+                .filter(group_members::pool_id.eq(pool_id))
+                .filter(group_members::user_sub.eq(&sub)),
+        )
+        .execute(conn)?;
+        diesel::delete(
+            user_codes::table
+                .filter(user_codes::pool_id.eq(pool_id))
+                .filter(user_codes::user_sub.eq(&sub)),
+        )
+        .execute(conn)?;
+        diesel::delete(user_mfa::table.find((pool_id, &sub))).execute(conn)?;
+        diesel::delete(
+            user_identities::table
+                .filter(user_identities::pool_id.eq(pool_id))
+                .filter(user_identities::user_sub.eq(&sub)),
+        )
+        .execute(conn)?;
+        let deleted = diesel::delete(users::table.find(&sub).filter(users::pool_id.eq(pool_id)))
+            .execute(conn)?;
+        Ok(deleted == 1)
+    })
+}

@@ -1,6 +1,8 @@
 //! One integration-test binary (each extra file under tests/ would link separately).
 
 mod api_sealing;
+mod api_self_account;
+mod api_self_service;
 mod api_support;
 mod support;
 

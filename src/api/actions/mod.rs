@@ -2,7 +2,9 @@
 //! in its own module and lists its own names; an action takes the call's context and its JSON
 //! input and returns its JSON output.
 
+pub mod account;
 pub mod pools;
+pub mod sign_up;
 
 use super::{ApiError, Ctx};
 use serde_json::Value;
@@ -13,6 +15,8 @@ pub type Action = fn(&mut Ctx, Value) -> Result<Value, ApiError>;
 /// The handler of an implemented action.
 pub fn find(name: &str) -> Option<Action> {
     pools::find(name)
+        .or_else(|| sign_up::find(name))
+        .or_else(|| account::find(name))
 }
 
 /// Whether the action is implemented (the front door answers `UnknownOperationException`

@@ -256,6 +256,27 @@ fn pool_settings(c: &mut Checker, path: &str, raw: &PoolFile) -> PoolSettings {
         &raw.auto_verified_attributes,
         AUTO_VERIFIABLE,
     );
+    for (i, name) in raw
+        .attributes_require_verification_before_update
+        .iter()
+        .enumerate()
+    {
+        let problem = if name != "email" {
+            Some(format!(
+                "`{name}`: only `email` can be verified (no SMS is sent)"
+            ))
+        } else if !raw.auto_verified_attributes.contains(name) {
+            Some("`email` must also be in auto_verified_attributes".to_owned())
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            c.fail(
+                format!("{path}.attributes_require_verification_before_update[{i}]"),
+                problem,
+            );
+        }
+    }
     if !raw.alias_attributes.is_empty() && !raw.username_attributes.is_empty() {
         c.fail(
             format!("{path}.username_attributes"),
@@ -380,6 +401,9 @@ fn pool_settings(c: &mut Checker, path: &str, raw: &PoolFile) -> PoolSettings {
         alias_attributes: raw.alias_attributes.clone(),
         username_attributes: raw.username_attributes.clone(),
         auto_verified_attributes: raw.auto_verified_attributes.clone(),
+        attributes_require_verification_before_update: raw
+            .attributes_require_verification_before_update
+            .clone(),
         allow_admin_create_user_only: raw.allow_admin_create_user_only,
         username_case_sensitive: raw.username_case_sensitive,
         password_policy: policy,
