@@ -6,6 +6,7 @@
 pub mod authorize;
 pub mod cache;
 pub mod codes;
+pub mod credentials;
 pub mod federation;
 pub mod hosted;
 pub mod introspect;

@@ -2,6 +2,7 @@
 //! in its own module and lists its own names; an action takes the call's context and its JSON
 //! input and returns its JSON output.
 
+pub mod auth;
 pub mod pools;
 
 use super::{ApiError, Ctx};
@@ -12,7 +13,7 @@ pub type Action = fn(&mut Ctx, Value) -> Result<Value, ApiError>;
 
 /// The handler of an implemented action.
 pub fn find(name: &str) -> Option<Action> {
-    pools::find(name)
+    pools::find(name).or_else(|| auth::find(name))
 }
 
 /// Whether the action is implemented (the front door answers `UnknownOperationException`
