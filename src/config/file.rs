@@ -195,6 +195,10 @@ pub struct ClientFile {
     /// `"ENABLED"` (the default) or `"LEGACY"`, as Cognito's `PreventUserExistenceErrors`.
     pub prevent_user_existence_errors: Option<crate::model::client::ExistenceErrors>,
     pub require_pkce: Option<bool>,
+    /// Cognito's `ExplicitAuthFlows` (`ALLOW_*` names or the legacy ones).
+    pub explicit_auth_flows: Option<Vec<String>>,
+    /// Cognito's `AuthSessionValidity`, 3–15 minutes.
+    pub auth_session_validity_minutes: Option<u32>,
     pub css: Option<String>,
     pub css_file: Option<String>,
     pub logo_file: Option<String>,

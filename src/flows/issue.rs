@@ -180,7 +180,13 @@ pub fn sign_user_tokens(
     };
     let access_lifetime = i64::from(settings.access_token_validity_minutes) * 60;
     let access_token = sign(&claims::access_token(&ctx, access_lifetime, &new_jti()))?;
-    let id_token = if grant.scopes.iter().any(|s| s == "openid") {
+    // The JSON API's sign-ins grant only `aws.cognito.signin.user.admin`, and Cognito gives
+    // them an ID token all the same.
+    let id_token = if grant
+        .scopes
+        .iter()
+        .any(|s| s == "openid" || s == crate::api::token::ADMIN_SCOPE)
+    {
         let id_lifetime = i64::from(settings.id_token_validity_minutes) * 60;
         let id_claims = claims::id_token(
             &ctx,

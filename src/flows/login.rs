@@ -7,24 +7,21 @@
 //! A wrong password and an unknown user get the same message and cost the same time; failures
 //! are throttled per user and per address through the database.
 
+use super::credentials::{self, FirstFactor};
 use super::hosted::{
     Browser, Context, Field, HostedOutcome, PageResult, Screen, after_first_factor, context,
 };
-use super::sign_in::{self, Challenge, Refusal};
+use super::sign_in::{Challenge, Refusal};
 use super::{Services, Site, issue, session};
 use crate::metrics::SignIn;
 use crate::model::attributes::Attributes;
 use crate::model::{User, UserStatus};
 use crate::oauth::OAuthError;
-use crate::secrets;
 use crate::store::grants::{self, SESSION_MFA, SESSION_MFA_SETUP, SESSION_NEW_PASSWORD};
-use crate::store::{self, AnyConnection, Lease, mfa, throttle};
+use crate::store::{self, AnyConnection, Lease, mfa};
 use crate::totp;
 use crate::ui::i18n::Text;
 use crate::ui::view::FieldError;
-
-/// Failures an address may make before it is slowed down (a NAT hides many users).
-const FREE_FAILURES_PER_ADDRESS: i32 = 50;
 
 /// GET /login: validate the authorization parameters and show the form.
 pub fn show(db: &mut Lease, services: &Services, site: &Site, browser: &Browser) -> PageResult {
@@ -144,18 +141,6 @@ fn password(
             missing,
         ));
     }
-    let conn = db.conn()?;
-    let user = store::users::find_for_sign_in(conn, &site.pool, &username)?;
-    // Throttled per account, whichever of its names was typed; per name for unknown ones.
-    let user_key = match &user {
-        Some(user) => format!("user:{}:{}", site.pool_id(), user.sub),
-        None => format!(
-            "user:{}:name:{}",
-            site.pool_id(),
-            site.pool.settings.username_key(&username)
-        ),
-    };
-    let address_key = format!("ip:{}:{}", site.pool_id(), browser.address);
     let fail = |frame, text| {
         HostedOutcome::show_error(
             frame,
@@ -165,40 +150,26 @@ fn password(
             Text::new(text),
         )
     };
-    if throttle::locked_until(conn, &[user_key.clone(), address_key.clone()], browser.now)?
-        .is_some()
-    {
-        return Ok(fail(ctx.frame, "error.too_many_attempts"));
-    }
-    // argon2 runs with no connection checked out: other requests use it meanwhile.
-    db.release();
-    let verified = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
-        Some(hash) => secrets::verify_password(password, hash),
-        None => {
-            secrets::burn_password_check(password);
-            false
-        }
-    };
+    let checked = credentials::check_password(
+        db,
+        services,
+        site,
+        &username,
+        password,
+        Some(browser.address),
+        browser.now,
+    )?;
     let conn = db.conn()?;
-    let user = match (user, verified) {
-        (Some(user), true) => user,
-        _ => {
-            throttle::record_failure(conn, &user_key, throttle::FREE_FAILURES, browser.now)?;
-            throttle::record_address_failure(
-                conn,
-                &address_key,
-                FREE_FAILURES_PER_ADDRESS,
-                browser.now,
-            )?;
-            return Ok(fail(ctx.frame, "error.wrong_credentials"));
+    match checked {
+        FirstFactor::Locked => Ok(fail(ctx.frame, "error.too_many_attempts")),
+        FirstFactor::UnknownUser | FirstFactor::WrongPassword => {
+            Ok(fail(ctx.frame, "error.wrong_credentials"))
         }
-    };
-    throttle::clear(conn, &user_key)?;
-    // Only now, with the right password, may the answer depend on the account.
-    let expired = temporary_password_expired(site, &user, browser.now);
-    match sign_in::after_password(user.enabled, user.status, expired) {
-        Err(refusal) => Ok(fail(ctx.frame, refusal_key(refusal))),
-        Ok(Some(challenge @ Challenge::NewPasswordRequired)) => {
+        FirstFactor::Refused(refusal) => Ok(fail(ctx.frame, refusal_key(refusal))),
+        FirstFactor::Passed {
+            user,
+            challenge: Some(challenge @ Challenge::NewPasswordRequired),
+        } => {
             session::end(conn, browser.session_cookie)?;
             let kind = challenge.session_kind();
             let cookie = session::start(conn, site, &user, kind, browser.now)?;
@@ -208,7 +179,9 @@ fn password(
             };
             Ok(HostedOutcome::show(ctx.frame, screen).with_session(cookie))
         }
-        Ok(_) => after_first_factor(conn, services, site, ctx, &user, browser),
+        FirstFactor::Passed { user, .. } => {
+            after_first_factor(conn, services, site, ctx, &user, browser)
+        }
     }
 }
 
@@ -263,18 +236,6 @@ fn provider_by_email(
             query,
         },
     ))
-}
-
-/// An administrator's temporary password lasts the pool's `temporary_password_validity_days`
-/// from when the user was created (docs/configuration.md, "`[[pool]]`").
-fn temporary_password_expired(site: &Site, user: &User, now: i64) -> bool {
-    let days = i64::from(
-        site.pool
-            .settings
-            .password_policy
-            .temporary_password_validity_days,
-    );
-    now - user.created_at > days * 86_400
 }
 
 /// Required attributes the user has no value for, as form fields (values from `form`).
@@ -421,7 +382,7 @@ fn mfa_challenge(
             vec![FieldError::new("code", Text::new("error.wrong_totp"))],
         ));
     }
-    throttle::clear(conn, &totp_key(site, &sub))?;
+    credentials::totp_passed(conn, site, &sub)?;
     finish(conn, services, site, ctx, &pending, browser)
 }
 
@@ -474,7 +435,7 @@ fn mfa_setup(
             vec![FieldError::new("code", Text::new("error.wrong_totp"))],
         ));
     };
-    throttle::clear(conn, &totp_key(site, &sub))?;
+    credentials::totp_passed(conn, site, &sub)?;
     row.totp_enabled = true;
     row.last_step = step;
     row.failures = 0;
@@ -484,26 +445,13 @@ fn mfa_setup(
     finish(conn, services, site, ctx, &pending, browser)
 }
 
-/// Wrong TOTP codes are throttled per user like passwords: five free, then a lock that doubles
-/// from 5 seconds to 15 minutes. A lock also ends the half-finished sign-in.
-fn totp_key(site: &Site, sub: &str) -> String {
-    format!("totp:{}:{sub}", site.pool_id())
-}
-
 fn totp_miss(
     conn: &mut AnyConnection,
     site: &Site,
     sub: &str,
     browser: &Browser,
 ) -> Result<(), OAuthError> {
-    mfa::record_failure(conn, site.pool_id(), sub)?;
-    throttle::record_failure(
-        conn,
-        &totp_key(site, sub),
-        throttle::FREE_FAILURES,
-        browser.now,
-    )?;
-    Ok(())
+    Ok(credentials::totp_miss(conn, site, sub, browser.now)?)
 }
 
 /// An answer that replaces the page when the user's TOTP entries are locked.
@@ -527,8 +475,7 @@ fn totp_locked(
     sub: &str,
     browser: &Browser,
 ) -> Result<Option<Locked>, OAuthError> {
-    let key = totp_key(site, sub);
-    if throttle::locked_until(conn, std::slice::from_ref(&key), browser.now)?.is_none() {
+    if !credentials::totp_locked(conn, site, sub, browser.now)? {
         return Ok(None);
     }
     session::end(conn, browser.session_cookie)?;

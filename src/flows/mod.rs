@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod authorize;
 pub mod cache;
 pub mod codes;
+pub mod credentials;
 pub mod federation;
 pub mod hosted;
 pub mod introspect;

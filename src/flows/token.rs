@@ -152,6 +152,49 @@ fn authorization_code(
     signed_response(services, site, &grant, &inputs, Some(refresh_token), now)
 }
 
+/// Tokens for a user who has just signed in without a redirect (the JSON API's flows): a new
+/// family and refresh token, like a redeemed code's.
+pub fn sign_in_tokens(
+    conn: &mut AnyConnection,
+    services: &Services,
+    site: &Site,
+    client: &AppClient,
+    user: &User,
+    scopes: &[String],
+    now: i64,
+) -> Result<TokenResponse, OAuthError> {
+    let family = new_jti();
+    let refresh_token = secrets::random_token(48);
+    let joined = scopes.join(" ");
+    let inputs = committing_refusals(conn, |conn| {
+        grants::create_family(
+            conn,
+            &family,
+            site.pool_id(),
+            client.id.as_str(),
+            Some(&user.sub.to_string()),
+            now,
+        )?;
+        let stored = RefreshToken {
+            scopes: &joined,
+            auth_time: now,
+            family: &family,
+            expires_at: now + client.settings.refresh_token_seconds(),
+        };
+        store_refresh_token(conn, site, client, user, &refresh_token, &stored, now)?;
+        issue::signing_inputs(conn, services, site, user, now)
+    })?;
+    let grant = TokenGrant {
+        client,
+        user,
+        scopes,
+        auth_time: now,
+        family: &family,
+        nonce: None,
+    };
+    signed_response(services, site, &grant, &inputs, Some(refresh_token), now)
+}
+
 /// Signs a user grant's tokens (after its transaction committed) and answers with them.
 fn signed_response(
     services: &Services,
@@ -283,16 +326,30 @@ fn refresh_token(
 ) -> Result<TokenResponse, OAuthError> {
     require_flow(client, OAuthFlow::Code, "to refresh tokens")?;
     let token = body.require("refresh_token")?;
+    refresh(conn, services, site, client, token, body.get("scope"), now)
+}
+
+/// The refresh grant, for every front door (`/oauth2/token`, the API's `REFRESH_TOKEN_AUTH`):
+/// the same families, rotation and reuse detection. `scope` narrows the new tokens.
+pub fn refresh(
+    conn: &mut AnyConnection,
+    services: &Services,
+    site: &Site,
+    client: &AppClient,
+    token: &str,
+    scope: Option<&str>,
+    now: i64,
+) -> Result<TokenResponse, OAuthError> {
     let digest = SecretDigest::of(token);
     // A `scope` wider than the grant is refused before a rotation could spend the token, but
     // only for a token that could be used now: any other gets the grant's own refusal (and a
     // reused one still revokes its family).
-    if body.get("scope").is_some()
+    if scope.is_some()
         && let Some((row, family_live)) = find_refresh(conn, site, digest.as_str())?
         && oauth_grants::check_refresh(&as_stored(&row, family_live), client.id.as_str(), now)
             .is_ok()
     {
-        scopes::for_refresh(body.get("scope"), &split_scopes(&row.scopes))?;
+        scopes::for_refresh(scope, &split_scopes(&row.scopes))?;
     }
     let (row, user, inputs, next) = if client.settings.rotate_refresh_tokens {
         // The rotation is the gate, and checks everything: of concurrent uses, one marks the
@@ -332,7 +389,7 @@ fn refresh_token(
         (row, user, inputs, None)
     };
     // The new tokens may carry less than the grant; a rotated refresh token keeps all of it.
-    let scopes = scopes::for_refresh(body.get("scope"), &split_scopes(&row.scopes))?;
+    let scopes = scopes::for_refresh(scope, &split_scopes(&row.scopes))?;
     let grant = TokenGrant {
         client,
         user: &user,

@@ -117,7 +117,46 @@ pub struct ClientSettings {
     /// Cognito's `PreventUserExistenceErrors`: whether sign-up answers tell that a username or
     /// email is taken.
     pub prevent_user_existence_errors: ExistenceErrors,
+    /// Cognito's `ExplicitAuthFlows`: the JSON API's sign-in flows this client may start.
+    pub explicit_auth_flows: Vec<AuthFlow>,
+    /// Cognito's `AuthSessionValidity`: how long an API sign-in's `Session` lasts (3–15).
+    pub auth_session_validity_minutes: u32,
 }
+
+/// A flow of the JSON API's `InitiateAuth` / `AdminInitiateAuth` a client may allow
+/// (docs/configuration.md, "`explicit_auth_flows`").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AuthFlow {
+    UserSrp,
+    UserPassword,
+    AdminUserPassword,
+    RefreshToken,
+    CustomAuth,
+    UserAuth,
+}
+
+impl AuthFlow {
+    /// Cognito's `ALLOW_*` names, and the legacy ones it still accepts.
+    pub fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "ALLOW_USER_SRP_AUTH" => Self::UserSrp,
+            "ALLOW_USER_PASSWORD_AUTH" | "USER_PASSWORD_AUTH" => Self::UserPassword,
+            "ALLOW_ADMIN_USER_PASSWORD_AUTH" | "ADMIN_NO_SRP_AUTH" => Self::AdminUserPassword,
+            "ALLOW_REFRESH_TOKEN_AUTH" => Self::RefreshToken,
+            "ALLOW_CUSTOM_AUTH" | "CUSTOM_AUTH_FLOW_ONLY" => Self::CustomAuth,
+            "ALLOW_USER_AUTH" => Self::UserAuth,
+            _ => return None,
+        })
+    }
+
+    /// What a client allows when it names no flows: Cognito's default for a new client
+    /// without `ExplicitAuthFlows` (custom auth left out: it needs triggers).
+    pub const DEFAULT: [AuthFlow; 2] = [Self::UserSrp, Self::RefreshToken];
+}
+
+/// `AuthSessionValidity` in minutes, as Cognito allows it.
+pub const AUTH_SESSION_MINUTES: std::ops::RangeInclusive<u32> = 3..=15;
 
 /// `ENABLED` (the default): a taken username or email gets the same answer, page and timing as
 /// a new one, and the account's owner is told by email. `LEGACY`: Cognito's own messages
@@ -159,6 +198,8 @@ impl Default for ClientSettings {
             rotate_refresh_tokens: false,
             require_pkce: true,
             prevent_user_existence_errors: ExistenceErrors::Enabled,
+            explicit_auth_flows: AuthFlow::DEFAULT.to_vec(),
+            auth_session_validity_minutes: 3,
         }
     }
 }

@@ -412,5 +412,6 @@ pub fn purge_expired(conn: &mut AnyConnection, now: i64) -> StoreResult<usize> {
     .execute(conn)?;
     purged += super::codes::purge_expired(conn, now)?;
     purged += super::federation::purge_expired(conn, now)?;
+    purged += super::api_sessions::purge_expired(conn, now)?;
     Ok(purged)
 }

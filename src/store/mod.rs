@@ -3,6 +3,7 @@
 //!
 //! See docs/deployment.md and docs/architecture.md.
 
+pub mod api_sessions;
 pub mod cache;
 pub mod clients;
 pub mod codes;

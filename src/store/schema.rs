@@ -255,6 +255,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_auth_sessions (id_digest) {
+        id_digest -> Text,
+        pool_id -> Text,
+        client_id -> Text,
+        user_sub -> Nullable<Text>,
+        username -> Text,
+        challenge -> Text,
+        state -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     user_pools,
     app_clients,
@@ -276,4 +290,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     federation_requests,
     user_identities,
     mail_outbox,
+    api_auth_sessions,
 );

@@ -40,6 +40,7 @@ name = "spa"
 callback_urls = ["https://app.example.com/callback"]
 allowed_oauth_flows = ["code"]
 allowed_oauth_scopes = ["openid", "email", "aws.cognito.signin.user.admin"]
+explicit_auth_flows = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
 
 [[pool.user]]
 username = "alice"

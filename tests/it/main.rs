@@ -7,6 +7,7 @@ mod api_support;
 mod support;
 
 mod accounts;
+mod api_auth;
 mod binary;
 mod cognito_api;
 mod config;

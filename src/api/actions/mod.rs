@@ -3,6 +3,7 @@
 //! input and returns its JSON output.
 
 pub mod account;
+pub mod auth;
 pub mod pools;
 pub mod sign_up;
 
@@ -17,6 +18,7 @@ pub fn find(name: &str) -> Option<Action> {
     pools::find(name)
         .or_else(|| sign_up::find(name))
         .or_else(|| account::find(name))
+        .or_else(|| auth::find(name))
 }
 
 /// Whether the action is implemented (the front door answers `UnknownOperationException`

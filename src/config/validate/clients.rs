@@ -4,8 +4,8 @@
 use super::{Checker, LOWER_ALNUM, check_attribute_names, check_urls, derived_id, is_token};
 use crate::config::file::ClientFile;
 use crate::model::client::{
-    ACCESS_TOKEN_MINUTES, COGNITO_PROVIDER, ID_TOKEN_MINUTES, REFRESH_TOKEN_DAYS,
-    REFRESH_TOKEN_MINUTES, RESERVED_SCOPES,
+    ACCESS_TOKEN_MINUTES, AUTH_SESSION_MINUTES, AuthFlow, COGNITO_PROVIDER, ID_TOKEN_MINUTES,
+    REFRESH_TOKEN_DAYS, REFRESH_TOKEN_MINUTES, RESERVED_SCOPES,
 };
 use crate::model::{AppClient, ClientId, ClientSettings, OAuthFlow, PoolId};
 use crate::secrets::SecretDigest;
@@ -166,12 +166,35 @@ pub(super) fn app_client(
             minutes,
         )
     });
+    let auth_session = range(
+        "auth_session_validity_minutes",
+        raw.auth_session_validity_minutes,
+        AUTH_SESSION_MINUTES,
+        defaults.auth_session_validity_minutes,
+    );
     if refresh_minutes.is_some() && raw.refresh_token_validity_days.is_some() {
         c.fail(
             format!("{path}.refresh_token_validity_minutes"),
             "give refresh_token_validity_days or refresh_token_validity_minutes, not both",
         );
     }
+    let auth_flows = match &raw.explicit_auth_flows {
+        None => defaults.explicit_auth_flows.clone(),
+        Some(names) => {
+            let mut flows = Vec::new();
+            for (i, name) in names.iter().enumerate() {
+                match AuthFlow::parse(name) {
+                    Some(flow) if !flows.contains(&flow) => flows.push(flow),
+                    Some(_) => {}
+                    None => c.fail(
+                        format!("{path}.explicit_auth_flows[{i}]"),
+                        format!("`{name}` is not one of Cognito's ExplicitAuthFlows values (ALLOW_USER_SRP_AUTH, ALLOW_USER_PASSWORD_AUTH, ALLOW_ADMIN_USER_PASSWORD_AUTH, ALLOW_REFRESH_TOKEN_AUTH, ALLOW_CUSTOM_AUTH, ALLOW_USER_AUTH, or the legacy ADMIN_NO_SRP_AUTH, USER_PASSWORD_AUTH, CUSTOM_AUTH_FLOW_ONLY)"),
+                    ),
+                }
+            }
+            flows
+        }
+    };
     let client = AppClient {
         id,
         pool_id: pool.clone(),
@@ -200,6 +223,8 @@ pub(super) fn app_client(
                 .unwrap_or(defaults.rotate_refresh_tokens),
             prevent_user_existence_errors: raw.prevent_user_existence_errors.unwrap_or_default(),
             require_pkce: raw.require_pkce.unwrap_or(defaults.require_pkce),
+            explicit_auth_flows: auth_flows,
+            auth_session_validity_minutes: auth_session,
         },
     };
     Some((client, clear))
