@@ -152,6 +152,7 @@ fn apply_user(
                 attributes: declared.attributes.clone(),
                 created_at: time,
                 updated_at: time,
+                srp_verifier: None,
             };
             store::users::create(conn, pool, &user)?;
             if let (true, UserStatus::ForceChangePassword, Some(password)) =

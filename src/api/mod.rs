@@ -9,6 +9,7 @@ pub mod actions;
 pub mod error;
 pub mod sigv4;
 pub mod srp;
+pub mod token;
 pub mod wire;
 
 pub use access::{ApiCredential, Caller};

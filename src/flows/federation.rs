@@ -407,6 +407,7 @@ pub fn user_for_identity(
                 attributes: Attributes::new(),
                 created_at: now,
                 updated_at: now,
+                srp_verifier: None,
             };
             match store::users::create(conn, &site.pool, &user) {
                 Ok(()) => {}

@@ -352,7 +352,7 @@ fn new_password(
         return Ok(HostedOutcome::show_invalid(ctx.frame, screen, problems));
     }
     db.release();
-    user.password_hash = Some(secrets::hash_password(new).map_err(super::internal)?);
+    super::passwords::set(services, &mut user, new).map_err(super::internal)?;
     let conn = db.conn()?;
     user.status = UserStatus::Confirmed;
     user.updated_at = browser.now;

@@ -7,7 +7,6 @@ use super::hosted::{Browser, HostedOutcome, PageResult, Screen, password_context
 use super::validation::{self, code_entered};
 use super::{Services, Site};
 use crate::model::UserStatus;
-use crate::secrets;
 use crate::store::codes::PURPOSE_RESET;
 use crate::store::{self, Lease};
 use crate::ui::i18n::Text;
@@ -148,7 +147,7 @@ pub fn submit_confirm(
         return wrong_code(ctx.frame, Text::new("error.code_mismatch"));
     };
     db.release();
-    user.password_hash = Some(secrets::hash_password(password).map_err(super::internal)?);
+    super::passwords::set(services, &mut user, password).map_err(super::internal)?;
     let conn = db.conn()?;
     user.status = UserStatus::Confirmed;
     user.updated_at = browser.now;

@@ -14,7 +14,6 @@ use crate::model::attributes::Attributes;
 use crate::model::client::ExistenceErrors;
 use crate::model::{User, UserStatus};
 use crate::oauth::OAuthError;
-use crate::secrets;
 use crate::store::codes::PURPOSE_SIGNUP;
 use crate::store::grants::SESSION_SIGNUP;
 use crate::store::{self, AnyConnection, Lease, StoreError};
@@ -220,9 +219,7 @@ pub fn submit(db: &mut Lease, services: &Services, site: &Site, browser: &Browse
     }
     // argon2 runs with no connection checked out, for a taken name as for a new one.
     db.release();
-    let password_hash = secrets::hash_password(password).map_err(super::internal)?;
-    let conn = db.conn()?;
-    let user = User {
+    let mut user = User {
         sub,
         pool_id: site.pool.id.clone(),
         username: if settings.username_attributes.is_empty() {
@@ -232,11 +229,14 @@ pub fn submit(db: &mut Lease, services: &Services, site: &Site, browser: &Browse
         },
         status: UserStatus::Unconfirmed,
         enabled: true,
-        password_hash: Some(password_hash),
+        password_hash: None,
         attributes,
         created_at: browser.now,
         updated_at: browser.now,
+        srp_verifier: None,
     };
+    super::passwords::set(services, &mut user, password).map_err(super::internal)?;
+    let conn = db.conn()?;
     let email = user.attributes.get("email").map(str::to_owned);
     let created = crate::store::write_transaction(conn, |conn| {
         store::users::create(conn, &site.pool, &user)?;

@@ -19,6 +19,9 @@ pub struct User {
     pub attributes: Attributes,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The SRP salt and verifier for `USER_SRP_AUTH`, sealed (`flows::passwords`); `None` until
+    /// a password is set or signed in with after the feature arrived.
+    pub srp_verifier: Option<String>,
 }
 
 /// Cognito's `UserStatusType` values that a user of this server can be in.

@@ -37,6 +37,7 @@ diesel::table! {
         attributes -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+        srp_verifier -> Nullable<Text>,
     }
 }
 

@@ -24,6 +24,7 @@ struct UserRow {
     attributes: String,
     created_at: i64,
     updated_at: i64,
+    srp_verifier: Option<String>,
 }
 
 impl UserRow {
@@ -41,6 +42,7 @@ impl UserRow {
             attributes,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            srp_verifier: self.srp_verifier,
         })
     }
 
@@ -56,6 +58,7 @@ impl UserRow {
             attributes: to_json(&user.attributes),
             created_at: user.created_at,
             updated_at: user.updated_at,
+            srp_verifier: user.srp_verifier.clone(),
         }
     }
 }
@@ -141,6 +144,7 @@ pub fn update(conn: &mut AnyConnection, pool: &UserPool, user: &User) -> StoreRe
             users::status.eq(&row.status),
             users::enabled.eq(row.enabled),
             users::password_hash.eq(&row.password_hash),
+            users::srp_verifier.eq(&row.srp_verifier),
             users::attributes.eq(&row.attributes),
             users::updated_at.eq(row.updated_at),
         ))

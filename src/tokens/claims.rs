@@ -193,6 +193,7 @@ mod tests {
             .unwrap(),
             created_at: 0,
             updated_at: 0,
+            srp_verifier: None,
         }
     }
 

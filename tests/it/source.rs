@@ -106,3 +106,15 @@ fn a_citation_is_dangling_unless_its_page_is_under_docs() {
     );
     assert!(dangling_citations("//! See docs/hosted-ui.md §2 and RFC 6749 §4.1.2.").is_empty());
 }
+
+/// The JSON API's actions are use cases: they know neither HTTP nor SQL (docs/api.md).
+#[test]
+fn the_api_module_imports_neither_actix_web_nor_diesel() {
+    let offenders: Vec<String> = sources()
+        .into_iter()
+        .filter(|(name, _)| name.starts_with("src/api/"))
+        .filter(|(_, text)| text.contains("actix_web") || text.contains("diesel"))
+        .map(|(name, _)| name)
+        .collect();
+    assert!(offenders.is_empty(), "{offenders:?}");
+}

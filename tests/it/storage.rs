@@ -139,6 +139,7 @@ fn user(pool: &UserPool, username: &str, attributes: &[(&str, &str)]) -> User {
         attributes: Attributes::from_pairs(attributes.iter().copied()).unwrap(),
         created_at: 1,
         updated_at: 1,
+        srp_verifier: None,
     }
 }
 

@@ -1,3 +1,5 @@
+//! SigV4 checks against AWS's published vectors and against the signer (docs/api.md, "Credentials").
+
 use super::*;
 
 fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {

@@ -1,0 +1,50 @@
+//! Setting a password, in one place: the argon2id hash that password sign-ins check and the
+//! SRP verifier that `USER_SRP_AUTH` checks (docs/api.md, "Sign-in flows"), sealed with the
+//! operator's key because a verifier allows a cheap offline guess (docs/api.md, "Encryption").
+
+use super::Services;
+use crate::api::srp;
+use crate::model::User;
+use crate::secrets;
+
+/// The associated data a user's sealed verifier is bound to: it opens for this user only.
+pub fn srp_purpose(pool_id: &str, sub: &uuid::Uuid) -> String {
+    format!("srp:{pool_id}:{sub}")
+}
+
+/// The sealed SRP verifier of `password` for `user` (computed with the user's username, which
+/// is Cognito's `USER_ID_FOR_SRP`; in pools that sign in by email or phone the username is the
+/// `sub`).
+pub fn sealed_verifier(services: &Services, user: &User, password: &str) -> String {
+    let verifier = srp::make_verifier(
+        user.pool_id.as_str(),
+        &user.username,
+        password,
+        srp::new_salt(),
+    );
+    services.sealer.seal(
+        &srp_purpose(user.pool_id.as_str(), &user.sub),
+        &verifier.to_bytes(),
+    )
+}
+
+/// Sets a user's password: hash and verifier together. Runs argon2: call it with no database
+/// connection checked out.
+pub fn set(services: &Services, user: &mut User, password: &str) -> Result<(), secrets::HashError> {
+    user.password_hash = Some(secrets::hash_password(password)?);
+    user.srp_verifier = Some(sealed_verifier(services, user, password));
+    Ok(())
+}
+
+/// The user's SRP verifier, if one is stored and opens with this server's keys.
+pub fn verifier(services: &Services, user: &User) -> Option<srp::Verifier> {
+    let sealed = user.srp_verifier.as_deref()?;
+    let purpose = srp_purpose(user.pool_id.as_str(), &user.sub);
+    match services.sealer.open(&purpose, sealed) {
+        Ok(bytes) => srp::Verifier::from_bytes(&bytes).ok(),
+        Err(error) => {
+            tracing::warn!(user = %user.sub, %error, "the SRP verifier does not open");
+            None
+        }
+    }
+}
