@@ -161,3 +161,49 @@ fn client_suites_on_postgres() {
         node_suite(db, "identity_js.mjs");
     }
 }
+
+/// The runnable examples of docs/api.md (examples/api): the boto3 admin script creates and signs
+/// in a user, the amazon-cognito-identity-js script signs in with SRP, so neither can drift.
+#[test]
+fn api_examples_run_against_the_binary() {
+    let deps = suites_dir().join(".pydeps");
+    assert!(
+        deps.join("boto3").exists(),
+        "boto3 is not installed: python3 -m pip install --target tests/api-clients/.pydeps \
+         -r tests/api-clients/requirements.txt (.ci/run does)"
+    );
+    let examples = npm_packages("examples/api");
+    let db = TestDb::sqlite();
+    let server = Server::start(&db);
+    let mut admin = Command::new("python3");
+    admin
+        .arg(examples.join("admin.py"))
+        .args(["grace", "Grace-Passw0rd", "grace@example.com"])
+        .env("PYTHONPATH", &deps);
+    server.env(&mut admin);
+    admin
+        .env("GATEHOUSE_CLIENT_ID", "apiclientspublicclient0001")
+        .env("AWS_ACCESS_KEY_ID", ADMIN_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", ADMIN_SECRET);
+    let output = admin.output().expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("as expected: UserNotFoundException"),
+        "examples/api/admin.py failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut sign_in = Command::new("node");
+    sign_in
+        .arg(examples.join("sign_in.mjs"))
+        .args(["grace", "Grace-Passw0rd"]);
+    server.env(&mut sign_in);
+    sign_in.env("GATEHOUSE_CLIENT_ID", "apiclientspublicclient0001");
+    let output = sign_in.output().expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("signed in as grace grace@example.com"),
+        "examples/api/sign_in.mjs failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(server.running.stop().success());
+}
