@@ -49,10 +49,20 @@ impl Server {
     /// Starts `binary` (the example configuration plus a rotating client) pinned to `cpu`, and
     /// waits until it answers.
     pub async fn start(binary: &str, cpu: usize) -> Self {
+        Self::start_with_config(binary, cpu, "", "").await
+    }
+
+    /// Like `start`, with top-level tables `before` the example (API keys) and `after` it
+    /// (more clients and users of its pool).
+    pub async fn start_with_config(binary: &str, cpu: usize, before: &str, after: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("gatehouse.toml");
         let example = include_str!("../../examples/gatehouse.toml");
-        std::fs::write(&config, format!("{example}{EXTRA}{}", timing_users())).unwrap();
+        std::fs::write(
+            &config,
+            format!("{before}{example}{EXTRA}{}{after}", timing_users()),
+        )
+        .unwrap();
         let database = format!("sqlite://{}", dir.path().join("bench.db").display());
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
