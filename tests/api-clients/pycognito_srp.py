@@ -24,7 +24,9 @@ from common import (
     verify_id_token,
 )
 
-KWARGS = {"endpoint_url": ENDPOINT}
+# pycognito verifies every token it receives itself, against `{endpoint_url}/{pool id}` as the
+# issuer and its JWKS: the endpoint must not end in `/` for that URL to be the pool's issuer.
+KWARGS = {"endpoint_url": ENDPOINT.rstrip("/")}
 UNSIGNED = Config(signature_version=botocore.UNSIGNED, retries={"max_attempts": 1})
 NEW_PASSWORD = "New-Horse-Battery-7"
 state = {}
