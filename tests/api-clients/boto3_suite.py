@@ -22,6 +22,7 @@ from common import (
     access_claims,
     check,
     code_for,
+    error_code,
     expect,
     expect_error,
     finish,
@@ -593,10 +594,43 @@ def forgot_password():
     )
     public.confirm_forgot_password(ClientId=PUBLIC_CLIENT, Username="dave", ConfirmationCode=code, Password=NEW_PASSWORD)
     password_sign_in("dave", NEW_PASSWORD)
+    # A code is good once.
+    expect_error(
+        "ExpiredCodeException",
+        lambda: public.confirm_forgot_password(ClientId=PUBLIC_CLIENT, Username="dave", ConfirmationCode=code, Password=PASSWORD),
+        "Invalid code provided, please request a code again.",
+    )
     # An unknown user under ENABLED gets a plausible answer; under LEGACY, the truth.
     hidden = public.forgot_password(ClientId=PUBLIC_CLIENT, Username="nobody")
     expect(hidden["CodeDeliveryDetails"]["DeliveryMedium"] == "EMAIL", hidden)
     expect_error("UserNotFoundException", lambda: public.forgot_password(ClientId=LEGACY_CLIENT, Username="nobody"))
+
+
+def too_many_wrong_codes():
+    public.sign_up(
+        ClientId=PUBLIC_CLIENT,
+        Username="tina",
+        Password=PASSWORD,
+        UserAttributes=[{"Name": "email", "Value": "tina@example.com"}],
+    )
+    code = code_for("tina@example.com")
+    wrong = "000000" if code != "000000" else "111111"
+    codes = []
+    for _ in range(12):
+        try:
+            public.confirm_sign_up(ClientId=PUBLIC_CLIENT, Username="tina", ConfirmationCode=wrong)
+            raise AssertionError("a wrong code was accepted")
+        except Exception as e:  # noqa: BLE001
+            codes.append(error_code(e))
+        if codes[-1] != "CodeMismatchException":
+            break
+    expect(codes[-1] == "TooManyFailedAttemptsException", codes)
+    expect(set(codes[:-1]) == {"CodeMismatchException"} and len(codes) > 2, codes)
+    # Even the right code is refused now.
+    expect_error(
+        "TooManyFailedAttemptsException",
+        lambda: public.confirm_sign_up(ClientId=PUBLIC_CLIENT, Username="tina", ConfirmationCode=code),
+    )
 
 
 def confidential_client():
@@ -696,6 +730,7 @@ for name, step in [
     ("SignUp, ResendConfirmationCode, ConfirmSignUp", sign_up_and_confirm),
     ("SignUp errors", sign_up_errors),
     ("ForgotPassword and ConfirmForgotPassword", forgot_password),
+    ("TooManyFailedAttemptsException after wrong codes", too_many_wrong_codes),
     ("confidential client SECRET_HASH", confidential_client),
     ("DeleteUser", delete_user_self),
     ("SigV4 errors", signature_errors),
