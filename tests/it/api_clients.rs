@@ -77,20 +77,22 @@ fn suites_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/api-clients")
 }
 
-/// Runs `command` to its end; fails with the suite's output unless every step passed.
-fn passes(name: &str, mut command: Command) {
+/// Runs `command` to its end; the suite's output unless every step passed.
+fn run(name: &str, mut command: Command) -> Result<(), String> {
     let output = command.output().unwrap_or_else(|e| panic!("{name}: {e}"));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains(" 0 failed"),
+    if output.status.success() && stdout.contains(" 0 failed") {
+        return Ok(());
+    }
+    Err(format!(
         "{name} failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
-    );
+    ))
 }
 
 /// A Python suite with the packages of tests/api-clients/requirements.txt (installed by .ci/run
 /// into tests/api-clients/.pydeps, as the browser test's are).
-fn python_suite(db: TestDb, script: &str) {
+fn python_suite(db: TestDb, script: &str) -> Result<(), String> {
     let root = suites_dir();
     let deps = root.join(".pydeps");
     assert!(
@@ -102,64 +104,76 @@ fn python_suite(db: TestDb, script: &str) {
     let mut command = Command::new("python3");
     command.arg(root.join(script)).env("PYTHONPATH", &deps);
     server.env(&mut command);
-    passes(script, command);
+    let result = run(script, command);
     assert!(server.running.stop().success());
+    result
 }
 
 /// A node suite with the locked packages of tests/api-clients/package.json.
-fn node_suite(db: TestDb, script: &str) {
+fn node_suite(db: TestDb, script: &str) -> Result<(), String> {
     let root = npm_packages("tests/api-clients");
     let server = Server::start(&db);
     let mut command = Command::new("node");
     command.arg(root.join(script));
     server.env(&mut command);
-    passes(script, command);
+    let result = run(script, command);
     assert!(server.running.stop().success());
+    result
 }
 
 /// boto3: admin actions signed with SigV4, public ones from an UNSIGNED client, ListUsers
 /// filters and paging, and every P0 error by code.
 #[test]
 fn boto3_against_the_binary() {
-    python_suite(TestDb::sqlite(), "boto3_suite.py");
+    python_suite(TestDb::sqlite(), "boto3_suite.py").unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// pycognito: USER_SRP_AUTH as its AWSSRP computes it, with and without a client secret, the
 /// new-password challenge after SRP, refresh, GetUser and GlobalSignOut.
 #[test]
 fn pycognito_srp_against_the_binary() {
-    python_suite(TestDb::sqlite(), "pycognito_srp.py");
+    python_suite(TestDb::sqlite(), "pycognito_srp.py").unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// The AWS CLI (v1): admin-create-user, list-users (filter and its own paging), admin-get-user,
 /// with `--endpoint-url` and with `AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER`.
 #[test]
 fn aws_cli_against_the_binary() {
-    python_suite(TestDb::sqlite(), "aws_cli.py");
+    python_suite(TestDb::sqlite(), "aws_cli.py").unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// amazon-cognito-identity-js: SRP authenticateUser, newPasswordRequired, refreshSession,
 /// attributes, changePassword, globalSignOut and signUp.
 #[test]
 fn cognito_identity_js_against_the_binary() {
-    node_suite(TestDb::sqlite(), "identity_js.mjs");
+    node_suite(TestDb::sqlite(), "identity_js.mjs").unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// The AWS SDK for JavaScript v3 (`@aws-sdk/client-cognito-identity-provider`).
 #[test]
 fn sdk_v3_against_the_binary() {
-    node_suite(TestDb::sqlite(), "sdk_v3.mjs");
+    node_suite(TestDb::sqlite(), "sdk_v3.mjs").unwrap_or_else(|e| panic!("{e}"));
 }
 
-/// The Python and node suites that write the most, once on PostgreSQL.
+/// The boto3 and amazon-cognito-identity-js suites (admin directory, sign-in flows, codes) once
+/// more on PostgreSQL; both run, and the failures of both are shown.
 #[test]
 fn client_suites_on_postgres() {
-    if let Some(db) = TestDb::postgres() {
-        python_suite(db, "boto3_suite.py");
-    }
-    if let Some(db) = TestDb::postgres() {
-        node_suite(db, "identity_js.mjs");
-    }
+    let (Some(first), Some(second)) = (TestDb::postgres(), TestDb::postgres()) else {
+        return;
+    };
+    let failures: Vec<String> = [
+        python_suite(first, "boto3_suite.py"),
+        node_suite(second, "identity_js.mjs"),
+    ]
+    .into_iter()
+    .filter_map(Result::err)
+    .collect();
+    assert!(
+        failures.is_empty(),
+        "on PostgreSQL:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// The runnable examples of docs/api.md (examples/api): the boto3 admin script creates and signs
