@@ -339,6 +339,20 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                 if let Some(report) = report {
                     tracing::info!(%report, "demo pool created");
                 }
+                // A key for trying the JSON API's admin actions, made once per database.
+                let secret = store::patiently(&mut conn, |conn| {
+                    store::instance::secret(conn, DEMO_API_SECRET, store::now(), || {
+                        gatehouse::secrets::random_token(30)
+                    })
+                })
+                .map_err(|e| format!("the demo API key: {e}"))?;
+                settings.api_credentials =
+                    vec![std::sync::Arc::new(gatehouse::api::ApiCredential {
+                        access_key_id: DEMO_API_KEY.to_owned(),
+                        secret_access_key: secret,
+                        pools: vec![demo.pool_id.clone()],
+                        actions: vec!["cognito-idp:*".to_owned()],
+                    })];
                 Some(demo)
             }
         }
@@ -369,7 +383,14 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             );
         }
         match (&demo, &declaration) {
-            (Some(demo), _) => print_demo(&settings.public_url, demo),
+            (Some(demo), _) => {
+                let secret = settings
+                    .api_credentials
+                    .first()
+                    .map(|key| key.secret_access_key.as_str())
+                    .unwrap_or_default();
+                print_demo(&settings.public_url, demo, secret)
+            }
             (None, Some(declaration)) => print_declared(&settings.public_url, declaration),
             (None, None) => {}
         }
@@ -400,7 +421,11 @@ fn print_declared(public_url: &str, declaration: &config::Declaration) {
     println!();
 }
 
-fn print_demo(public_url: &str, demo: &Demo) {
+/// The demo's API key id; its secret is made once per database (`DEMO_API_SECRET`).
+const DEMO_API_KEY: &str = "AKIAGATEHOUSEDEMO001";
+const DEMO_API_SECRET: &str = "demo_api_secret_access_key";
+
+fn print_demo(public_url: &str, demo: &Demo, api_secret: &str) {
     let issuer = format!("{public_url}/{}", demo.pool_id);
     let user = match &demo.password {
         Some(password) => format!("{} / {password}", demo.username),
@@ -415,7 +440,9 @@ fn print_demo(public_url: &str, demo: &Demo) {
          Discovery: {issuer}/.well-known/openid-configuration\n  \
          Client id: {} (public client; callback {})\n  \
          Sign in:   {}\n  \
-         User:      {user}\n",
-        demo.client_id, demo.callback_url, demo.start_url
+         User:      {user}\n  \
+         API key:   AWS_ACCESS_KEY_ID={DEMO_API_KEY} AWS_SECRET_ACCESS_KEY={api_secret} AWS_REGION=local\n  \
+         API call:  aws cognito-idp list-users --endpoint-url {public_url} --user-pool-id {}\n",
+        demo.client_id, demo.callback_url, demo.start_url, demo.pool_id
     );
 }

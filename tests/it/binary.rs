@@ -163,10 +163,61 @@ fn serve_without_config_prints_the_demo_whose_discovery_answers() {
         .json()
         .unwrap();
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+    demo_api_key_signs_calls(&output, port);
     // The embedded default database lands in the working directory.
     assert!(dir.path().join("gatehouse.db").exists());
     eprintln!("demo: start to listening {:?}", running.started_in);
     assert!(running.stop().success(), "SIGTERM shuts down cleanly");
+}
+
+/// The banner's API key signs an admin call on the demo pool (and on no other).
+fn demo_api_key_signs_calls(output: &str, port: u16) {
+    let key_line = line_value(output, "API key:");
+    let field = |name: &str| {
+        key_line
+            .split_whitespace()
+            .find_map(|part| part.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("{name} in {key_line}"))
+            .to_owned()
+    };
+    let (key, secret) = (field("AWS_ACCESS_KEY_ID"), field("AWS_SECRET_ACCESS_KEY"));
+    assert!(
+        line_value(output, "API call:").contains("--user-pool-id local_DemoPool1"),
+        "{output}"
+    );
+    let call = |pool: &str| {
+        let body = format!(r#"{{"UserPoolId":"{pool}"}}"#).into_bytes();
+        let headers = vec![
+            ("host".to_owned(), format!("127.0.0.1:{port}")),
+            (
+                "x-amz-target".to_owned(),
+                "AWSCognitoIdentityProviderService.GetUserPoolMfaConfig".to_owned(),
+            ),
+        ];
+        let request = gatehouse::api::sigv4::SignedRequest {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &headers,
+            body: &body,
+        };
+        let signed =
+            gatehouse::api::sigv4::sign(&key, &secret, "local", &request, gatehouse::store::now());
+        let mut builder = http()
+            .post(format!("http://127.0.0.1:{port}/"))
+            .body(body.clone());
+        for (name, value) in headers.iter().skip(1).cloned().chain(signed) {
+            builder = builder.header(name, value);
+        }
+        let response = builder.send().unwrap();
+        (response.status(), response.json::<Value>().unwrap())
+    };
+    let (status, answer) = call("local_DemoPool1");
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["MfaConfiguration"], "OFF");
+    let (status, answer) = call("local_Elsewhere1");
+    assert_eq!(status, 400);
+    assert_eq!(answer["__type"], "AccessDeniedException");
 }
 
 pub(crate) fn line_value(output: &str, label: &str) -> String {
