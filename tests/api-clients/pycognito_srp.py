@@ -9,6 +9,8 @@ from pycognito import Cognito
 from pycognito.aws_srp import AWSSRP
 
 from common import (
+    ADMIN_KEY,
+    ADMIN_SECRET,
     CONFIDENTIAL_CLIENT,
     CONFIDENTIAL_SECRET,
     ENDPOINT,
@@ -74,6 +76,22 @@ def srp_raw_awssrp():
     verify_id_token(tokens["AuthenticationResult"]["IdToken"], PUBLIC_CLIENT, "alice")
 
 
+def srp_for_an_api_user():
+    # A password set through the API stores the verifier with the hash.
+    admin = boto3.client(
+        "cognito-idp",
+        region_name="local",
+        aws_access_key_id=ADMIN_KEY,
+        aws_secret_access_key=ADMIN_SECRET,
+        **KWARGS,
+    )
+    admin.admin_create_user(UserPoolId=POOL_ID, Username="sam", MessageAction="SUPPRESS")
+    admin.admin_set_user_password(UserPoolId=POOL_ID, Username="sam", Password=NEW_PASSWORD, Permanent=True)
+    u = cognito("sam")
+    u.authenticate(password=NEW_PASSWORD)
+    verify_id_token(u.id_token, PUBLIC_CLIENT, "sam")
+
+
 def srp_errors():
     expect_error("NotAuthorizedException", lambda: cognito("alice").authenticate(password="Wrong-Horse-1"),
                  "Incorrect username or password.")
@@ -120,6 +138,7 @@ for name, step in [
     ("USER_SRP_AUTH with the email alias", srp_by_alias),
     ("USER_SRP_AUTH with SECRET_HASH", srp_with_secret),
     ("AWSSRP.authenticate_user", srp_raw_awssrp),
+    ("USER_SRP_AUTH for a user created with AdminCreateUser", srp_for_an_api_user),
     ("SRP errors", srp_errors),
     ("NEW_PASSWORD_REQUIRED after SRP", new_password_challenge),
     ("renew_access_token (REFRESH_TOKEN_AUTH)", refresh),
