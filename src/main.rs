@@ -1,4 +1,5 @@
-//! The `gatehouse` command: `serve`, `migrate`, `check` and `keys rotate`.
+//! The `gatehouse` command: `serve`, `migrate`, `check`, `keys rotate` and
+//! `encryption rotate`.
 //!
 //! Flags and environment: docs/configuration.md.
 
@@ -9,7 +10,7 @@ use gatehouse::provision::{self, Demo};
 use gatehouse::settings::{DemoApp, Settings, TlsFiles};
 use gatehouse::store::{self, StartupLock, Store};
 use gatehouse::{config, tokens};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -60,6 +61,55 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Manage the key that seals stored secrets (docs/deployment.md, "Encryption key").
+    Encryption {
+        #[command(subcommand)]
+        command: EncryptionCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum EncryptionCommand {
+    /// Re-seal every stored secret under a new key (the current key given as for `serve`).
+    Rotate {
+        /// The new key: 32 bytes as 64 hex digits or base64.
+        #[arg(long, value_name = "FILE")]
+        new_key_file: PathBuf,
+        #[command(flatten)]
+        encryption: EncryptionArgs,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Args)]
+struct EncryptionArgs {
+    /// File holding the key that seals stored secrets (default on SQLite: gatehouse.key beside
+    /// the database, created on first start). GATEHOUSE_ENCRYPTION_KEY may hold the key itself.
+    #[arg(long, env = "GATEHOUSE_ENCRYPTION_KEY_FILE", value_name = "FILE")]
+    encryption_key_file: Option<PathBuf>,
+    /// Older keys that still open values sealed before a rotation (repeat the flag, or separate
+    /// with commas).
+    #[arg(
+        long = "previous-encryption-key-file",
+        env = "GATEHOUSE_PREVIOUS_ENCRYPTION_KEY_FILES",
+        value_name = "FILE",
+        value_delimiter = ','
+    )]
+    previous_encryption_key_files: Vec<PathBuf>,
+}
+
+impl EncryptionArgs {
+    fn config(&self) -> gatehouse::sealing::keys::KeyConfig {
+        gatehouse::sealing::keys::KeyConfig {
+            key_file: self.encryption_key_file.clone(),
+            // The key itself only from the environment: a flag would show in `ps`.
+            key: std::env::var("GATEHOUSE_ENCRYPTION_KEY")
+                .ok()
+                .filter(|k| !k.is_empty()),
+            previous_files: self.previous_encryption_key_files.clone(),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -98,6 +148,8 @@ struct ServeArgs {
     public_url: String,
     #[command(flatten)]
     database: DatabaseArgs,
+    #[command(flatten)]
+    encryption: EncryptionArgs,
     /// Most pooled database connections (default: one per core on SQLite, 10 on PostgreSQL).
     #[arg(
         long,
@@ -184,6 +236,14 @@ fn main() -> ExitCode {
         Command::Keys {
             command: KeysCommand::Rotate { pool, database },
         } => rotate(&pool, &database.database_url),
+        Command::Encryption {
+            command:
+                EncryptionCommand::Rotate {
+                    new_key_file,
+                    encryption,
+                    database,
+                },
+        } => rotate_encryption(&new_key_file, &encryption, &database.database_url),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -258,6 +318,92 @@ fn rotate(pool: &str, url: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The operator's key, checked against what the database holds: a key that does not open the
+/// stored secrets refuses to start rather than fail every sign-in that reads one.
+fn check_sealer(
+    loaded: gatehouse::sealing::keys::Loaded,
+    store: &Store,
+) -> Result<std::sync::Arc<gatehouse::sealing::Sealer>, String> {
+    if let Some(path) = &loaded.created {
+        tracing::info!(
+            file = %path.display(),
+            "created the encryption key that seals stored secrets: back it up with the database"
+        );
+    }
+    let mut conn = store.conn().map_err(|e| e.to_string())?;
+    let unknown = gatehouse::sealing::rotate::unknown_keys(&mut conn, &loaded.sealer)
+        .map_err(|e| e.to_string())?;
+    if !unknown.is_empty() {
+        return Err(format!(
+            "the database holds secrets sealed with encryption key {} but the key given ({}, id \
+             {}) is another: give the key they were sealed with (--encryption-key-file), or add \
+             it with --previous-encryption-key-file",
+            unknown.join(", "),
+            loaded.origin,
+            loaded.sealer.current_key_id()
+        ));
+    }
+    tracing::info!(
+        key = loaded.sealer.current_key_id(),
+        from = %loaded.origin,
+        "encryption key loaded"
+    );
+    Ok(std::sync::Arc::new(loaded.sealer))
+}
+
+fn rotate_encryption(
+    new_key_file: &Path,
+    encryption: &EncryptionArgs,
+    url: &str,
+) -> Result<(), String> {
+    use gatehouse::sealing::{Sealer, keys, rotate};
+    let (store, _lock) = open_store(url)?;
+    let loaded = keys::load(&encryption.config(), url)?;
+    let new = keys::read_key_file(new_key_file)?;
+    let mut older = vec![loaded.current];
+    older.extend(loaded.previous.iter().copied());
+    let sealer = Sealer::new(&new, &older);
+    let mut conn = store.conn().map_err(|e| e.to_string())?;
+    let report = rotate::rotate(&mut conn, &sealer).map_err(|e| e.to_string())?;
+    println!(
+        "{} values re-sealed under key {}, {} already under it",
+        report.total(),
+        sealer.current_key_id(),
+        report.current
+    );
+    for (kind, count) in &report.resealed {
+        println!("  {kind}: {count}");
+    }
+    if !report.srp_column {
+        println!("  (this database has no SRP verifiers column yet)");
+    }
+    if !report.failed.is_empty() {
+        println!(
+            "{} values did not open and were left as they are:",
+            report.failed.len()
+        );
+        for failure in &report.failed {
+            println!("  {failure}");
+        }
+    }
+    println!(
+        "\nNext: start every server with --encryption-key-file {new} and keep the old key \
+         ({old}) as --previous-encryption-key-file until all of them run with the new one; \
+         run this command again then (it re-seals what was sealed meanwhile), and drop the old \
+         key once it reports nothing left to re-seal and nothing that did not open.",
+        new = new_key_file.display(),
+        old = loaded.origin,
+    );
+    if report.failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} values did not open with the keys given",
+            report.failed.len()
+        ))
+    }
+}
+
 fn serve(args: ServeArgs) -> Result<(), String> {
     let started = Instant::now();
     let max_connections = args.database_max_connections;
@@ -311,13 +457,17 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         (Some(from_file), None) => from_file,
         (None, None) => MailSettings::default(),
     };
+    // Before the database: a missing key on PostgreSQL is refused without touching it.
+    let key = gatehouse::sealing::keys::load(&args.encryption.config(), &settings.database_url)?;
     let (store, startup) = open_store_with(&settings.database_url, max_connections)?;
+    let sealer = check_sealer(key, &store)?;
+    settings.encryption = Some(sealer.clone());
     let demo = {
         let mut conn = store.conn().map_err(|e| e.to_string())?;
         match &declaration {
             Some(declaration) => {
                 let report = store::patiently(&mut conn, |conn| {
-                    provision::apply_and_invite(conn, declaration, true)
+                    provision::apply_and_invite(conn, declaration, true, &sealer)
                 })
                 .map_err(|e| {
                     format!(

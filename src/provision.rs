@@ -9,6 +9,7 @@ use crate::mail::{self, Email};
 use crate::model::{
     Attributes, ClientSettings, OAuthFlow, PoolSettings, User, UserPool, UserStatus,
 };
+use crate::sealing::Sealer;
 use crate::secrets;
 use crate::store::{self, AnyConnection, Saved, StoreError, StoreResult};
 use crate::tokens::keys;
@@ -43,9 +44,11 @@ impl std::fmt::Display for ApplyReport {
     }
 }
 
-/// Applies a declaration without sending invitations (tests, `ensure_demo`).
+/// Applies a declaration without sending invitations, sealing secrets with the process's
+/// ephemeral key (`Sealer::process_ephemeral`, which a server built without
+/// `Settings::encryption` shares): for tests and `ensure_demo`, which seals nothing.
 pub fn apply(conn: &mut AnyConnection, declaration: &Declaration) -> StoreResult<ApplyReport> {
-    apply_and_invite(conn, declaration, false)
+    apply_and_invite(conn, declaration, false, &Sealer::process_ephemeral())
 }
 
 /// Applies a declaration in one transaction. Users it creates with a temporary password
@@ -57,11 +60,12 @@ pub fn apply_and_invite(
     conn: &mut AnyConnection,
     declaration: &Declaration,
     invite: bool,
+    sealer: &Sealer,
 ) -> StoreResult<ApplyReport> {
     crate::store::write_transaction(conn, |conn| {
         let mut report = ApplyReport::default();
         for declared in &declaration.pools {
-            apply_pool(conn, declared, &mut report, invite)?;
+            apply_pool(conn, declared, &mut report, invite, sealer)?;
         }
         Ok(report)
     })
@@ -72,6 +76,7 @@ fn apply_pool(
     declared: &DeclaredPool,
     report: &mut ApplyReport,
     invite: bool,
+    sealer: &Sealer,
 ) -> StoreResult<()> {
     let pool = &declared.pool;
     report.count(store::pools::save(conn, pool)?);
@@ -79,10 +84,16 @@ fn apply_pool(
         report.count(store::directory::save_resource_server(conn, server)?);
     }
     for provider in &declared.identity_providers {
-        report.count(store::directory::save_identity_provider(conn, provider)?);
+        report.count(store::directory::save_identity_provider(
+            conn, sealer, provider,
+        )?);
     }
     for client in &declared.clients {
-        report.count(store::clients::save(conn, client)?);
+        let mut client = client.clone();
+        if let Some(clear) = declared.client_secrets.get(client.id.as_str()) {
+            client.sealed_secret = Some(sealed_client_secret(conn, sealer, &client, clear)?);
+        }
+        report.count(store::clients::save(conn, &client)?);
     }
     for group in &declared.groups {
         report.count(store::directory::save_group(conn, group)?);
@@ -97,6 +108,24 @@ fn apply_pool(
         report.keys_generated += 1;
     }
     Ok(())
+}
+
+/// The client's secret sealed: the stored value when it is sealed by the current key and opens
+/// to the declared secret (so re-applying an unchanged file changes nothing), else a new one.
+fn sealed_client_secret(
+    conn: &mut AnyConnection,
+    sealer: &Sealer,
+    client: &crate::model::AppClient,
+    clear: &crate::sealing::Clear,
+) -> StoreResult<String> {
+    let purpose = crate::sealing::purpose::client_secret(client.id.as_str());
+    let stored = store::clients::find_by_id(conn, client.id.as_str())?
+        .and_then(|stored| stored.sealed_secret)
+        .filter(|sealed| {
+            sealer.is_current(sealed)
+                && sealer.open_string(&purpose, sealed).as_deref() == Ok(clear.expose())
+        });
+    Ok(stored.unwrap_or_else(|| sealer.seal_str(&purpose, clear.expose())))
 }
 
 /// A declared user is created with its password and status; afterwards the file keeps its
@@ -219,7 +248,7 @@ fn link_identity(
         }
         None => {}
     }
-    let provider = store::directory::list_identity_providers(conn, pool.id.as_str())?
+    let provider = store::directory::list_identity_providers_sealed(conn, pool.id.as_str())?
         .into_iter()
         .find(|p| p.name == provider_name)
         .ok_or(StoreError::NotFound)?;
@@ -410,6 +439,7 @@ fn create_demo(
         pool_id: pool_id.clone(),
         name: "demo".to_owned(),
         secret: None,
+        sealed_secret: None,
         settings: ClientSettings {
             // The demo app first; the example web app (examples/web-app) also works with the demo.
             callback_urls: vec![callback_url.to_owned(), DEMO_CALLBACK.to_owned()],
@@ -445,6 +475,7 @@ fn create_demo(
             identity_providers: Vec::new(),
             ui_customizations: Vec::new(),
             templates: Vec::new(),
+            client_secrets: Default::default(),
         }],
         mail: None,
         api_credentials: Vec::new(),

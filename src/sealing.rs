@@ -9,6 +9,10 @@ use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use rand::RngCore;
+use std::sync::{Arc, OnceLock};
+
+pub mod keys;
+pub mod rotate;
 
 /// The prefix of a sealed value: format version 1.
 const PREFIX: &str = "gh1";
@@ -70,6 +74,21 @@ impl Sealer {
     /// A key that lives as long as the process: for tests and tools that keep nothing.
     pub fn ephemeral() -> Self {
         Self::new(&new_key(), &[])
+    }
+
+    /// One ephemeral key shared by the whole process: what a server built without
+    /// `Settings::encryption` uses (tests and embedders; the command always gives a key), so
+    /// that what `provision::apply` sealed opens in the server started next to it.
+    pub fn process_ephemeral() -> Arc<Self> {
+        static SHARED: OnceLock<Arc<Sealer>> = OnceLock::new();
+        SHARED.get_or_init(|| Arc::new(Self::ephemeral())).clone()
+    }
+
+    /// Whether a value sealed by the key `id` opens here.
+    pub fn knows(&self, id: &str) -> bool {
+        std::iter::once(&self.current)
+            .chain(&self.older)
+            .any(|k| k.id == id)
     }
 
     /// The id of the key that seals (first 8 hex digits of its SHA-256).
@@ -141,6 +160,61 @@ impl Sealer {
             .strip_prefix(PREFIX)
             .and_then(|rest| rest.strip_prefix(':'))
             .is_some_and(|rest| rest.starts_with(&format!("{}:", self.current.id)))
+    }
+}
+
+/// The id of the key that sealed `value`, if it is sealed.
+pub fn key_id(value: &str) -> Option<&str> {
+    let mut parts = value.splitn(3, ':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(PREFIX), Some(id), Some(_)) => Some(id),
+        _ => None,
+    }
+}
+
+/// The associated data each kind of sealed value is bound to: a value opens only for the row
+/// (and the column) it was sealed for.
+pub mod purpose {
+    pub fn client_secret(client_id: &str) -> String {
+        format!("client-secret:{client_id}")
+    }
+
+    pub fn totp(pool_id: &str, sub: &str) -> String {
+        format!("totp:{pool_id}:{sub}")
+    }
+
+    /// One secret detail (`client_secret`, `private_key`) of an upstream identity provider.
+    pub fn provider(pool_id: &str, name: &str, detail: &str) -> String {
+        format!("idp:{pool_id}:{name}:{detail}")
+    }
+
+    /// Matches `flows::passwords::srp_purpose`.
+    pub fn srp(pool_id: &str, sub: &str) -> String {
+        format!("srp:{pool_id}:{sub}")
+    }
+}
+
+/// The identity-provider details kept sealed at rest.
+pub const SEALED_PROVIDER_DETAILS: [&str; 2] = ["client_secret", "private_key"];
+
+/// A secret held in clear in memory (a declared client secret on its way to being sealed):
+/// never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Clear(String);
+
+impl Clear {
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Clear {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Clear(…)")
     }
 }
 

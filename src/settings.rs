@@ -41,6 +41,10 @@ pub struct Settings {
     pub api_credentials: Vec<Arc<crate::api::ApiCredential>>,
     /// The account id in the API's ARNs.
     pub account_id: String,
+    /// Seals and opens stored secrets with the operator's key (docs/deployment.md, "Encryption
+    /// key"). The command always sets it; `None` (tests, embedders) uses the process's
+    /// ephemeral key, which dies with the process.
+    pub encryption: Option<Arc<crate::sealing::Sealer>>,
 }
 
 /// The pool and client the demo app at `/demo/` signs in with.
@@ -101,6 +105,7 @@ impl Settings {
             metrics_listen: None,
             api_credentials: Vec::new(),
             account_id: crate::api::DEFAULT_ACCOUNT_ID.to_owned(),
+            encryption: None,
         })
     }
 

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod actions;
 pub mod error;
+pub mod secret_hash;
 pub mod sigv4;
 pub mod srp;
 pub mod token;

@@ -44,6 +44,9 @@ pub struct DeclaredPool {
         String,
         std::sync::Arc<crate::ui::overrides::ClientTemplates>,
     )>,
+    /// Confidential clients' secrets in clear, by client id: sealed with the server's key when
+    /// applied (only the digest is kept otherwise).
+    pub client_secrets: std::collections::BTreeMap<String, crate::sealing::Clear>,
 }
 
 #[derive(Debug, Clone)]

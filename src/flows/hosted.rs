@@ -230,7 +230,7 @@ pub fn after_first_factor(
     let row = if mode == MfaConfiguration::Off {
         None
     } else {
-        mfa::find(conn, site.pool_id(), &sub)?
+        mfa::find(conn, &services.sealer, site.pool_id(), &sub)?
     };
     let has_totp = row.as_ref().is_some_and(mfa::MfaRow::has_totp);
     let declined = row.as_ref().is_some_and(|r| r.declined);
@@ -246,7 +246,7 @@ pub fn after_first_factor(
             row.totp_secret = Some(totp::new_secret());
             row.totp_enabled = false;
             row.updated_at = now;
-            mfa::save(conn, &row)?;
+            mfa::save(conn, &services.sealer, &row)?;
             let screen = setup_screen(site, user, &row, optional);
             Ok(HostedOutcome::show(ctx.frame, screen).with_session(cookie))
         }

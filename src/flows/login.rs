@@ -393,7 +393,9 @@ fn mfa_challenge(
         return Ok(expired(ctx));
     };
     let sub = pending.user.sub.to_string();
-    let Some(row) = mfa::find(conn, site.pool_id(), &sub)?.filter(mfa::MfaRow::has_totp) else {
+    let Some(row) =
+        mfa::find(conn, &services.sealer, site.pool_id(), &sub)?.filter(mfa::MfaRow::has_totp)
+    else {
         return Ok(expired(ctx));
     };
     if let Some(locked) = totp_locked(conn, site, &sub, browser)? {
@@ -435,7 +437,7 @@ fn mfa_setup(
         return Ok(expired(ctx));
     };
     let sub = pending.user.sub.to_string();
-    let Some(mut row) = mfa::find(conn, site.pool_id(), &sub)? else {
+    let Some(mut row) = mfa::find(conn, &services.sealer, site.pool_id(), &sub)? else {
         return Ok(expired(ctx));
     };
     // An authenticator set up meanwhile (in another browser) is not replaced or skipped here.
@@ -447,7 +449,7 @@ fn mfa_setup(
         row.declined = true;
         row.totp_secret = None;
         row.updated_at = browser.now;
-        mfa::save(conn, &row)?;
+        mfa::save(conn, &services.sealer, &row)?;
         return finish(conn, services, site, ctx, &pending, browser);
     }
     if let Some(locked) = totp_locked(conn, site, &sub, browser)? {
@@ -478,7 +480,7 @@ fn mfa_setup(
     row.failures = 0;
     row.declined = false;
     row.updated_at = browser.now;
-    mfa::save(conn, &row)?;
+    mfa::save(conn, &services.sealer, &row)?;
     finish(conn, services, site, ctx, &pending, browser)
 }
 

@@ -69,7 +69,8 @@ impl Services {
             upstreams: Arc::new(crate::federation::Upstreams::with_metrics(metrics.clone())),
             verified_tokens: Default::default(),
             metrics,
-            sealer: Arc::new(crate::sealing::Sealer::ephemeral()),
+            // `AppState::new` puts the operator's key here (`Settings::encryption`).
+            sealer: crate::sealing::Sealer::process_ephemeral(),
         }
     }
 }
@@ -143,7 +144,7 @@ pub fn identity_providers(
 ) -> Result<Arc<Vec<crate::model::IdentityProvider>>, StoreError> {
     services
         .directory
-        .identity_providers(conn, site, store::now())
+        .identity_providers(conn, &services.sealer, site, store::now())
 }
 
 /// A random identifier for a token (`jti`) or a family (`origin_jti`).

@@ -31,7 +31,10 @@ impl AppState {
         };
         let mailer = settings.mail.mailer().map_err(|e| e.to_string())?;
         store.open_inline_connections();
-        let services = Services::new(catalogue, settings.templates.clone());
+        let mut services = Services::new(catalogue, settings.templates.clone());
+        if let Some(sealer) = &settings.encryption {
+            services.sealer = sealer.clone();
+        }
         let store = store.with_pool_wait(services.metrics.pool_wait());
         let csrf_secret = store
             .conn()

@@ -19,14 +19,32 @@ pub const RESERVED_SCOPES: &[&str] = &[
 /// The built-in directory, as named in `supported_identity_providers`.
 pub const COGNITO_PROVIDER: &str = "COGNITO";
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct AppClient {
     pub id: ClientId,
     pub pool_id: PoolId,
     pub name: String,
     /// Digest of the client secret; `None` for a public client.
     pub secret: Option<SecretDigest>,
+    /// The client secret sealed with the operator's key (`sealing::purpose::client_secret`),
+    /// for checking `SECRET_HASH`; `None` for a public client, or a confidential one declared
+    /// before secrets were sealed and not applied since.
+    pub sealed_secret: Option<String>,
     pub settings: ClientSettings,
+}
+
+// By hand: the sealed secret stays out of every log line.
+impl std::fmt::Debug for AppClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppClient")
+            .field("id", &self.id)
+            .field("pool_id", &self.pool_id)
+            .field("name", &self.name)
+            .field("secret", &self.secret)
+            .field("sealed_secret", &self.sealed_secret.as_ref().map(|_| "…"))
+            .field("settings", &self.settings)
+            .finish()
+    }
 }
 
 impl AppClient {

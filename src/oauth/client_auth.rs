@@ -194,6 +194,7 @@ mod tests {
             pool_id: PoolId::parse("local_Example01").unwrap(),
             name: "web".into(),
             secret: Some(SecretDigest::of("a+b%2")),
+            sealed_secret: None,
             settings: ClientSettings::default(),
         };
         let raw = format!(

@@ -112,6 +112,7 @@ mod tests {
             pool_id: PoolId::parse("local_Example01").unwrap(),
             name: "web".into(),
             secret: None,
+            sealed_secret: None,
             settings: ClientSettings {
                 logout_urls: vec!["https://app.example/bye".into()],
                 ..ClientSettings::default()

@@ -303,12 +303,14 @@ impl DirectoryCache {
     pub fn identity_providers(
         &self,
         conn: &mut AnyConnection,
+        sealer: &crate::sealing::Sealer,
         site: &impl PoolScoped,
         now: i64,
     ) -> Result<Arc<Vec<IdentityProvider>>, StoreError> {
         self.providers
             .get_or_load(&site.pool_id().to_owned(), now, || {
-                super::directory::list_identity_providers(conn, site.pool_id()).map(Arc::new)
+                super::directory::list_identity_providers(conn, sealer, site.pool_id())
+                    .map(Arc::new)
             })
     }
 

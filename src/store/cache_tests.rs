@@ -11,6 +11,7 @@ fn client() -> AppClient {
         pool_id: PoolId::parse("local_Example01").unwrap(),
         name: "web".into(),
         secret: None,
+        sealed_secret: None,
         settings: ClientSettings::default(),
     }
 }

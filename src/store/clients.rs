@@ -1,4 +1,5 @@
-//! App clients. Secrets are stored only as digests.
+//! App clients. Secrets are stored as digests (what `/oauth2/token` checks) and, for
+//! `SECRET_HASH`, sealed with the operator's key (docs/deployment.md, "Encryption key").
 //!
 //! See docs/architecture.md.
 
@@ -18,6 +19,7 @@ struct ClientRow {
     settings: String,
     created_at: i64,
     updated_at: i64,
+    secret_sealed: Option<String>,
 }
 
 impl ClientRow {
@@ -28,6 +30,7 @@ impl ClientRow {
             pool_id: PoolId::parse(&self.pool_id).map_err(corrupt)?,
             name: self.name,
             secret: self.secret_digest.map(SecretDigest::from_stored),
+            sealed_secret: self.secret_sealed,
             settings: from_json(&self.settings, "client settings")?,
         })
     }
@@ -104,6 +107,7 @@ pub fn save(conn: &mut AnyConnection, client: &AppClient) -> StoreResult<Saved> 
                     settings,
                     created_at: time,
                     updated_at: time,
+                    secret_sealed: client.sealed_secret.clone(),
                 })
                 .execute(conn)
                 .map_err(|e| StoreError::from_write(e, format!("client {}", client.id)))?;
@@ -116,6 +120,7 @@ pub fn save(conn: &mut AnyConnection, client: &AppClient) -> StoreResult<Saved> 
         Some(row)
             if row.name == client.name
                 && row.secret_digest == secret
+                && row.secret_sealed == client.sealed_secret
                 && row.settings == settings =>
         {
             Ok(Saved::Unchanged)
@@ -125,6 +130,7 @@ pub fn save(conn: &mut AnyConnection, client: &AppClient) -> StoreResult<Saved> 
                 .set((
                     app_clients::name.eq(&client.name),
                     app_clients::secret_digest.eq(secret),
+                    app_clients::secret_sealed.eq(&client.sealed_secret),
                     app_clients::settings.eq(settings),
                     app_clients::updated_at.eq(time),
                 ))

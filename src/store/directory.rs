@@ -1,4 +1,5 @@
-//! Groups, resource servers, identity providers and hosted-UI customizations of a pool.
+//! Groups, resource servers, identity providers (their secrets sealed: docs/deployment.md,
+//! "Encryption key") and hosted-UI customizations of a pool.
 //!
 //! See docs/architecture.md.
 
@@ -8,7 +9,9 @@ use crate::model::directory::ALL_CLIENTS;
 use crate::model::{
     Group, IdentityProvider, PoolId, ProviderType, ResourceServer, UiCustomization,
 };
+use crate::sealing::{self, SEALED_PROVIDER_DETAILS, Sealer, purpose};
 use diesel::prelude::*;
+use std::collections::BTreeMap;
 
 fn pool_id(value: &str) -> StoreResult<PoolId> {
     PoolId::parse(value).map_err(|e| StoreError::Corrupt(e.to_string()))
@@ -188,7 +191,23 @@ fn provider_from_row(row: ProviderRow) -> StoreResult<IdentityProvider> {
     })
 }
 
+/// The pool's identity providers with their secret details (`client_secret`, `private_key`)
+/// opened. A detail that does not open (a key this server lacks) is left out, with a log line:
+/// signing in through that provider fails, the rest of the pool works.
 pub fn list_identity_providers(
+    conn: &mut AnyConnection,
+    sealer: &Sealer,
+    pool: &str,
+) -> StoreResult<Vec<IdentityProvider>> {
+    let mut providers = list_identity_providers_sealed(conn, pool)?;
+    for provider in &mut providers {
+        open_details(sealer, provider);
+    }
+    Ok(providers)
+}
+
+/// The pool's identity providers as stored: secret details still sealed.
+pub fn list_identity_providers_sealed(
     conn: &mut AnyConnection,
     pool: &str,
 ) -> StoreResult<Vec<IdentityProvider>> {
@@ -202,8 +221,59 @@ pub fn list_identity_providers(
         .collect()
 }
 
+fn open_details(sealer: &Sealer, provider: &mut IdentityProvider) {
+    for detail in SEALED_PROVIDER_DETAILS {
+        let Some(value) = provider.details.get(detail) else {
+            continue;
+        };
+        // A value stored before sealing reads as it is (a rotation seals it).
+        if !sealing::is_sealed(value) {
+            continue;
+        }
+        let purpose = purpose::provider(provider.pool_id.as_str(), &provider.name, detail);
+        match sealer.open_string(&purpose, value) {
+            Ok(clear) => {
+                provider.details.insert(detail.to_owned(), clear);
+            }
+            Err(error) => {
+                tracing::error!(
+                    pool = %provider.pool_id, provider = %provider.name, detail, %error,
+                    "an identity provider's secret does not open"
+                );
+                provider.details.remove(detail);
+            }
+        }
+    }
+}
+
+/// `provider`'s details with the secret ones sealed; a stored value that is sealed by the
+/// current key and opens to the same secret is kept, so an unchanged provider stays unchanged.
+fn sealed_details(
+    sealer: &Sealer,
+    provider: &IdentityProvider,
+    stored: Option<&BTreeMap<String, String>>,
+) -> BTreeMap<String, String> {
+    let mut details = provider.details.clone();
+    for detail in SEALED_PROVIDER_DETAILS {
+        let Some(clear) = details.get_mut(detail) else {
+            continue;
+        };
+        let purpose = purpose::provider(provider.pool_id.as_str(), &provider.name, detail);
+        let kept = stored.and_then(|s| s.get(detail)).filter(|sealed| {
+            sealer.is_current(sealed)
+                && sealer.open_string(&purpose, sealed).as_deref() == Ok(clear.as_str())
+        });
+        *clear = kept
+            .cloned()
+            .unwrap_or_else(|| sealer.seal_str(&purpose, clear));
+    }
+    details
+}
+
+/// Creates or updates a provider, its secret details sealed with `sealer`.
 pub fn save_identity_provider(
     conn: &mut AnyConnection,
+    sealer: &Sealer,
     provider: &IdentityProvider,
 ) -> StoreResult<Saved> {
     let key = (provider.pool_id.as_str(), provider.name.as_str());
@@ -213,9 +283,10 @@ pub fn save_identity_provider(
         .get_result(conn)
         .optional()?;
     let existing = existing.map(provider_from_row).transpose()?;
+    let details = sealed_details(sealer, provider, existing.as_ref().map(|e| &e.details));
     let values = (
         identity_providers::provider_type.eq(provider.provider_type.as_str()),
-        identity_providers::details.eq(to_json(&provider.details)),
+        identity_providers::details.eq(to_json(&details)),
         identity_providers::attribute_mapping.eq(to_json(&provider.attribute_mapping)),
         identity_providers::idp_identifiers.eq(to_json(&provider.idp_identifiers)),
     );
@@ -230,7 +301,14 @@ pub fn save_identity_provider(
                 .execute(conn)?;
             Ok(Saved::Created)
         }
-        Some(stored) if stored == *provider => Ok(Saved::Unchanged),
+        Some(stored)
+            if stored.details == details
+                && stored.provider_type == provider.provider_type
+                && stored.attribute_mapping == provider.attribute_mapping
+                && stored.idp_identifiers == provider.idp_identifiers =>
+        {
+            Ok(Saved::Unchanged)
+        }
         Some(_) => {
             diesel::update(identity_providers::table.find(key))
                 .set(values)

@@ -1,9 +1,11 @@
 //! Each user's TOTP authenticator (RFC 6238; docs/hosted-ui.md, "Multi-factor authentication
 //! (TOTP)"): the shared secret, whether a first code proved it, the last time step accepted (so no
-//! code works twice) and failed entries.
+//! code works twice) and failed entries. The secret is sealed with the operator's key in the
+//! database (docs/deployment.md, "Encryption key") and in clear in an `MfaRow`.
 
 use super::schema::user_mfa;
-use super::{AnyConnection, StoreResult};
+use super::{AnyConnection, StoreError, StoreResult};
+use crate::sealing::{self, Sealer, purpose};
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq, Eq)]
@@ -38,23 +40,44 @@ impl MfaRow {
     }
 }
 
+/// The user's row, its TOTP secret opened. A secret stored before sealing reads as it is (and
+/// is sealed at the next save or rotation); one that does not open is an error.
 pub fn find(
     conn: &mut AnyConnection,
+    sealer: &Sealer,
     pool_id: &str,
     user_sub: &str,
 ) -> StoreResult<Option<MfaRow>> {
-    Ok(user_mfa::table
+    let Some(mut row) = user_mfa::table
         .find((pool_id, user_sub))
         .select(MfaRow::as_select())
         .get_result(conn)
-        .optional()?)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    if let Some(stored) = row.totp_secret.as_deref()
+        && sealing::is_sealed(stored)
+    {
+        let clear = sealer
+            .open_string(&purpose::totp(pool_id, user_sub), stored)
+            .map_err(|e| StoreError::Corrupt(format!("TOTP secret of {user_sub}: {e}")))?;
+        row.totp_secret = Some(clear);
+    }
+    Ok(Some(row))
 }
 
-pub fn save(conn: &mut AnyConnection, row: &MfaRow) -> StoreResult<()> {
+/// Writes the row, its TOTP secret sealed.
+pub fn save(conn: &mut AnyConnection, sealer: &Sealer, row: &MfaRow) -> StoreResult<()> {
+    let mut stored = row.clone();
+    stored.totp_secret = row
+        .totp_secret
+        .as_deref()
+        .map(|clear| sealer.seal_str(&purpose::totp(&row.pool_id, &row.user_sub), clear));
     crate::store::write_transaction(conn, |conn| {
         diesel::delete(user_mfa::table.find((&row.pool_id, &row.user_sub))).execute(conn)?;
         diesel::insert_into(user_mfa::table)
-            .values(row)
+            .values(&stored)
             .execute(conn)?;
         Ok(())
     })

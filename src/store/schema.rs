@@ -22,6 +22,7 @@ diesel::table! {
         settings -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+        secret_sealed -> Nullable<Text>,
     }
 }
 

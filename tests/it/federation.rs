@@ -67,7 +67,12 @@ fn setup(db: &TestDb) -> (Site, Vec<IdentityProvider>) {
     let again = provision::apply(&mut conn, &declaration).unwrap();
     assert_eq!(again.created + again.updated, 0, "{again:?}");
     let pool = gatehouse::store::pools::get(&mut conn, POOL).unwrap();
-    let providers = gatehouse::store::directory::list_identity_providers(&mut conn, POOL).unwrap();
+    let providers = gatehouse::store::directory::list_identity_providers(
+        &mut conn,
+        &gatehouse::sealing::Sealer::process_ephemeral(),
+        POOL,
+    )
+    .unwrap();
     let site = Site {
         urls: PoolUrls::new("http://localhost:7070", POOL, None),
         pool,

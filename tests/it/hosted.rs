@@ -1479,8 +1479,20 @@ async fn invitations_go_out_once_and_a_failed_one_stays_queued() {
     let db = TestDb::sqlite();
     {
         let mut conn = db.store.conn().unwrap();
-        provision::apply_and_invite(&mut conn, &declaration, true).unwrap();
-        provision::apply_and_invite(&mut conn, &declaration, true).unwrap();
+        provision::apply_and_invite(
+            &mut conn,
+            &declaration,
+            true,
+            &gatehouse::sealing::Sealer::process_ephemeral(),
+        )
+        .unwrap();
+        provision::apply_and_invite(
+            &mut conn,
+            &declaration,
+            true,
+            &gatehouse::sealing::Sealer::process_ephemeral(),
+        )
+        .unwrap();
     }
     let sender = Sender::new(db.store.clone(), mailer, MailQueue::default());
     while sender.deliver_one().await {}
@@ -1512,7 +1524,13 @@ async fn invitations_go_out_once_and_a_failed_one_stays_queued() {
     .mailer()
     .unwrap();
     let fresh = TestDb::sqlite();
-    provision::apply_and_invite(&mut fresh.store.conn().unwrap(), &declaration, true).unwrap();
+    provision::apply_and_invite(
+        &mut fresh.store.conn().unwrap(),
+        &declaration,
+        true,
+        &gatehouse::sealing::Sealer::process_ephemeral(),
+    )
+    .unwrap();
     let sender = Sender::new(fresh.store.clone(), refusing, MailQueue::default());
     assert!(sender.deliver_one().await, "an attempt was made");
     let mut conn = fresh.store.conn().unwrap();

@@ -1,5 +1,6 @@
 //! One integration-test binary (each extra file under tests/ would link separately).
 
+mod api_sealing;
 mod api_support;
 mod support;
 

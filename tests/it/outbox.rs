@@ -128,6 +128,10 @@ impl Server {
         let mut child = Command::new(BIN)
             .current_dir(dir)
             .env_remove("DATABASE_URL")
+            .env(
+                "GATEHOUSE_ENCRYPTION_KEY",
+                crate::binary::TEST_ENCRYPTION_KEY,
+            )
             .env("GATEHOUSE_LOG", "warn")
             .args(["serve", "--config"])
             .arg(&config)

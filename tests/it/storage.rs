@@ -190,6 +190,7 @@ fn clients_save_and_find(db: &TestDb) {
         pool_id: p.id.clone(),
         name: "web".into(),
         secret: Some(SecretDigest::of("the-secret")),
+        sealed_secret: None,
         settings: ClientSettings {
             callback_urls: vec!["myapp://callback".into()],
             allowed_oauth_flows: vec![OAuthFlow::Code],
@@ -409,11 +410,21 @@ fn resource_servers_providers_and_customizations(db: &TestDb) {
         idp_identifiers: vec!["example.com".into()],
     };
     assert_eq!(
-        store::directory::save_identity_provider(&mut conn, &provider).unwrap(),
+        store::directory::save_identity_provider(
+            &mut conn,
+            &gatehouse::sealing::Sealer::process_ephemeral(),
+            &provider
+        )
+        .unwrap(),
         Saved::Created
     );
     assert_eq!(
-        store::directory::list_identity_providers(&mut conn, p.id.as_str()).unwrap(),
+        store::directory::list_identity_providers(
+            &mut conn,
+            &gatehouse::sealing::Sealer::process_ephemeral(),
+            p.id.as_str()
+        )
+        .unwrap(),
         vec![provider]
     );
 
@@ -514,7 +525,12 @@ fn snapshot(db: &TestDb) -> String {
         );
         out += &format!(
             "{:?}\n",
-            store::directory::list_identity_providers(&mut conn, &id).unwrap()
+            store::directory::list_identity_providers(
+                &mut conn,
+                &gatehouse::sealing::Sealer::process_ephemeral(),
+                &id
+            )
+            .unwrap()
         );
         out += &format!(
             "{:?}\n",

@@ -311,3 +311,14 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// How many migrations a new database gets on `backend` (`sqlite` or `postgres`).
+pub fn migration_count(backend: &str) -> usize {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|entry| entry.as_ref().unwrap().path().join("up.sql").exists())
+        .count()
+}

@@ -18,7 +18,7 @@ pub(super) fn app_client(
     raw: ClientFile,
     custom_scopes: &HashSet<String>,
     providers: &HashSet<String>,
-) -> Option<AppClient> {
+) -> Option<(AppClient, Option<crate::sealing::Clear>)> {
     let id = match &raw.id {
         Some(id) => match ClientId::parse(id) {
             Ok(id) => id,
@@ -51,10 +51,12 @@ pub(super) fn app_client(
                     "a client secret is 1 to 512 characters without spaces",
                 );
             }
-            resolved.map(|s| SecretDigest::of(&s))
+            resolved
         }
         None => None,
     };
+    let clear = secret.map(crate::sealing::Clear::new);
+    let secret = clear.as_ref().map(|s| SecretDigest::of(s.expose()));
     check_urls(c, format!("{path}.callback_urls"), &raw.callback_urls);
     check_urls(c, format!("{path}.logout_urls"), &raw.logout_urls);
     if let Some(default) = &raw.default_redirect_uri
@@ -170,11 +172,13 @@ pub(super) fn app_client(
             "give refresh_token_validity_days or refresh_token_validity_minutes, not both",
         );
     }
-    Some(AppClient {
+    let client = AppClient {
         id,
         pool_id: pool.clone(),
         name: raw.name,
         secret,
+        // Sealed when applied, with the server's key.
+        sealed_secret: None,
         settings: ClientSettings {
             callback_urls: raw.callback_urls,
             logout_urls: raw.logout_urls,
@@ -197,5 +201,6 @@ pub(super) fn app_client(
             prevent_user_existence_errors: raw.prevent_user_existence_errors.unwrap_or_default(),
             require_pkce: raw.require_pkce.unwrap_or(defaults.require_pkce),
         },
-    })
+    };
+    Some((client, clear))
 }

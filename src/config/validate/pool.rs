@@ -105,6 +105,7 @@ pub(super) fn validate_pool(
         .collect();
     let mut client_looks = Vec::new();
     let mut templates = Vec::new();
+    let mut client_secrets = std::collections::BTreeMap::new();
     let clients: Vec<AppClient> = raw
         .client
         .into_iter()
@@ -117,7 +118,7 @@ pub(super) fn validate_pool(
             };
             let client_path = format!("{path}.client[{i}]");
             let templates_dir = client.templates_dir.take();
-            let client = app_client(
+            let (client, clear) = app_client(
                 c,
                 &client_path,
                 &id,
@@ -125,6 +126,9 @@ pub(super) fn validate_pool(
                 &custom_scopes,
                 &provider_names,
             )?;
+            if let Some(clear) = clear {
+                client_secrets.insert(client.id.to_string(), clear);
+            }
             if let Some(dir) = templates_dir {
                 match ClientTemplates::load(&base.join(&dir)) {
                     Ok(loaded) => templates.push((client.id.to_string(), Arc::new(loaded))),
@@ -209,6 +213,7 @@ pub(super) fn validate_pool(
         identity_providers,
         ui_customizations,
         templates,
+        client_secrets,
     }
 }
 

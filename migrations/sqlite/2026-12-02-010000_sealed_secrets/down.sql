@@ -1,0 +1,1 @@
+ALTER TABLE app_clients DROP COLUMN secret_sealed;
