@@ -8,6 +8,7 @@ mod support;
 
 mod accounts;
 mod api_auth;
+mod api_clients;
 mod binary;
 mod cognito_api;
 mod config;
