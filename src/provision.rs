@@ -99,7 +99,7 @@ fn apply_pool(
         report.count(store::directory::save_group(conn, group)?);
     }
     for user in &declared.users {
-        report.count(apply_user(conn, pool, user, invite)?);
+        report.count(apply_user(conn, pool, user, invite, sealer)?);
     }
     for customization in &declared.ui_customizations {
         report.count(store::directory::save_customization(conn, customization)?);
@@ -161,6 +161,7 @@ fn apply_user(
     pool: &UserPool,
     declared: &DeclaredUser,
     invite: bool,
+    sealer: &Sealer,
 ) -> StoreResult<Saved> {
     let time = store::now();
     let saved = match store::users::find_by_username(conn, pool, &declared.username)? {
@@ -171,7 +172,7 @@ fn apply_user(
                 .map(secrets::hash_password)
                 .transpose()
                 .map_err(|e| StoreError::Invalid(e.to_string()))?;
-            let user = User {
+            let mut user = User {
                 sub: Uuid::new_v4(),
                 pool_id: pool.id.clone(),
                 username: declared.username.clone(),
@@ -183,6 +184,12 @@ fn apply_user(
                 updated_at: time,
                 srp_verifier: None,
             };
+            // SRP sign-ins work from the first one: the verifier is made with the password.
+            if let Some(password) = &declared.password {
+                user.srp_verifier = Some(crate::flows::passwords::sealed_verifier_with(
+                    sealer, &user, password,
+                ));
+            }
             store::users::create(conn, pool, &user)?;
             if let (true, UserStatus::ForceChangePassword, Some(password)) =
                 (invite, user.status, declared.password.as_deref())

@@ -188,12 +188,16 @@ pub fn sign_user_tokens(
         .any(|s| s == "openid" || s == crate::api::token::ADMIN_SCOPE)
     {
         let id_lifetime = i64::from(settings.id_token_validity_minutes) * 60;
+        // `at_hash` binds an OpenID Connect ID token to its access token (OIDC Core §3.1.3.6);
+        // Cognito's API sign-ins, which are no OpenID Connect flow, carry none, and some of
+        // their clients (pycognito) choke on it.
+        let oidc = grant.scopes.iter().any(|s| s == "openid");
         let id_claims = claims::id_token(
             &ctx,
             id_lifetime,
             &new_jti(),
             grant.nonce,
-            Some(&access_token),
+            oidc.then_some(access_token.as_str()),
         );
         Some(sign(&id_claims)?)
     } else {

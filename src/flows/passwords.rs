@@ -16,13 +16,22 @@ pub fn srp_purpose(pool_id: &str, sub: &uuid::Uuid) -> String {
 /// is Cognito's `USER_ID_FOR_SRP`; in pools that sign in by email or phone the username is the
 /// `sub`).
 pub fn sealed_verifier(services: &Services, user: &User, password: &str) -> String {
+    sealed_verifier_with(&services.sealer, user, password)
+}
+
+/// `sealed_verifier` with the sealer alone (provisioning runs before the services exist).
+pub fn sealed_verifier_with(
+    sealer: &crate::sealing::Sealer,
+    user: &User,
+    password: &str,
+) -> String {
     let verifier = srp::make_verifier(
         user.pool_id.as_str(),
         &user.username,
         password,
         srp::new_salt(),
     );
-    services.sealer.seal(
+    sealer.seal(
         &srp_purpose(user.pool_id.as_str(), &user.sub),
         &verifier.to_bytes(),
     )
