@@ -51,12 +51,12 @@ pub fn submit(db: &mut Lease, services: &Services, site: &Site, browser: &Browse
         u.enabled
             && u.password_hash.is_some()
             && matches!(u.status, UserStatus::Confirmed | UserStatus::ResetRequired)
-            && u.attributes.is_verified("email")
+            && reset_destination(u).is_some()
     });
     if let Some(user) = recoverable
         && codes::may_resend(conn, site, &user, PURPOSE_RESET, browser.now)?
     {
-        let email = user.attributes.get("email").unwrap_or_default().to_owned();
+        let email = reset_destination(&user).unwrap_or_default().to_owned();
         crate::store::write_transaction(conn, |conn| {
             codes::send(conn, site, &user, PURPOSE_RESET, &email, browser.now)
         })?;
@@ -67,6 +67,13 @@ pub fn submit(db: &mut Lease, services: &Services, site: &Site, browser: &Browse
         query: query_with(&ctx.frame.query, &[("username", &username)]),
         session: None,
     })
+}
+
+/// Where a reset code may go: the user's email, once verified (no SMS here).
+pub fn reset_destination(user: &crate::model::User) -> Option<&str> {
+    user.attributes
+        .get("email")
+        .filter(|_| user.attributes.is_verified("email"))
 }
 
 /// GET /confirmForgotPassword.

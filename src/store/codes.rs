@@ -8,6 +8,8 @@ use diesel::prelude::*;
 
 pub const PURPOSE_SIGNUP: &str = "signup";
 pub const PURPOSE_RESET: &str = "reset";
+/// Verifying a changed email address (`VerifyUserAttribute`).
+pub const PURPOSE_VERIFY_EMAIL: &str = "verify_email";
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = user_codes)]

@@ -4,6 +4,7 @@ mod api_support;
 mod support;
 
 mod accounts;
+mod api_admin;
 mod binary;
 mod cognito_api;
 mod config;

@@ -2,6 +2,10 @@
 //! in its own module and lists its own names; an action takes the call's context and its JSON
 //! input and returns its JSON output.
 
+pub mod admin_attributes;
+pub mod admin_users;
+pub mod groups;
+pub mod list_users;
 pub mod pools;
 
 use super::{ApiError, Ctx};
@@ -13,6 +17,10 @@ pub type Action = fn(&mut Ctx, Value) -> Result<Value, ApiError>;
 /// The handler of an implemented action.
 pub fn find(name: &str) -> Option<Action> {
     pools::find(name)
+        .or_else(|| admin_users::find(name))
+        .or_else(|| admin_attributes::find(name))
+        .or_else(|| groups::find(name))
+        .or_else(|| list_users::find(name))
 }
 
 /// Whether the action is implemented (the front door answers `UnknownOperationException`
