@@ -5,6 +5,7 @@ mod support;
 
 mod accounts;
 mod api_admin;
+mod api_admin_lists;
 mod binary;
 mod cognito_api;
 mod config;
