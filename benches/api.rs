@@ -11,14 +11,14 @@ use gatehouse::store::{self, Store};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const POOL: &str = "local_BenchPool1";
+const POOL: &str = "local_Bench0001";
 const USERS: usize = 100_000;
 const KEY: &str = "AKIAGATEHOUSEBENCH01";
 const SECRET: &str = "bench-secret-0123456789abcdef";
 
 const CONFIG: &str = r#"
 [[pool]]
-id = "local_BenchPool1"
+id = "local_Bench0001"
 name = "bench"
 alias_attributes = ["email"]
 "#;

@@ -225,24 +225,13 @@ pub fn search(
     limit: usize,
 ) -> StoreResult<Vec<(String, User)>> {
     let limit = limit as i64;
-    let Some(search) = search else {
-        let rows: Vec<UserRow> = on_backend!(conn, |c| {
-            let mut query = users::table
-                .filter(users::pool_id.eq(pool_id))
-                .order(users::sub)
-                .limit(limit)
-                .select(UserRow::as_select())
-                .into_boxed();
-            if let Some((_, sub)) = after {
-                query = query.filter(users::sub.gt(sub.to_owned()));
-            }
-            query.load(c)
-        })?;
-        return rows
-            .into_iter()
-            .map(|row| Ok((String::new(), row.into_user()?)))
-            .collect();
+    // Everyone is a prefix search on `sub` with an empty prefix: the same index, in sub order.
+    let everyone = Search {
+        attribute: "sub".to_owned(),
+        matching: Match::Prefix,
+        value_key: String::new(),
     };
+    let search = search.unwrap_or(&everyone);
     let hits: Vec<(String, String)> = on_backend!(conn, |c| {
         let mut query = user_search::table
             .filter(user_search::pool_id.eq(pool_id))
