@@ -133,11 +133,12 @@ fn sealed_client_secret(
 /// status the user has since changed.
 /// Cognito's invitation (docs/configuration.md, "`[pool.messages]`"): `{username}` and the
 /// temporary password `{####}`.
-fn queue_invitation(
+pub fn queue_invitation(
     conn: &mut AnyConnection,
     pool: &UserPool,
     user: &User,
     password: &str,
+    now: i64,
 ) -> StoreResult<()> {
     let Some(to) = user.attributes.get("email") else {
         return Ok(());
@@ -152,7 +153,7 @@ fn queue_invitation(
         html,
         body,
     };
-    store::mail_outbox::enqueue(conn, pool.id.as_str(), &email, store::now())?;
+    store::mail_outbox::enqueue(conn, pool.id.as_str(), &email, now)?;
     Ok(())
 }
 
@@ -194,7 +195,7 @@ fn apply_user(
             if let (true, UserStatus::ForceChangePassword, Some(password)) =
                 (invite, user.status, declared.password.as_deref())
             {
-                queue_invitation(conn, pool, &user, password)?;
+                queue_invitation(conn, pool, &user, password, time)?;
             }
             Saved::Created
         }

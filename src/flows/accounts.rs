@@ -245,7 +245,7 @@ pub fn recoverable(user: &User) -> bool {
             user.status,
             UserStatus::Confirmed | UserStatus::ResetRequired
         )
-        && user.attributes.is_verified("email")
+        && super::recovery::reset_destination(user).is_some()
 }
 
 /// Sends a password-reset code to the user's verified email.

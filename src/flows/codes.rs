@@ -7,7 +7,7 @@ use super::Site;
 use crate::mail::{self, Email};
 use crate::model::User;
 use crate::secrets::SecretDigest;
-use crate::store::codes::{self, CodeRow, PURPOSE_RESET, PURPOSE_SIGNUP};
+use crate::store::codes::{self, CodeRow, PURPOSE_RESET};
 use crate::store::{AnyConnection, StoreError, mail_outbox, throttle};
 use crate::ui::i18n::Text;
 use rand::Rng;
@@ -59,7 +59,7 @@ pub fn send(
         },
     )?;
     let templates = &site.pool.settings.messages;
-    let (subject, body) = if purpose == PURPOSE_SIGNUP {
+    let (subject, body) = if purpose != PURPOSE_RESET {
         (
             &templates.verification_subject,
             &templates.verification_message,

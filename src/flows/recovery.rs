@@ -53,6 +53,13 @@ pub fn submit(db: &mut Lease, services: &Services, site: &Site, browser: &Browse
     })
 }
 
+/// Where a reset code may go: the user's email, once verified (no SMS here).
+pub fn reset_destination(user: &crate::model::User) -> Option<&str> {
+    user.attributes
+        .get("email")
+        .filter(|_| user.attributes.is_verified("email"))
+}
+
 /// GET /confirmForgotPassword.
 pub fn show_confirm(
     db: &mut Lease,

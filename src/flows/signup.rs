@@ -46,18 +46,40 @@ pub fn field_for(name: &str, browser: Option<&Browser>) -> Field {
     }
 }
 
-/// Stores a posted field as an attribute; empty or invalid values are refused with a message.
-pub fn set_attribute(attributes: &mut Attributes, field: &Field) -> Result<(), Text> {
-    if field.value.is_empty() {
-        return Err(Text::new("error.attribute_required").with("attribute", field.name.clone()));
+/// Why an attribute value was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttributeProblem {
+    Missing,
+    Invalid,
+}
+
+/// Sets one attribute under the rules every front door shares: a value is required, an email
+/// must look like one, and the model's name and value checks apply.
+pub fn check_attribute(
+    attributes: &mut Attributes,
+    name: &str,
+    value: &str,
+) -> Result<(), AttributeProblem> {
+    if value.is_empty() {
+        return Err(AttributeProblem::Missing);
     }
-    let invalid = || Text::new("error.attribute_invalid").with("attribute", field.name.clone());
-    if field.name == "email" && !looks_like_email(&field.value) {
-        return Err(invalid());
+    if name == "email" && !looks_like_email(value) {
+        return Err(AttributeProblem::Invalid);
     }
     attributes
-        .set(field.name.clone(), field.value.clone())
-        .map_err(|_| invalid())
+        .set(name, value)
+        .map_err(|_| AttributeProblem::Invalid)
+}
+
+/// Stores a posted field as an attribute; empty or invalid values are refused with a message.
+pub fn set_attribute(attributes: &mut Attributes, field: &Field) -> Result<(), Text> {
+    check_attribute(attributes, &field.name, &field.value).map_err(|problem| {
+        let key = match problem {
+            AttributeProblem::Missing => "error.attribute_required",
+            AttributeProblem::Invalid => "error.attribute_invalid",
+        };
+        Text::new(key).with("attribute", field.name.clone())
+    })
 }
 
 pub fn looks_like_email(value: &str) -> bool {
@@ -72,7 +94,7 @@ pub fn looks_like_email(value: &str) -> bool {
         && !domain.contains('@')
 }
 
-pub(crate) fn looks_like_phone(value: &str) -> bool {
+pub fn looks_like_phone(value: &str) -> bool {
     value.strip_prefix('+').is_some_and(|digits| {
         (1..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
     })
@@ -303,7 +325,7 @@ instead. If it was not, you can ignore this message: your account has not change
 
 /// Cognito's username rules, plus: with an email (phone) alias, a username may not look like
 /// an email (phone number), or one user's username could be another's alias.
-pub(crate) fn username_error(
+pub fn username_error(
     settings: &crate::model::pool::PoolSettings,
     providers: &[String],
     username: &str,

@@ -86,6 +86,31 @@ pub fn new_password(
     problems
 }
 
+/// Whether the pool's schema has attribute `name`: every standard attribute, and the
+/// `custom:` ones the pool declares, as Cognito's schema rule has it. `None` when it does;
+/// else the reason.
+pub fn schema_problem(settings: &PoolSettings, name: &str) -> Option<&'static str> {
+    let custom = name.strip_prefix(crate::model::attributes::CUSTOM_PREFIX)?;
+    (!settings.custom_attributes.iter().any(|a| a.name == custom))
+        .then_some("not in the pool's schema")
+}
+
+/// Whether attribute `name` may be changed once set (`sub` and immutable custom attributes may
+/// not).
+pub fn is_mutable(settings: &PoolSettings, name: &str) -> bool {
+    if name == "sub" {
+        return false;
+    }
+    match name.strip_prefix(crate::model::attributes::CUSTOM_PREFIX) {
+        Some(custom) => settings
+            .custom_attributes
+            .iter()
+            .find(|a| a.name == custom)
+            .is_none_or(|a| a.mutable),
+        None => true,
+    }
+}
+
 /// A one-time code field left empty: said without spending an attempt.
 pub fn code_entered(code: &str) -> Option<FieldError> {
     code.trim()

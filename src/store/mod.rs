@@ -10,6 +10,7 @@ pub mod codes;
 pub mod directory;
 pub mod federation;
 pub mod grants;
+pub mod groups;
 pub mod instance;
 pub mod keys;
 pub mod mail_outbox;

@@ -113,3 +113,13 @@ pub fn save(conn: &mut AnyConnection, pool: &UserPool) -> StoreResult<Saved> {
         }
     }
 }
+
+/// When the pool was first stored and last changed (`DescribeUserPool`'s dates).
+pub fn dates(conn: &mut AnyConnection, id: &str) -> StoreResult<(i64, i64)> {
+    user_pools::table
+        .find(id)
+        .select((user_pools::created_at, user_pools::updated_at))
+        .get_result(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound)
+}

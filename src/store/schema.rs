@@ -60,6 +60,7 @@ diesel::table! {
         role_arn -> Nullable<Text>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        source -> Text,
     }
 }
 
@@ -269,6 +270,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_search (pool_id, attribute, value_key, user_sub) {
+        pool_id -> Text,
+        attribute -> Text,
+        value_key -> Text,
+        user_sub -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     user_pools,
     app_clients,
@@ -291,4 +301,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_identities,
     mail_outbox,
     api_auth_sessions,
+    user_search,
 );

@@ -5,7 +5,7 @@
 //! live in their own table so that the database enforces that a verified email, a verified phone
 //! number or a preferred username signs in one user only.
 
-use super::schema::{group_members, user_aliases, users};
+use super::schema::{group_members, user_aliases, user_search, users};
 use super::{AnyConnection, StoreError, StoreResult, from_json, on_backend, to_json};
 use crate::model::{Attributes, PoolId, User, UserPool, UserStatus};
 use diesel::prelude::*;
@@ -120,6 +120,58 @@ fn sync_aliases(conn: &mut AnyConnection, pool: &UserPool, user: &User) -> Store
     Ok(())
 }
 
+/// Attributes `ListUsers` filters on besides `username`, `sub`, `cognito:user_status` and
+/// `status` (docs/api.md, "Admin actions").
+pub const SEARCHABLE_ATTRIBUTES: &[&str] = &[
+    "email",
+    "phone_number",
+    "name",
+    "given_name",
+    "family_name",
+    "preferred_username",
+];
+
+/// The search keys of a user: `(attribute, value_key)`. The username is keyed like the pool
+/// keys it (case-folded unless the pool is case sensitive), `cognito:user_status` is upper
+/// case; other values are kept as they are (Cognito's filters are case-sensitive there).
+pub fn search_keys(pool: &UserPool, user: &User) -> Vec<(&'static str, String)> {
+    let mut keys = vec![
+        ("username", pool.settings.username_key(&user.username)),
+        ("sub", user.sub.to_string()),
+        ("cognito:user_status", user.status.as_str().to_owned()),
+        (
+            "status",
+            if user.enabled { "Enabled" } else { "Disabled" }.to_owned(),
+        ),
+    ];
+    for name in SEARCHABLE_ATTRIBUTES {
+        if let Some(value) = user.attributes.get(name) {
+            keys.push((name, value.to_owned()));
+        }
+    }
+    keys
+}
+
+fn sync_search(conn: &mut AnyConnection, pool: &UserPool, user: &User) -> StoreResult<()> {
+    let sub = user.sub.to_string();
+    diesel::delete(user_search::table.filter(user_search::user_sub.eq(&sub))).execute(conn)?;
+    let rows: Vec<_> = search_keys(pool, user)
+        .into_iter()
+        .map(|(attribute, key)| {
+            (
+                user_search::pool_id.eq(pool.id.as_str()),
+                user_search::attribute.eq(attribute),
+                user_search::value_key.eq(key),
+                user_search::user_sub.eq(sub.clone()),
+            )
+        })
+        .collect();
+    on_backend!(conn, |c| diesel::insert_into(user_search::table)
+        .values(&rows)
+        .execute(c))?;
+    Ok(())
+}
+
 /// Inserts a new user; a taken username or alias is a `Conflict`.
 pub fn create(conn: &mut AnyConnection, pool: &UserPool, user: &User) -> StoreResult<()> {
     crate::store::write_transaction(conn, |conn| {
@@ -127,8 +179,80 @@ pub fn create(conn: &mut AnyConnection, pool: &UserPool, user: &User) -> StoreRe
             .values(UserRow::from_user(pool, user))
             .execute(conn)
             .map_err(|e| StoreError::from_write(e, format!("username {}", user.username)))?;
-        sync_aliases(conn, pool, user)
+        sync_aliases(conn, pool, user)?;
+        sync_search(conn, pool, user)
     })
+}
+
+/// How `ListUsers` matches a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match {
+    Exact,
+    Prefix,
+}
+
+/// A `ListUsers` filter on one search key.
+#[derive(Debug, Clone)]
+pub struct Search {
+    pub attribute: String,
+    pub matching: Match,
+    pub value_key: String,
+}
+
+/// One page of a pool's users: those matching `search` (in `(value_key, sub)` order) or all
+/// (in `sub` order), after the position `after` of the previous page. Every filter reads the
+/// `user_search` index; a prefix is a range `[prefix, prefix + U+10FFFF)` on it.
+pub fn search(
+    conn: &mut AnyConnection,
+    pool_id: &str,
+    search: Option<&Search>,
+    after: Option<(&str, &str)>,
+    limit: usize,
+) -> StoreResult<Vec<(String, User)>> {
+    let limit = limit as i64;
+    // Everyone is a prefix search on `sub` with an empty prefix: the same index, in sub order.
+    let everyone = Search {
+        attribute: "sub".to_owned(),
+        matching: Match::Prefix,
+        value_key: String::new(),
+    };
+    let search = search.unwrap_or(&everyone);
+    let hits: Vec<(String, String)> = on_backend!(conn, |c| {
+        let mut query = user_search::table
+            .filter(user_search::pool_id.eq(pool_id))
+            .filter(user_search::attribute.eq(&search.attribute))
+            .order((user_search::value_key, user_search::user_sub))
+            .limit(limit)
+            .select((user_search::value_key, user_search::user_sub))
+            .into_boxed();
+        query = match search.matching {
+            Match::Exact => query.filter(user_search::value_key.eq(search.value_key.clone())),
+            Match::Prefix => query
+                .filter(user_search::value_key.ge(search.value_key.clone()))
+                .filter(user_search::value_key.lt(format!("{}\u{10FFFF}", search.value_key))),
+        };
+        if let Some((key, sub)) = after {
+            query = query.filter(
+                user_search::value_key
+                    .gt(key.to_owned())
+                    .or(user_search::value_key
+                        .eq(key.to_owned())
+                        .and(user_search::user_sub.gt(sub.to_owned()))),
+            );
+        }
+        query.load(c)
+    })?;
+    let subs: Vec<&str> = hits.iter().map(|(_, sub)| sub.as_str()).collect();
+    let rows: Vec<UserRow> = users::table
+        .filter(users::sub.eq_any(&subs))
+        .select(UserRow::as_select())
+        .load(conn)?;
+    let mut by_sub: std::collections::HashMap<String, UserRow> =
+        rows.into_iter().map(|r| (r.sub.clone(), r)).collect();
+    hits.into_iter()
+        .filter_map(|(key, sub)| by_sub.remove(&sub).map(|row| (key, row)))
+        .map(|(key, row)| Ok((key, row.into_user()?)))
+        .collect()
 }
 
 /// Writes back status, enabled flag, password hash and attributes (the username never changes).
@@ -152,7 +276,8 @@ pub fn update(conn: &mut AnyConnection, pool: &UserPool, user: &User) -> StoreRe
         if changed == 0 {
             return Err(StoreError::NotFound);
         }
-        sync_aliases(conn, pool, user)
+        sync_aliases(conn, pool, user)?;
+        sync_search(conn, pool, user)
     })
 }
 
@@ -214,6 +339,59 @@ pub fn find_for_sign_in(
         }
     }
     Ok(None)
+}
+
+/// The user holding an alias, if any.
+pub fn alias_owner(
+    conn: &mut AnyConnection,
+    pool_id: &str,
+    kind: &str,
+    key: &str,
+) -> StoreResult<Option<Uuid>> {
+    let sub: Option<String> = user_aliases::table
+        .find((pool_id, kind, key))
+        .select(user_aliases::user_sub)
+        .get_result(conn)
+        .optional()?;
+    sub.map(|s| Uuid::parse_str(&s).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .transpose()
+}
+
+/// Removes the user from a group; `false` when they were not in it.
+pub fn remove_from_group(
+    conn: &mut AnyConnection,
+    pool_id: &str,
+    group: &str,
+    sub: &Uuid,
+) -> StoreResult<bool> {
+    let deleted = diesel::delete(group_members::table.find((pool_id, group, sub.to_string())))
+        .execute(conn)?;
+    Ok(deleted > 0)
+}
+
+/// One page of a group's members, in `sub` order after `after`.
+pub fn members_of(
+    conn: &mut AnyConnection,
+    pool_id: &str,
+    group: &str,
+    after: Option<&str>,
+    limit: usize,
+) -> StoreResult<Vec<User>> {
+    let rows: Vec<UserRow> = on_backend!(conn, |c| {
+        let mut query = users::table
+            .inner_join(group_members::table.on(group_members::user_sub.eq(users::sub)))
+            .filter(group_members::pool_id.eq(pool_id))
+            .filter(group_members::group_name.eq(group))
+            .order(users::sub)
+            .limit(limit as i64)
+            .select(UserRow::as_select())
+            .into_boxed();
+        if let Some(after) = after {
+            query = query.filter(users::sub.gt(after.to_owned()));
+        }
+        query.load(c)
+    })?;
+    rows.into_iter().map(UserRow::into_user).collect()
 }
 
 diesel::define_sql_function!(fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text);

@@ -446,7 +446,20 @@ async fn srp_answer(
 }
 
 async fn srp_signs_in_with_the_librarys_client(api: Api) {
-    // A user declared in the file has no verifier until a password sign-in gives one.
+    // A user from before SRP verifiers existed has none until a password sign-in gives one.
+    {
+        let mut conn = api.db.store.conn().unwrap();
+        let pool = gatehouse::store::pools::get(&mut conn, POOL).unwrap();
+        let mut alice = gatehouse::store::users::find_by_username(&mut conn, &pool, "Alice")
+            .unwrap()
+            .unwrap();
+        assert!(
+            alice.srp_verifier.is_some(),
+            "declared users get a verifier"
+        );
+        alice.srp_verifier = None;
+        gatehouse::store::users::update(&mut conn, &pool, &alice).unwrap();
+    }
     let (a, _, (status, challenge)) = srp_start(&api, SRP_ONLY, "alice@example.com").await;
     assert_eq!(status, StatusCode::OK, "{challenge}");
     let refused = srp_answer(&api, SRP_ONLY, &a, &challenge, PASSWORD, None).await;

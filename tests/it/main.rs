@@ -7,6 +7,8 @@ mod api_support;
 mod support;
 
 mod accounts;
+mod api_admin;
+mod api_admin_lists;
 mod api_auth;
 mod api_clients;
 mod binary;

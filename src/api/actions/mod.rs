@@ -3,7 +3,11 @@
 //! input and returns its JSON output.
 
 pub mod account;
+pub mod admin_attributes;
+pub mod admin_users;
 pub mod auth;
+pub mod groups;
+pub mod list_users;
 pub mod pools;
 pub mod sign_up;
 
@@ -19,6 +23,10 @@ pub fn find(name: &str) -> Option<Action> {
         .or_else(|| sign_up::find(name))
         .or_else(|| account::find(name))
         .or_else(|| auth::find(name))
+        .or_else(|| admin_users::find(name))
+        .or_else(|| admin_attributes::find(name))
+        .or_else(|| groups::find(name))
+        .or_else(|| list_users::find(name))
 }
 
 /// Whether the action is implemented (the front door answers `UnknownOperationException`

@@ -1,0 +1,2 @@
+ALTER TABLE user_groups DROP COLUMN source;
+DROP TABLE user_search;
