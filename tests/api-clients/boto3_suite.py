@@ -86,6 +86,9 @@ def describe_client():
     expect(c["ClientId"] == PUBLIC_CLIENT, c)
     expect("ALLOW_USER_SRP_AUTH" in c.get("ExplicitAuthFlows", []), c)
     expect("ClientSecret" not in c, "a public client has no secret")
+    # An administrator reads a confidential client's secret back, as from Cognito.
+    confidential = admin.describe_user_pool_client(UserPoolId=POOL_ID, ClientId=CONFIDENTIAL_CLIENT)
+    expect(confidential["UserPoolClient"].get("ClientSecret") == CONFIDENTIAL_SECRET, "the secret")
 
 
 def list_pools_and_clients():

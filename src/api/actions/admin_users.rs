@@ -8,7 +8,7 @@ use crate::api::wire::{AttributeType, check_length, input, timestamp};
 use crate::api::{ApiError, Ctx};
 use crate::flows::{Site, passwords, recovery, signup, validation};
 use crate::model::attributes::Attributes;
-use crate::model::pool::{PASSWORD_SYMBOLS, PasswordPolicy, PasswordRule};
+use crate::model::pool::{PASSWORD_SYMBOLS, PasswordPolicy};
 use crate::model::{User, UserStatus};
 use crate::store::{self, StoreError, codes::PURPOSE_RESET};
 use rand::Rng;
@@ -84,24 +84,12 @@ pub(super) fn user_type(user: &User, only: Option<&[String]>) -> Value {
     })
 }
 
-/// Cognito's `InvalidPasswordException` for a password the policy refuses, naming the first
-/// broken rule as Cognito words it.
+/// Cognito's `InvalidPasswordException` for a password the policy refuses.
 pub(super) fn check_password(policy: &PasswordPolicy, password: &str) -> Result<(), ApiError> {
-    let Some(rule) = policy.violations(password).into_iter().next() else {
-        return Ok(());
-    };
-    let reason = match rule {
-        PasswordRule::MinimumLength(_) => "Password not long enough",
-        PasswordRule::MaximumLength => "Password is too long",
-        PasswordRule::Lowercase => "Password must have lowercase characters",
-        PasswordRule::Uppercase => "Password must have uppercase characters",
-        PasswordRule::Number => "Password must have numeric characters",
-        PasswordRule::Symbol => "Password must have symbol characters",
-    };
-    Err(ApiError::new(
-        INVALID_PASSWORD,
-        format!("Password did not conform with policy: {reason}"),
-    ))
+    match super::sign_up::policy_error(policy, password) {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
 }
 
 /// A temporary password the policy accepts: one character of each class, then random ones.

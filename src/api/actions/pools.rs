@@ -301,7 +301,21 @@ fn describe_user_pool_client(ctx: &mut Ctx, body: Value) -> Result<Value, ApiErr
         }
         Err(e) => return Err(e.into()),
     };
-    Ok(json!({ "UserPoolClient": client_type(&client) }))
+    let mut described = client_type(&client);
+    // Cognito returns a confidential client's secret to an administrator; the server holds it
+    // sealed (docs/api.md, "Encryption").
+    if let Some(sealed) = &client.sealed_secret {
+        let purpose = crate::sealing::purpose::client_secret(client.id.as_str());
+        let secret = ctx
+            .services
+            .sealer
+            .open_string(&purpose, sealed)
+            .map_err(|e| {
+                ApiError::internal(format!("client {}: sealed secret: {e}", client.id.as_str()))
+            })?;
+        described["ClientSecret"] = Value::from(secret);
+    }
+    Ok(json!({ "UserPoolClient": described }))
 }
 
 #[derive(Deserialize)]

@@ -61,12 +61,15 @@ pub fn code_refused(why: Refusal) -> ApiError {
 /// `InvalidPasswordException` for a password the pool's policy refuses, naming the first rule
 /// it breaks as Cognito does.
 pub fn password_error(site: &Site, password: &str) -> Option<ApiError> {
-    let rule = *site
-        .pool
-        .settings
-        .password_policy
-        .violations(password)
-        .first()?;
+    policy_error(&site.pool.settings.password_policy, password)
+}
+
+/// `password_error` for a policy: the one place the API words a refused password.
+pub fn policy_error(
+    policy: &crate::model::pool::PasswordPolicy,
+    password: &str,
+) -> Option<ApiError> {
+    let rule = *policy.violations(password).first()?;
     let what = match rule {
         PasswordRule::MinimumLength(_) => "Password not long enough",
         PasswordRule::MaximumLength => "Password is too long",

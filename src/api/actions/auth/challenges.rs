@@ -91,10 +91,16 @@ pub fn new_password(
         None,
     );
     if !policy.is_empty() {
-        return Err(ApiError::new(
-            "InvalidPasswordException",
-            "Password does not conform to policy",
-        ));
+        return Err(crate::api::actions::sign_up::policy_error(
+            &signing.site.pool.settings.password_policy,
+            password,
+        )
+        .unwrap_or_else(|| {
+            ApiError::new(
+                "InvalidPasswordException",
+                "Password does not conform to policy",
+            )
+        }));
     }
     session::spend(ctx, &row)?;
     ctx.db.release();
