@@ -71,6 +71,12 @@ impl Ctx<'_> {
         Ok(self.site_of(pool))
     }
 
+    /// A pool by id through the directory cache, without an access check (for public actions,
+    /// whose client id or token is their authorisation).
+    pub fn known_pool(&mut self, pool_id: &str) -> Result<Option<UserPool>, ApiError> {
+        self.pool(pool_id)
+    }
+
     fn pool(&mut self, pool_id: &str) -> Result<Option<UserPool>, ApiError> {
         let key = format!("id:{pool_id}");
         let directory = self.services.directory.clone();

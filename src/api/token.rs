@@ -41,24 +41,19 @@ fn invalid() -> ApiError {
     ApiError::not_authorized("Invalid Access Token")
 }
 
-/// The pool an issuer names: `{public_url}/{pool_id}`, or a pool's own domain.
+/// The pool an issuer names: `{public_url}/{pool_id}` (through the directory cache), or a pool's
+/// own domain.
 fn pool_of_issuer(ctx: &mut Ctx, iss: &str) -> Result<Option<Site>, ApiError> {
     let url = url::Url::parse(iss).map_err(|_| invalid())?;
     let last = url
         .path_segments()
         .and_then(|mut s| s.next_back())
         .unwrap_or("");
-    let conn = ctx.conn()?;
-    let pool = if last.is_empty() {
-        let host = url.host_str().unwrap_or("").to_ascii_lowercase();
-        store::pools::find_by_domain(conn, &host)?
-    } else {
-        match store::pools::get(conn, last) {
-            Ok(pool) => Some(pool),
-            Err(StoreError::NotFound) => None,
-            Err(e) => return Err(e.into()),
-        }
-    };
+    if !last.is_empty() {
+        return Ok(ctx.known_pool(last)?.map(|pool| ctx.site_of(pool)));
+    }
+    let host = url.host_str().unwrap_or("").to_ascii_lowercase();
+    let pool = store::pools::find_by_domain(ctx.conn()?, &host)?;
     Ok(pool.map(|pool| ctx.site_of(pool)))
 }
 
