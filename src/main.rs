@@ -483,7 +483,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             }
             None => {
                 let (demo, report) = store::patiently(&mut conn, |conn| {
-                    provision::ensure_demo(conn, &settings.public_url)
+                    provision::ensure_demo_with(conn, &settings.public_url, &sealer)
                 })
                 .map_err(|e| e.to_string())?;
                 if let Some(report) = report {

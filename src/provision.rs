@@ -361,6 +361,16 @@ pub fn ensure_demo(
     conn: &mut AnyConnection,
     public_url: &str,
 ) -> StoreResult<(Demo, Option<ApplyReport>)> {
+    ensure_demo_with(conn, public_url, &Sealer::process_ephemeral())
+}
+
+/// `ensure_demo` sealing with the server's key: the demo user's SRP verifier is sealed when
+/// the user is created, and must open after a restart.
+pub fn ensure_demo_with(
+    conn: &mut AnyConnection,
+    public_url: &str,
+    sealer: &Sealer,
+) -> StoreResult<(Demo, Option<ApplyReport>)> {
     let callback_url = demo_callback_url(public_url);
     let start_url = demo_start_url(public_url);
     let mut demo = Demo {
@@ -383,7 +393,7 @@ pub fn ensure_demo(
         }
         None
     } else {
-        Some(create_demo(conn, &callback_url, &start_url)?)
+        Some(create_demo(conn, &callback_url, &start_url, sealer)?)
     };
     demo.password = demo_password_unchanged(conn)?.then(|| DEMO_PASSWORD.to_owned());
     Ok((demo, report))
@@ -430,6 +440,7 @@ fn create_demo(
     conn: &mut AnyConnection,
     callback_url: &str,
     start_url: &str,
+    sealer: &Sealer,
 ) -> StoreResult<ApplyReport> {
     let pool_id = crate::model::PoolId::parse(DEMO_POOL_ID).expect("demo pool id is valid");
     let pool = UserPool {
@@ -489,5 +500,5 @@ fn create_demo(
         api_credentials: Vec::new(),
         account_id: None,
     };
-    apply(conn, &declaration)
+    apply_and_invite(conn, &declaration, false, sealer)
 }

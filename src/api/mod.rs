@@ -133,6 +133,7 @@ impl Ctx<'_> {
 
 /// Answers one call: the action's output, or Cognito's error.
 pub fn handle(ctx: &mut Ctx, input: Value) -> Result<Value, ApiError> {
+    wire::refuse_nul(&input)?;
     match actions::find(ctx.action) {
         Some(action) => action(ctx, input),
         None => Err(unknown_operation()),

@@ -228,10 +228,9 @@ fn canonical_request(request: &SignedRequest, signed_headers: &[&str]) -> String
             .collect();
         canonical.push_str(&format!("{name}:{}\n", values.join(",")));
     }
-    let payload = request
-        .header("x-amz-content-sha256")
-        .map(str::to_owned)
-        .unwrap_or_else(|| sha256_hex(request.body));
+    // Always the hash of the body received: a client's `x-amz-content-sha256` is checked
+    // against it before (`verify`), never trusted in its place.
+    let payload = sha256_hex(request.body);
     canonical.push_str(&format!("\n{}\n{payload}", signed_headers.join(";")));
     canonical
 }
@@ -332,6 +331,14 @@ pub fn verify(
                 }),
                 format_amz_date(now)
             ),
+        ));
+    }
+    if let Some(claimed) = request.header("x-amz-content-sha256")
+        && !claimed.eq_ignore_ascii_case(&sha256_hex(request.body))
+    {
+        return Err(ApiError::new(
+            "InvalidSignatureException",
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
         ));
     }
     if !auth.signed_headers.contains(&"host") {

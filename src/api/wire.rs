@@ -37,6 +37,30 @@ pub fn input<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
     })
 }
 
+/// Refuses a NUL character anywhere in the input: no member may carry one, and PostgreSQL
+/// cannot store one (it would be a server error instead of the caller's).
+pub fn refuse_nul(value: &Value) -> Result<(), ApiError> {
+    let found = match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => return items.iter().try_for_each(refuse_nul),
+        Value::Object(members) => {
+            for (name, member) in members {
+                if name.contains('\0') {
+                    return Err(nul_refused());
+                }
+                refuse_nul(member)?;
+            }
+            false
+        }
+        _ => false,
+    };
+    if found { Err(nul_refused()) } else { Ok(()) }
+}
+
+fn nul_refused() -> ApiError {
+    ApiError::invalid_parameter("1 validation error detected: a value contains a NUL character")
+}
+
 /// `UserPoolId` → `userPoolId`, as Cognito's validation messages name members.
 fn lower_first(name: &str) -> String {
     let mut chars = name.chars();

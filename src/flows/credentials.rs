@@ -130,7 +130,8 @@ pub fn after_first_factor(site: &Site, user: User, now: i64) -> FirstFactor {
 }
 
 /// An administrator's temporary password lasts the pool's `temporary_password_validity_days`
-/// from when the user was created (docs/configuration.md, "`[[pool]]`").
+/// from when it was set (docs/configuration.md, "`[[pool]]`"): the user's last change, which a
+/// new temporary password (`AdminCreateUser` with `RESEND`, `AdminSetUserPassword`) restarts.
 pub fn temporary_password_expired(site: &Site, user: &User, now: i64) -> bool {
     let days = i64::from(
         site.pool
@@ -138,7 +139,7 @@ pub fn temporary_password_expired(site: &Site, user: &User, now: i64) -> bool {
             .password_policy
             .temporary_password_validity_days,
     );
-    now - user.created_at > days * 86_400
+    now - user.updated_at > days * 86_400
 }
 
 /// Wrong TOTP codes are throttled per user like passwords: five free, then a lock that doubles

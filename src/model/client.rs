@@ -150,6 +150,18 @@ impl AuthFlow {
         })
     }
 
+    /// Cognito's `ALLOW_*` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::UserSrp => "ALLOW_USER_SRP_AUTH",
+            Self::UserPassword => "ALLOW_USER_PASSWORD_AUTH",
+            Self::AdminUserPassword => "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+            Self::RefreshToken => "ALLOW_REFRESH_TOKEN_AUTH",
+            Self::CustomAuth => "ALLOW_CUSTOM_AUTH",
+            Self::UserAuth => "ALLOW_USER_AUTH",
+        }
+    }
+
     /// What a client allows when it names no flows: Cognito's default for a new client
     /// without `ExplicitAuthFlows` (custom auth left out: it needs triggers).
     pub const DEFAULT: [AuthFlow; 2] = [Self::UserSrp, Self::RefreshToken];

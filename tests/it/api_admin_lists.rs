@@ -384,6 +384,12 @@ async fn pools_and_clients_are_described(api: Api) {
         json!(["http://localhost:3000/callback"])
     );
     assert!(client.get("ClientSecret").is_none());
+    // What the file says (here: nothing, so Cognito's defaults), not a fixed list.
+    assert_eq!(
+        client["ExplicitAuthFlows"],
+        json!(["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])
+    );
+    assert_eq!(client["AuthSessionValidity"], 3);
     assert_error(
         &api.admin(
             "DescribeUserPoolClient",

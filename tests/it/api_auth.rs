@@ -567,6 +567,18 @@ async fn new_password_challenge_asks_for_missing_attributes(api: Api) {
         )
         .await;
     assert_error(&weak, "InvalidPasswordException");
+    assert!(
+        weak.1["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Password did not conform with policy: "),
+        "{weak:?}"
+    );
+    // The challenge writes what UpdateUserAttributes may: never a verified flag.
+    let flagged = api
+        .call("RespondToAuthChallenge", respond(&session, json!({"USERNAME": "fred", "NEW_PASSWORD": "Brand-New-Pass-7", "userAttributes.email_verified": "true"})))
+        .await;
+    assert_error(&flagged, "NotAuthorizedException");
     let bad = api
         .call(
             "RespondToAuthChallenge",

@@ -69,6 +69,15 @@ async fn unknown_and_malformed_calls_get_cognitos_errors(api: Api) {
             .await,
         "ResourceNotFoundException",
     );
+    // PostgreSQL cannot store a NUL: it is the caller's mistake, never a server error.
+    assert_error(
+        &api.admin(
+            "GetUserPoolMfaConfig",
+            json!({"UserPoolId": "local_\u{0}Nope"}),
+        )
+        .await,
+        "InvalidParameterException",
+    );
     // Not JSON at all.
     let response = api
         .http

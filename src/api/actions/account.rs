@@ -111,7 +111,12 @@ fn schema(message: String) -> ApiError {
 
 /// Whether the token's client may write `name`, and the user may: never `sub`, a verified
 /// flag or an immutable custom attribute.
-fn check_writable(site: &Site, client: Option<&AppClient>, name: &str) -> Result<(), ApiError> {
+/// Whether the client may write attribute `name` (shared with the new-password challenge).
+pub(crate) fn check_writable(
+    site: &Site,
+    client: Option<&AppClient>,
+    name: &str,
+) -> Result<(), ApiError> {
     if name == "sub" || name == IDENTITIES || name.ends_with("_verified") {
         return Err(unauthorized_attribute());
     }

@@ -239,6 +239,7 @@ fn admin_create_user(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
     let policy = site.pool.settings.password_policy.clone();
     let password = match &given.temporary_password {
         Some(password) => {
+            crate::api::wire::check_length("TemporaryPassword", password, 1, 256)?;
             check_password(&policy, password)?;
             password.clone()
         }

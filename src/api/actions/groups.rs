@@ -259,8 +259,10 @@ fn admin_list_groups_for_user(ctx: &mut Ctx, body: Value) -> Result<Value, ApiEr
     }
     let values: Vec<Value> = groups.iter().map(group_type).collect();
     let mut answer = json!({ "Groups": values });
-    if names.len() > start + limit {
-        answer["NextToken"] = json!(page_token(&(start + limit)));
+    // `start` comes from the caller's token: no arithmetic on it may overflow.
+    let next = start.saturating_add(limit);
+    if names.len() > next {
+        answer["NextToken"] = json!(page_token(&next));
     }
     Ok(answer)
 }

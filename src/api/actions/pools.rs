@@ -252,7 +252,7 @@ fn client_type(client: &AppClient) -> Value {
         "AccessTokenValidity": s.access_token_validity_minutes,
         "IdTokenValidity": s.id_token_validity_minutes,
         "TokenValidityUnits": {"AccessToken": "minutes", "IdToken": "minutes", "RefreshToken": unit},
-        "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        "ExplicitAuthFlows": s.explicit_auth_flows.iter().map(|f| f.name()).collect::<Vec<_>>(),
         "SupportedIdentityProviders": s.supported_identity_providers,
         "CallbackURLs": s.callback_urls,
         "LogoutURLs": s.logout_urls,
@@ -265,7 +265,7 @@ fn client_type(client: &AppClient) -> Value {
         },
         "EnableTokenRevocation": s.enable_token_revocation,
         "EnablePropagateAdditionalUserContextData": false,
-        "AuthSessionValidity": 3,
+        "AuthSessionValidity": s.auth_session_validity_minutes,
     });
     if let Some(uri) = &s.default_redirect_uri {
         value["DefaultRedirectURI"] = json!(uri);

@@ -168,3 +168,19 @@ fn hostile_headers_are_refused_without_panicking() {
         assert!(check(&h, b"{}", now).is_err(), "{value}");
     }
 }
+
+/// A captured request cannot carry another body by claiming the old body's hash.
+#[test]
+fn a_claimed_body_hash_must_be_the_bodys() {
+    let now = 1_796_000_000;
+    let body = br#"{"Username":"alice"}"#;
+    let mut h = signed(now, "secret/with+chars", body);
+    assert!(check(&h, body, now).is_ok());
+    h.push(("x-amz-content-sha256".into(), sha256_hex(body)));
+    assert!(check(&h, body, now).is_ok());
+    let other = br#"{"Username":"mallory"}"#;
+    assert_eq!(
+        check(&h, other, now).unwrap_err().code,
+        "InvalidSignatureException"
+    );
+}

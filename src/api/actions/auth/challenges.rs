@@ -63,13 +63,26 @@ pub fn new_password(
         given.unwrap_or(&row.username),
         responses.get("SECRET_HASH").map(String::as_str),
     )?;
+    // A session answers while the password is still temporary; an administrator may have set
+    // or reset it since.
+    if user.status != UserStatus::ForceChangePassword {
+        return Err(session::expired());
+    }
     let password = param(responses, "NEW_PASSWORD")?;
+    crate::api::wire::check_length("NEW_PASSWORD", password, 1, 256)?;
     for (key, value) in responses {
         let Some(name) = key.strip_prefix("userAttributes.") else {
             continue;
         };
-        if name == "sub" || name.is_empty() {
-            continue;
+        // The same rule as UpdateUserAttributes: what the client may write, never a verified
+        // flag, `sub` or an immutable attribute.
+        crate::api::actions::account::check_writable(&signing.site, Some(&signing.client), name)?;
+        if user.attributes.get(name) != Some(value.as_str()) {
+            for (attribute, flag) in crate::model::attributes::VERIFIABLE {
+                if *attribute == name {
+                    user.attributes.remove(flag);
+                }
+            }
         }
         user.attributes
             .set(name.to_owned(), value.clone())

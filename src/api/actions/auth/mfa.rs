@@ -82,6 +82,12 @@ pub fn associate_software_token(ctx: &mut Ctx, body: Value) -> Result<Value, Api
         &[session::SETUP],
     )?;
     let (site, user) = held.parts();
+    if site.pool.settings.mfa_configuration == crate::model::pool::MfaConfiguration::Off {
+        return Err(ApiError::new(
+            "SoftwareTokenMFANotFoundException",
+            "Software Token MFA is not enabled for the user pool.",
+        ));
+    }
     let (pool_id, sub, now) = (site.pool_id().to_owned(), user.sub.to_string(), ctx.now);
     let sealer = ctx.services.sealer.clone();
     let conn = ctx.conn()?;

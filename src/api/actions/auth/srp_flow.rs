@@ -150,6 +150,14 @@ pub fn verify(ctx: &mut Ctx, signing: &Signing, responses: &Params) -> Result<Va
         None => None,
     };
     let Some(user) = user else {
+        // A decoy's failure counts like a real user's, so a lock never tells names apart.
+        let keys = Keys::new(&site, None, &row.username, None);
+        let conn = ctx.conn()?;
+        if keys.locked(conn, now)? {
+            record(ctx, SignIn::Locked);
+            return Err(locked());
+        }
+        keys.failed(conn, now)?;
         record(ctx, SignIn::WrongPassword);
         return Err(super::wrong_password());
     };
