@@ -110,8 +110,9 @@ pub fn check_password(
     keys.passed(conn)?;
     // Users whose password was set before SRP existed get their verifier now.
     if user.srp_verifier.is_none() {
-        user.srp_verifier = Some(passwords::sealed_verifier(services, &user, password));
-        store::users::update(conn, &site.pool, &user)?;
+        let verifier = passwords::sealed_verifier(services, &user, password);
+        store::users::store_verifier(conn, site.pool_id(), &user.sub, &verifier)?;
+        user.srp_verifier = Some(verifier);
     }
     Ok(after_first_factor(site, user, now))
 }

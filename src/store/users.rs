@@ -281,6 +281,50 @@ pub fn update(conn: &mut AnyConnection, pool: &UserPool, user: &User) -> StoreRe
     })
 }
 
+/// Writes a new password's hash and SRP verifier, and nothing else: the user row read before
+/// argon2 ran may be stale by now (an administrator may have disabled the user meanwhile).
+pub fn set_password(
+    conn: &mut AnyConnection,
+    pool_id: &str,
+    user: &User,
+    now: i64,
+) -> StoreResult<()> {
+    let changed = diesel::update(
+        users::table
+            .find(user.sub.to_string())
+            .filter(users::pool_id.eq(pool_id)),
+    )
+    .set((
+        users::password_hash.eq(&user.password_hash),
+        users::srp_verifier.eq(&user.srp_verifier),
+        users::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Stores the SRP verifier of a user who has none yet (made at a password sign-in), touching
+/// no other column.
+pub fn store_verifier(
+    conn: &mut AnyConnection,
+    pool_id: &str,
+    sub: &Uuid,
+    verifier: &str,
+) -> StoreResult<()> {
+    diesel::update(
+        users::table
+            .find(sub.to_string())
+            .filter(users::pool_id.eq(pool_id))
+            .filter(users::srp_verifier.is_null()),
+    )
+    .set(users::srp_verifier.eq(verifier))
+    .execute(conn)?;
+    Ok(())
+}
+
 pub fn get(conn: &mut AnyConnection, pool_id: &str, sub: &Uuid) -> StoreResult<User> {
     let query = users::table
         .find(sub.to_string())

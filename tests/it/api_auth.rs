@@ -97,6 +97,16 @@ explicit_auth_flows = ["ALLOW_USER_PASSWORD_AUTH"]
 [[pool.user]]
 username = "mike"
 password = "env:TEST_USER_PASSWORD"
+
+[[pool]]
+id = "local_AuthTst02"
+name = "by-email"
+username_attributes = ["email"]
+
+[[pool.client]]
+id = "authtestbyemailclient00001"
+name = "by-email-spa"
+explicit_auth_flows = ["ALLOW_USER_SRP_AUTH"]
 "#;
 
 /// The harness: a server for `CONFIG`.
@@ -116,6 +126,7 @@ on_both_backends_with!(
     srp_signs_in_with_the_librarys_client,
     new_password_challenge_asks_for_missing_attributes,
     mfa_setup_then_software_token_mfa,
+    an_unknown_email_gets_a_uuid_like_a_real_user,
 );
 
 fn password_auth(client: &str, username: &str, password: &str) -> Value {
@@ -704,4 +715,23 @@ async fn mfa_setup_then_software_token_mfa(api: Api) {
         &api.call("RespondToAuthChallenge", answer(&next)).await,
         "NotAuthorizedException",
     );
+}
+
+/// Where users sign in by email, a real user's `USER_ID_FOR_SRP` is their `sub`: an unknown
+/// email gets a UUID too, the same one each time, and never the typed address.
+async fn an_unknown_email_gets_a_uuid_like_a_real_user(api: Api) {
+    const BY_EMAIL: &str = "authtestbyemailclient00001";
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (_, _, (status, challenge)) = srp_start(&api, BY_EMAIL, "nobody@example.com").await;
+        assert_eq!(status, StatusCode::OK, "{challenge}");
+        let id = challenge["ChallengeParameters"]["USER_ID_FOR_SRP"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+        assert_eq!(challenge["ChallengeParameters"]["USERNAME"], id.as_str());
+        ids.push(id);
+    }
+    assert_eq!(ids[0], ids[1]);
 }

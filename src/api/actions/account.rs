@@ -393,8 +393,9 @@ fn change_password(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
     user.updated_at = now;
     let conn = ctx.conn()?;
     throttle::clear(conn, &user_key)?;
-    // Cognito keeps the tokens of the session that changed the password.
-    store::users::update(conn, &site.pool, &user)?;
+    // Cognito keeps the tokens of the session that changed the password. Only the password's
+    // columns are written: the row read before argon2 may be stale.
+    store::users::set_password(conn, site.pool_id(), &user, now)?;
     Ok(json!({}))
 }
 

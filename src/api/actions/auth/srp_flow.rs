@@ -66,18 +66,23 @@ pub fn start(ctx: &mut Ctx, signing: &Signing, params: &Params) -> Result<Value,
     {
         tracing::info!(pool = site.pool_id(), user = %user.sub, "USER_SRP_AUTH for a user without an SRP verifier: refused; a password sign-in gives the user one");
     }
-    let (salt, ephemeral, user) = match (verifier, user) {
+    let (salt, ephemeral, user, decoy_id) = match (verifier, user) {
         (Some(verifier), Some(user)) => (
             srp::salt_param(&verifier),
             srp::server_start(&verifier),
             Some(user),
+            None,
         ),
         _ => {
             let key = store::instance::secret(conn, DECOY_SECRET, now, || {
                 crate::secrets::random_token(32)
             })?;
             let (salt, ephemeral) = srp::decoy(key.as_bytes(), site.pool_id(), username);
-            (salt, ephemeral, None)
+            // Where users sign in by email or phone, a real USER_ID_FOR_SRP is a UUID (the
+            // username is the `sub`): a decoy's must look the same, and stay the same.
+            let decoy_id = (!site.pool.settings.username_attributes.is_empty())
+                .then(|| decoy_uuid(key.as_bytes(), site.pool_id(), username));
+            (salt, ephemeral, None, decoy_id)
         }
     };
     let mut block = [0u8; 48];
@@ -93,9 +98,11 @@ pub fn start(ctx: &mut Ctx, signing: &Signing, params: &Params) -> Result<Value,
         &purpose(site.pool_id(), digest.as_str()),
         serde_json::to_string(&state).unwrap_or_default().as_bytes(),
     );
-    let user_id = user
-        .as_ref()
-        .map_or_else(|| username.to_owned(), |u| u.username.clone());
+    let user_id = match (&user, decoy_id) {
+        (Some(user), _) => user.username.clone(),
+        (None, Some(decoy)) => decoy,
+        (None, None) => username.to_owned(),
+    };
     session::store(
         ctx,
         signing,
@@ -115,6 +122,20 @@ pub fn start(ctx: &mut Ctx, signing: &Signing, params: &Params) -> Result<Value,
             "USERNAME": user_id,
         },
     }))
+}
+
+/// A UUID stable for one pool and name, from the decoy key: what an unknown name's
+/// `USER_ID_FOR_SRP` reads in pools whose usernames are `sub`s.
+fn decoy_uuid(key: &[u8], pool_id: &str, username: &str) -> String {
+    let mac = aws_lc_rs::hmac::sign(
+        &aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key),
+        format!("decoy-id:{pool_id}:{}", username.to_lowercase()).as_bytes(),
+    );
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&mac.as_ref()[..16]);
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
 }
 
 pub fn verify(ctx: &mut Ctx, signing: &Signing, responses: &Params) -> Result<Value, ApiError> {
