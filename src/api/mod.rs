@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod actions;
+mod calendar;
 pub mod error;
 pub mod secret_hash;
 pub mod sigv4;

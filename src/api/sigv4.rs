@@ -5,6 +5,7 @@
 //! compares in constant time. ../docs/api.md, "Credentials", lists the errors.
 
 use super::access::ApiCredential;
+use super::calendar::{civil_from_days, days_from_civil};
 use super::error::ApiError;
 use aws_lc_rs::{digest, hmac};
 use std::sync::Arc;
@@ -127,28 +128,6 @@ pub fn format_amz_date(epoch: i64) -> String {
         secs % 3600 / 60,
         secs % 60
     )
-}
-
-// Howard Hinnant's civil-calendar conversions (proleptic Gregorian).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// RFC 3986 encoding of everything but the unreserved characters (and `/` when asked).
