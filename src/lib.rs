@@ -8,6 +8,7 @@ pub mod app;
 pub mod config;
 pub mod federation;
 pub mod flows;
+pub mod hooks;
 pub mod http;
 pub mod mail;
 pub mod metrics;

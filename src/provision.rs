@@ -78,7 +78,7 @@ fn apply_pool(
     invite: bool,
     sealer: &Sealer,
 ) -> StoreResult<()> {
-    let pool = &declared.pool;
+    let pool = &sealed_hooks(conn, &declared.pool, sealer)?;
     report.count(store::pools::save(conn, pool)?);
     for server in &declared.resource_servers {
         report.count(store::directory::save_resource_server(conn, server)?);
@@ -108,6 +108,35 @@ fn apply_pool(
         report.keys_generated += 1;
     }
     Ok(())
+}
+
+/// The pool with its hooks' secrets sealed: a stored sealing is kept while it is under the
+/// current key and opens to the declared secret, so an unchanged file rewrites nothing.
+fn sealed_hooks(
+    conn: &mut AnyConnection,
+    pool: &UserPool,
+    sealer: &Sealer,
+) -> StoreResult<UserPool> {
+    let stored = match store::pools::get(conn, pool.id.as_str()) {
+        Ok(stored) => Some(stored.settings.triggers),
+        Err(crate::store::StoreError::NotFound) => None,
+        Err(e) => return Err(e),
+    };
+    let mut pool = pool.clone();
+    for (kind, hook) in pool.settings.triggers.iter_mut() {
+        let Some(clear) = hook.clear_secret.take() else {
+            continue;
+        };
+        let purpose = crate::hooks::secret_purpose(pool.id.as_str(), *kind);
+        let kept = (stored.as_ref().and_then(|s| s.get(kind)))
+            .map(|s| s.sealed_secret.clone())
+            .filter(|sealed| {
+                sealer.is_current(sealed)
+                    && sealer.open_string(&purpose, sealed).as_deref() == Ok(&clear)
+            });
+        hook.sealed_secret = kept.unwrap_or_else(|| sealer.seal_str(&purpose, &clear));
+    }
+    Ok(pool)
 }
 
 /// The client's secret sealed: the stored value when it is sealed by the current key and opens

@@ -108,3 +108,10 @@ impl From<OAuthError> for ApiError {
         }
     }
 }
+
+/// A hook's failure as Cognito reports a Lambda trigger's (docs/triggers.md, "Errors").
+impl From<crate::hooks::HookError> for ApiError {
+    fn from(error: crate::hooks::HookError) -> Self {
+        Self::new(error.code(), error.message()).with_detail(error.to_string())
+    }
+}

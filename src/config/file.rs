@@ -117,6 +117,22 @@ pub struct PoolFile {
     pub ui_customization: Vec<UiCustomizationFile>,
     pub ui: Option<UiFile>,
     pub messages: Option<MessagesFile>,
+    /// `[pool.triggers]`: hook name → its webhook (docs/triggers.md).
+    #[serde(default)]
+    pub triggers: std::collections::BTreeMap<String, TriggerFile>,
+}
+
+/// One hook of `[pool.triggers]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerFile {
+    pub url: String,
+    /// The Standard Webhooks secret (`whsec_…`); `env:VAR` allowed.
+    pub secret: String,
+    /// Pre token generation only: `V1_0` (default), `V2_0` or `V3_0`.
+    pub version: Option<String>,
+    /// How long the hook has to answer (default 5000, Lambda's limit).
+    pub timeout_ms: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -22,6 +22,7 @@ pub mod session;
 pub mod sign_in;
 pub mod signup;
 pub mod token;
+pub mod triggers;
 pub mod userinfo;
 pub mod validation;
 
@@ -57,6 +58,8 @@ pub struct Services {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Seals the secrets the server must read back in clear (`sealing`).
     pub sealer: Arc<crate::sealing::Sealer>,
+    /// Delivers events to the pools' hooks (docs/triggers.md).
+    pub hooks: Arc<crate::hooks::Hooks>,
 }
 
 impl Services {
@@ -73,6 +76,7 @@ impl Services {
             metrics,
             // `AppState::new` puts the operator's key here (`Settings::encryption`).
             sealer: crate::sealing::Sealer::process_ephemeral(),
+            hooks: Arc::new(crate::hooks::Hooks::default()),
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod directory;
 pub mod email;
 pub mod ids;
 pub mod pool;
+pub mod triggers;
 pub mod user;
 
 pub use attributes::Attributes;

@@ -46,6 +46,8 @@ pub struct PoolSettings {
     /// A password change or reset signs the user out everywhere else: refresh tokens (and the
     /// access tokens issued with them) are revoked and other sessions end.
     pub revoke_tokens_on_password_change: bool,
+    /// The pool's hooks (docs/triggers.md).
+    pub triggers: super::triggers::Triggers,
 }
 
 impl Default for PoolSettings {
@@ -63,6 +65,7 @@ impl Default for PoolSettings {
             custom_attributes: Vec::new(),
             messages: MessageTemplates::default(),
             revoke_tokens_on_password_change: true,
+            triggers: Default::default(),
         }
     }
 }

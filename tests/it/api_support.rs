@@ -57,6 +57,7 @@ pub fn test_env(name: &str) -> Option<String> {
     match name {
         "TEST_API_SECRET" => Some(ADMIN_SECRET.to_owned()),
         "TEST_USER_PASSWORD" => Some("Correct-Horse-9".to_owned()),
+        "TEST_HOOK_SECRET" => Some(crate::hook_support::HOOK_SECRET.to_owned()),
         _ => None,
     }
 }

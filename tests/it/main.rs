@@ -4,6 +4,7 @@ mod api_sealing;
 mod api_self_account;
 mod api_self_service;
 mod api_support;
+mod hook_support;
 mod support;
 
 mod accounts;
@@ -17,6 +18,7 @@ mod config;
 mod demo;
 mod federation;
 mod hardening;
+mod hooks;
 mod hosted;
 mod hosted_forms;
 mod metrics;

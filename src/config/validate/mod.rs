@@ -8,6 +8,7 @@ mod clients;
 mod identity_providers;
 mod mail;
 mod pool;
+mod triggers;
 mod ui;
 mod users;
 

@@ -412,6 +412,7 @@ fn pool_settings(c: &mut Checker, path: &str, raw: &PoolFile) -> PoolSettings {
         custom_attributes,
         messages: messages(c, path, raw.messages.as_ref()),
         revoke_tokens_on_password_change: raw.revoke_tokens_on_password_change.unwrap_or(true),
+        triggers: super::triggers::triggers(c, path, &raw.triggers),
     }
 }
 
