@@ -151,3 +151,61 @@ define_auth_challenge = { url = "https://hooks.example.com/x", secret = "env:TES
         );
     }
 }
+
+fn hooks_config() -> String {
+    let config = format!(
+        r#"
+[[api_credentials]]
+access_key_id = "AKIAGATEHOUSETEST001"
+secret_access_key = "env:TEST_API_SECRET"
+pools = ["*"]
+
+[[pool]]
+id = "local_HookTest1"
+name = "hooks"
+[pool.triggers]
+{}{}"#,
+        crate::hook_support::trigger_line("pre_sign_up", "https://hooks.example.com/pre", ""),
+        crate::hook_support::trigger_line(
+            "pre_token_generation",
+            "https://hooks.example.com/token",
+            r#", version = "V2_0""#
+        ),
+    );
+    config
+}
+
+struct Declared;
+
+impl Declared {
+    async fn start(db: crate::support::TestDb) -> crate::api_support::Api {
+        crate::api_support::Api::start_with(db, &hooks_config())
+    }
+}
+
+async fn describe_user_pool_shows_lambda_config(api: crate::api_support::Api) {
+    let (status, answer) = api
+        .admin("DescribeUserPool", json!({"UserPoolId": POOL}))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let lambda = &answer["UserPool"]["LambdaConfig"];
+    assert_eq!(lambda["PreSignUp"], "https://hooks.example.com/pre");
+    assert_eq!(
+        lambda["PreTokenGenerationConfig"],
+        json!({"LambdaVersion": "V2_0", "LambdaArn": "https://hooks.example.com/token"})
+    );
+    // The secret is sealed at rest: nothing of it is in the pool's stored settings.
+    let pool = gatehouse::store::pools::get(&mut api.db.store.conn().unwrap(), POOL).unwrap();
+    let stored = serde_json::to_string(&pool.settings).unwrap();
+    assert!(
+        !stored.contains("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+        "{stored}"
+    );
+    assert!(
+        !pool.settings.triggers[&TriggerKind::PreSignUp]
+            .sealed_secret
+            .is_empty()
+    );
+}
+
+crate::on_both_backends_with!(Declared; describe_user_pool_shows_lambda_config);

@@ -124,7 +124,7 @@ fn pool_type(ctx: &mut Ctx, site: &Site) -> Result<Value, ApiError> {
             "TemporaryPasswordValidityDays": policy.temporary_password_validity_days,
         }},
         "DeletionProtection": "ACTIVE",
-        "LambdaConfig": {},
+        "LambdaConfig": lambda_config(settings),
         "SchemaAttributes": schema(site),
         "AutoVerifiedAttributes": settings.auto_verified_attributes,
         "MfaConfiguration": mfa_name(settings.mfa_configuration),
@@ -163,6 +163,33 @@ fn pool_type(ctx: &mut Ctx, site: &Site) -> Result<Value, ApiError> {
         value["EmailConfiguration"]["ReplyToEmailAddress"] = json!(reply_to);
     }
     Ok(value)
+}
+
+/// Cognito's `LambdaConfig` with each hook's URL where an ARN would be (docs/triggers.md).
+fn lambda_config(settings: &crate::model::PoolSettings) -> Value {
+    use crate::model::triggers::TriggerKind;
+    let mut config = serde_json::Map::new();
+    for (kind, hook) in &settings.triggers {
+        let entry = match kind {
+            TriggerKind::PreTokenGeneration => {
+                config.insert("PreTokenGeneration".into(), hook.url.clone().into());
+                (
+                    "PreTokenGenerationConfig",
+                    json!({
+                        "LambdaVersion": format!("V{}_0", hook.version.event_field()),
+                        "LambdaArn": hook.url,
+                    }),
+                )
+            }
+            TriggerKind::CustomEmailSender | TriggerKind::CustomSmsSender => (
+                kind.lambda_name(),
+                json!({"LambdaVersion": "V1_0", "LambdaArn": hook.url}),
+            ),
+            _ => (kind.lambda_name(), hook.url.clone().into()),
+        };
+        config.insert(entry.0.into(), entry.1);
+    }
+    Value::Object(config)
 }
 
 fn describe_user_pool(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
@@ -216,7 +243,7 @@ fn list_user_pools(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
         listed.push(json!({
             "Id": pool.id.as_str(),
             "Name": pool.name,
-            "LambdaConfig": {},
+            "LambdaConfig": lambda_config(&pool.settings),
             "CreationDate": timestamp(created),
             "LastModifiedDate": timestamp(updated),
         }));
