@@ -222,7 +222,7 @@ fn main() -> ExitCode {
     init_logging(cli.log_format);
     let log_format = cli.log_format;
     let result = match cli.command {
-        Command::Serve(args) => serve(*args),
+        Command::Serve(args) => serve(*args).map(|()| exit_after_serving()),
         Command::Migrate(args) => migrate(&args.database_url),
         Command::Check { config } => config::load(&config)
             .map(|declaration| {
@@ -550,6 +550,18 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())
     })
+}
+
+/// Ends the process once the server has stopped gracefully, without the C library's exit
+/// handlers: libpq's OpenSSL clean-up could otherwise run while a pool thread is still closing
+/// a TLS connection to PostgreSQL, and crash the exit of a clean stop.
+fn exit_after_serving() -> ! {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: `_exit` only ends the process; every request has finished and every buffer this
+    // program writes to was flushed above.
+    unsafe { libc::_exit(0) }
 }
 
 /// Every declared pool's issuer and clients, so ids derived from names can be found.
