@@ -198,6 +198,7 @@ fn user(db: &TestDb, username: &str) -> gatehouse::model::User {
 on_both_backends!(
     a_newly_required_attribute_is_asked_for_at_the_next_sign_in,
     a_removed_custom_attribute_is_hidden_until_declared_again,
+    the_attributes_are_asked_after_the_authenticator,
 );
 
 fn a_newly_required_attribute_is_asked_for_at_the_next_sign_in(db: &TestDb) {
@@ -335,5 +336,43 @@ fn a_removed_custom_attribute_is_hidden_until_declared_again(db: &TestDb) {
     let back = user(db, "ann");
     let retired = store::retired::of_user(&mut db.store.conn().unwrap(), POOL, &back.sub);
     assert!(retired.unwrap().is_empty());
+    running.stop();
+}
+
+fn the_attributes_are_asked_after_the_authenticator(db: &TestDb) {
+    let dir = tempfile::tempdir().unwrap();
+    let text = config(&["given_name"], &[])
+        .replace("name = \"schema\"\n", "name = \"schema\"\nmfa = \"ON\"\n");
+    let (running, _) = start(dir.path(), db, &text);
+    let base = running.base.clone();
+    let (b, answered) = sign_in(&base, "ann", "Ann-Passw0rd");
+    let Answer::Page(setup) = answered else {
+        panic!("the authenticator comes first");
+    };
+    let start = setup.find("<code id=\"totpSecret\">").expect("a secret") + 22;
+    let secret = setup[start..].split('<').next().unwrap();
+    let code = gatehouse::totp::code_at(secret, store::now()).unwrap();
+    let form = [
+        ("_csrf", csrf(&setup)),
+        ("step", "mfa_setup".to_owned()),
+        ("code", code),
+    ];
+    let Answer::Page(page) = answer(b.post(login_url(&base)).form(&form).send().unwrap()) else {
+        panic!("the given name is asked before the code");
+    };
+    assert!(
+        page.contains("name=\"step\" value=\"attributes\""),
+        "{page}"
+    );
+    let form = [
+        ("_csrf", csrf(&page)),
+        ("step", "attributes".to_owned()),
+        ("given_name", "Ann".to_owned()),
+    ];
+    let Answer::Code(code) = answer(b.post(login_url(&base)).form(&form).send().unwrap()) else {
+        panic!("then the app gets its code");
+    };
+    let id = claims(tokens(&base, &code)["id_token"].as_str().unwrap());
+    assert_eq!(id["given_name"], "Ann");
     running.stop();
 }
