@@ -22,6 +22,65 @@ pub struct ApplyReport {
     pub updated: usize,
     pub unchanged: usize,
     pub keys_generated: usize,
+    /// Pools whose attribute schema this start changed, or that keep retired values.
+    pub schema: Vec<SchemaChange>,
+}
+
+/// What a start changed in a pool's attribute schema (docs/migrating.md, "Changing the schema
+/// after creation"), and the retired values it keeps; logged once the declaration is applied.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SchemaChange {
+    pub pool: String,
+    pub required_added: Vec<String>,
+    pub required_removed: Vec<String>,
+    /// Full names (`custom:tier`).
+    pub custom_added: Vec<String>,
+    pub custom_removed: Vec<String>,
+    /// Custom attributes whose type, mutability or length changed: new writes follow it.
+    pub custom_redefined: Vec<String>,
+    /// Values moved out of sight because their attribute was removed.
+    pub values_hidden: usize,
+    /// Retired values moved back because their attribute is declared again.
+    pub values_restored: usize,
+    /// Retired values still kept, as (attribute, users holding one).
+    pub retired: Vec<(String, i64)>,
+}
+
+impl SchemaChange {
+    fn changed(&self) -> bool {
+        !(self.required_added.is_empty()
+            && self.required_removed.is_empty()
+            && self.custom_added.is_empty()
+            && self.custom_removed.is_empty()
+            && self.custom_redefined.is_empty())
+    }
+
+    fn log(&self) {
+        if self.changed() || self.values_hidden + self.values_restored > 0 {
+            tracing::info!(
+                pool = %self.pool,
+                required_added = ?self.required_added,
+                required_removed = ?self.required_removed,
+                custom_added = ?self.custom_added,
+                custom_removed = ?self.custom_removed,
+                custom_redefined = ?self.custom_redefined,
+                values_hidden = self.values_hidden,
+                values_restored = self.values_restored,
+                "attribute schema changed: users lacking a newly required attribute are asked \
+                 for it at their next hosted sign-in; values of removed custom attributes are \
+                 kept hidden"
+            );
+        }
+        for (attribute, users) in &self.retired {
+            tracing::info!(
+                pool = %self.pool,
+                attribute = %attribute,
+                users,
+                "users hold hidden values of a custom attribute the pool no longer declares; \
+                 declaring it again brings them back"
+            );
+        }
+    }
 }
 
 impl ApplyReport {
@@ -62,13 +121,16 @@ pub fn apply_and_invite(
     invite: bool,
     sealer: &Sealer,
 ) -> StoreResult<ApplyReport> {
-    crate::store::write_transaction(conn, |conn| {
+    let report = crate::store::write_transaction(conn, |conn| {
         let mut report = ApplyReport::default();
         for declared in &declaration.pools {
             apply_pool(conn, declared, &mut report, invite, sealer)?;
         }
-        Ok(report)
-    })
+        Ok::<_, StoreError>(report)
+    })?;
+    // After the commit, so that a retried start logs once.
+    report.schema.iter().for_each(SchemaChange::log);
+    Ok(report)
 }
 
 fn apply_pool(
@@ -78,7 +140,12 @@ fn apply_pool(
     invite: bool,
     sealer: &Sealer,
 ) -> StoreResult<()> {
-    let pool = &sealed_hooks(conn, &declared.pool, sealer)?;
+    let before = match store::pools::get(conn, declared.pool.id.as_str()) {
+        Ok(stored) => Some(stored.settings),
+        Err(StoreError::NotFound) => None,
+        Err(e) => return Err(e),
+    };
+    let pool = &sealed_hooks(&declared.pool, before.as_ref().map(|b| &b.triggers), sealer);
     report.count(store::pools::save(conn, pool)?);
     for server in &declared.resource_servers {
         report.count(store::directory::save_resource_server(conn, server)?);
@@ -107,28 +174,27 @@ fn apply_pool(
     if ensure_signing_key(conn, pool.id.as_str())? {
         report.keys_generated += 1;
     }
+    let change = apply_schema(conn, pool, before.as_ref())?;
+    if change.changed() || !change.retired.is_empty() || change.values_restored > 0 {
+        report.schema.push(change);
+    }
     Ok(())
 }
 
 /// The pool with its hooks' secrets sealed: a stored sealing is kept while it is under the
 /// current key and opens to the declared secret, so an unchanged file rewrites nothing.
 fn sealed_hooks(
-    conn: &mut AnyConnection,
     pool: &UserPool,
+    stored: Option<&crate::model::triggers::Triggers>,
     sealer: &Sealer,
-) -> StoreResult<UserPool> {
-    let stored = match store::pools::get(conn, pool.id.as_str()) {
-        Ok(stored) => Some(stored.settings.triggers),
-        Err(crate::store::StoreError::NotFound) => None,
-        Err(e) => return Err(e),
-    };
+) -> UserPool {
     let mut pool = pool.clone();
     for (kind, hook) in pool.settings.triggers.iter_mut() {
         let Some(clear) = hook.clear_secret.take() else {
             continue;
         };
         let purpose = crate::hooks::secret_purpose(pool.id.as_str(), *kind);
-        let kept = (stored.as_ref().and_then(|s| s.get(kind)))
+        let kept = (stored.and_then(|s| s.get(kind)))
             .map(|s| s.sealed_secret.clone())
             .filter(|sealed| {
                 sealer.is_current(sealed)
@@ -136,7 +202,53 @@ fn sealed_hooks(
             });
         hook.sealed_secret = kept.unwrap_or_else(|| sealer.seal_str(&purpose, &clear));
     }
-    Ok(pool)
+    pool
+}
+
+/// The pool's attribute schema as declared now against the one stored before this start:
+/// values of removed custom attributes are moved out of sight, those of declared ones come back
+/// (docs/migrating.md, "Changing the schema after creation").
+fn apply_schema(
+    conn: &mut AnyConnection,
+    pool: &UserPool,
+    before: Option<&PoolSettings>,
+) -> StoreResult<SchemaChange> {
+    let prefixed = |settings: &PoolSettings| -> Vec<String> {
+        (settings.custom_attributes.iter())
+            .map(|c| format!("{}{}", crate::model::attributes::CUSTOM_PREFIX, c.name))
+            .collect()
+    };
+    let missing_from = |a: &[String], b: &[String]| -> Vec<String> {
+        a.iter().filter(|n| !b.contains(n)).cloned().collect()
+    };
+    let now = &pool.settings;
+    let declared = prefixed(now);
+    let mut change = SchemaChange {
+        pool: pool.id.to_string(),
+        ..SchemaChange::default()
+    };
+    if let Some(before) = before {
+        let had = prefixed(before);
+        change.required_added = missing_from(&now.required_attributes, &before.required_attributes);
+        change.required_removed =
+            missing_from(&before.required_attributes, &now.required_attributes);
+        change.custom_added = missing_from(&declared, &had);
+        change.custom_removed = missing_from(&had, &declared);
+        change.custom_redefined = (now.custom_attributes.iter())
+            .filter(|c| {
+                before
+                    .custom_attributes
+                    .iter()
+                    .any(|b| b.name == c.name && b != *c)
+            })
+            .map(|c| format!("{}{}", crate::model::attributes::CUSTOM_PREFIX, c.name))
+            .collect();
+        change.values_hidden =
+            store::retired::hide(conn, pool, &change.custom_removed, store::now())?;
+    }
+    change.values_restored = store::retired::restore(conn, pool, &declared)?;
+    change.retired = store::retired::counts(conn, pool.id.as_str())?;
+    Ok(change)
 }
 
 /// The client's secret sealed: the stored value when it is sealed by the current key and opens

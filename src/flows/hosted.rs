@@ -213,7 +213,8 @@ pub fn password_context(
 }
 
 /// After the password (or a confirmation code) proved who the user is: a TOTP challenge or
-/// set-up when the pool asks for one, else the session and the redirect to the app.
+/// set-up when the pool asks for one, the form for required attributes the user lacks, else the
+/// session and the redirect to the app.
 /// `pending` is the browser's pending session, reused rather than left behind.
 pub fn after_first_factor(
     conn: &mut AnyConnection,
@@ -251,6 +252,11 @@ pub fn after_first_factor(
             Ok(HostedOutcome::show(ctx.frame, screen).with_session(cookie))
         }
         // Not reached after a first factor; treated as done.
+        Step::Challenge(Challenge::NewPasswordRequired) | Step::Authenticated
+            if !sign_in::missing_attributes(&site.pool.settings, &user.attributes).is_empty() =>
+        {
+            super::login::ask_attributes(conn, site, ctx, user, now)
+        }
         Step::Challenge(Challenge::NewPasswordRequired) | Step::Authenticated => {
             let cookie = session::start(conn, site, user, grants::SESSION_ACTIVE, now)?;
             let location = issue::location(

@@ -1,8 +1,9 @@
 //! GET/POST /login (docs/hosted-ui.md, "Sign in";
 //! <https://docs.aws.amazon.com/cognito/latest/developerguide/login-endpoint.html>): the sign-in
 //! form, the password check, the new-password step for users created with a temporary password
-//! (docs/hosted-ui.md, "New-password step") and the TOTP steps (RFC 6238). The posted `step` field
-//! says which form was sent.
+//! (docs/hosted-ui.md, "New-password step"), the TOTP steps (RFC 6238) and the form for required
+//! attributes the pool added after the user was created (docs/migrating.md, "Changing the schema
+//! after creation"). The posted `step` field says which form was sent.
 //!
 //! A wrong password and an unknown user get the same message and cost the same time; failures
 //! are throttled per user and per address through the database.
@@ -11,7 +12,7 @@ use super::credentials::{self, FirstFactor};
 use super::hosted::{
     Browser, Context, Field, HostedOutcome, PageResult, Screen, after_first_factor, context,
 };
-use super::sign_in::{Challenge, Refusal};
+use super::sign_in::{Challenge, Refusal, SESSION_ATTRIBUTES};
 use super::{Services, Site, issue, session};
 use crate::metrics::SignIn;
 use crate::model::attributes::Attributes;
@@ -62,6 +63,7 @@ pub fn submit(db: &mut Lease, services: &Services, site: &Site, browser: &Browse
         "new_password" => new_password(db, services, site, ctx, browser),
         "mfa" => mfa_challenge(conn, services, site, ctx, browser),
         "mfa_setup" => mfa_setup(conn, services, site, ctx, browser),
+        "attributes" => attributes(conn, services, site, ctx, browser),
         "idp_email" => provider_by_email(conn, services, site, ctx, browser),
         _ => password(db, services, site, ctx, browser, username),
     }?;
@@ -240,13 +242,85 @@ fn provider_by_email(
 
 /// Required attributes the user has no value for, as form fields (values from `form`).
 fn missing_required(site: &Site, attributes: &Attributes, browser: Option<&Browser>) -> Vec<Field> {
-    site.pool
-        .settings
-        .required_attributes
-        .iter()
-        .filter(|name| attributes.get(name).is_none_or(str::is_empty))
+    super::sign_in::missing_attributes(&site.pool.settings, attributes)
+        .into_iter()
         .map(|name| super::signup::field_for(name, browser))
         .collect()
+}
+
+/// Every factor passed but the user lacks attributes the pool now requires: a pending session
+/// and the form asking for them (`attributes` takes the answer).
+pub(super) fn ask_attributes(
+    conn: &mut AnyConnection,
+    site: &Site,
+    ctx: Context,
+    user: &User,
+    now: i64,
+) -> Result<HostedOutcome, OAuthError> {
+    let cookie = session::start(conn, site, user, SESSION_ATTRIBUTES, now)?;
+    let screen = Screen::MissingAttributes {
+        username: user.username.clone(),
+        missing: missing_required(site, &user.attributes, None),
+    };
+    Ok(HostedOutcome::show(ctx.frame, screen).with_session(cookie))
+}
+
+/// The missing required attributes, checked like sign-up's; only they are written, onto the
+/// user as stored now. Then the sign-in ends as any other.
+fn attributes(
+    conn: &mut AnyConnection,
+    services: &Services,
+    site: &Site,
+    ctx: Context,
+    browser: &Browser,
+) -> Result<HostedOutcome, OAuthError> {
+    let Some(pending) = pending(conn, site, browser, SESSION_ATTRIBUTES)? else {
+        return Ok(expired(ctx));
+    };
+    let asked = missing_required(site, &pending.user.attributes, Some(browser));
+    let mut given = pending.user.attributes.clone();
+    let mut problems = Vec::new();
+    for field in &asked {
+        if let Err(text) = super::signup::set_attribute(&mut given, field) {
+            problems.push(FieldError::new(field.name.clone(), text));
+        }
+    }
+    let screen = |missing| Screen::MissingAttributes {
+        username: pending.user.username.clone(),
+        missing,
+    };
+    if !problems.is_empty() {
+        return Ok(HostedOutcome::show_invalid(
+            ctx.frame,
+            screen(asked),
+            problems,
+        ));
+    }
+    let written = store::write_transaction(conn, |conn| {
+        let mut user = store::users::get(conn, site.pool_id(), &pending.user.sub)?;
+        for field in &asked {
+            if let Some(value) = given.get(&field.name) {
+                (user.attributes.set(field.name.clone(), value))
+                    .map_err(|e| store::StoreError::Invalid(e.to_string()))?;
+            }
+        }
+        user.updated_at = browser.now;
+        store::users::update(conn, &site.pool, &user)?;
+        Ok(user)
+    });
+    let user = match written {
+        Ok(user) => user,
+        Err(store::StoreError::Conflict(_)) => {
+            let text = Text::new("error.alias_exists");
+            return Ok(HostedOutcome::show_error(ctx.frame, screen(asked), text));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let done = session::SignedIn {
+        session: pending.session,
+        user,
+    };
+    finish(conn, services, site, ctx, &done, browser)
 }
 
 /// The half-finished sign-in of kind `kind` this browser holds.
@@ -482,7 +556,8 @@ fn totp_locked(
     Ok(Some(Locked))
 }
 
-/// The last step passed: the pending session becomes the browser's session.
+/// The last step passed: the pending session becomes the browser's session, unless required
+/// attributes are still missing.
 fn finish(
     conn: &mut AnyConnection,
     services: &Services,
@@ -491,6 +566,11 @@ fn finish(
     pending: &session::SignedIn,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
+    if !super::sign_in::missing_attributes(&site.pool.settings, &pending.user.attributes).is_empty()
+    {
+        session::end(conn, browser.session_cookie)?;
+        return ask_attributes(conn, site, ctx, &pending.user, browser.now);
+    }
     grants::activate_session(
         conn,
         &pending.session.id_digest,

@@ -1,12 +1,14 @@
 //! Password sign-in as a step machine whose steps carry Cognito's challenge names
 //! (https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_InitiateAuth.html,
 //! `ChallengeName`): after the password comes `NEW_PASSWORD_REQUIRED` for a temporary password,
-//! then `MFA_SETUP` or `SOFTWARE_TOKEN_MFA` as the pool's MFA setting asks, then tokens. The
-//! decisions here are pure; the hosted pages (`login`, `hosted::after_first_factor`) and the JSON
+//! then `MFA_SETUP` or `SOFTWARE_TOKEN_MFA` as the pool's MFA setting asks, then tokens (on the
+//! hosted pages, after a form for required attributes the user lacks: docs/migrating.md,
+//! "Changing the schema after creation"). The decisions here are pure; the hosted pages (`login`, `hosted::after_first_factor`) and the JSON
 //! API run the same steps and only render them differently.
 
 use crate::model::UserStatus;
-use crate::model::pool::MfaConfiguration;
+use crate::model::attributes::Attributes;
+use crate::model::pool::{MfaConfiguration, PoolSettings};
 use crate::store::grants::{SESSION_MFA, SESSION_MFA_SETUP, SESSION_NEW_PASSWORD};
 
 /// A step the user must take before tokens are issued.
@@ -61,6 +63,19 @@ pub enum Refusal {
     ResetRequired,
     /// (NotAuthorizedException: Temporary password has expired …)
     TemporaryPasswordExpired,
+}
+
+/// The pending session of a hosted sign-in that waits for required attributes.
+pub const SESSION_ATTRIBUTES: &str = "attributes";
+
+/// The pool's required attributes the user has no value for: the pool required them after the
+/// user was created. Every factor passed, the hosted pages ask for these before the app gets
+/// its code.
+pub fn missing_attributes<'a>(settings: &'a PoolSettings, attributes: &Attributes) -> Vec<&'a str> {
+    (settings.required_attributes.iter())
+        .map(String::as_str)
+        .filter(|name| attributes.get(name).is_none_or(str::is_empty))
+        .collect()
 }
 
 /// The first factor passed: a refusal, the new-password challenge, or on to `second_factor`.
@@ -135,6 +150,20 @@ mod tests {
         );
         assert_eq!(after_password(true, Confirmed, false), Ok(None));
         assert_eq!(after_password(true, ExternalProvider, false), Ok(None));
+    }
+
+    #[test]
+    fn required_attributes_without_a_value_are_missing() {
+        let settings = PoolSettings {
+            required_attributes: vec!["email".into(), "given_name".into()],
+            ..PoolSettings::default()
+        };
+        let mut attributes = Attributes::from_pairs([("email", "a@example.com")]).unwrap();
+        assert_eq!(missing_attributes(&settings, &attributes), ["given_name"]);
+        attributes.set("given_name", "").unwrap();
+        assert_eq!(missing_attributes(&settings, &attributes), ["given_name"]);
+        attributes.set("given_name", "Ann").unwrap();
+        assert!(missing_attributes(&settings, &attributes).is_empty());
     }
 
     #[test]

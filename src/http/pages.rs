@@ -155,6 +155,14 @@ pub struct NewPasswordPage<'a> {
 }
 
 #[derive(Template, Serialize)]
+#[template(path = "attributes.html")]
+pub struct AttributesPage<'a> {
+    pub c: Chrome<'a>,
+    pub username: String,
+    pub fields: Vec<FieldView>,
+}
+
+#[derive(Template, Serialize)]
 #[template(path = "signup.html")]
 pub struct SignUpPage<'a> {
     pub c: Chrome<'a>,
@@ -347,6 +355,7 @@ fn screen_title(screen: &Screen) -> &'static str {
         Screen::NewPassword { .. } => "new_password.title",
         Screen::MfaSetup { .. } => "mfa_setup.title",
         Screen::MfaChallenge => "mfa.title",
+        Screen::MissingAttributes { .. } => "attributes.title",
         Screen::SignUp { .. } => "signup.title",
         Screen::Confirm { .. } => "confirm.title",
         Screen::ForgotPassword { .. } => "forgot.title",
@@ -374,7 +383,10 @@ fn input_id(screen: &Screen, name: &str) -> String {
         | (Screen::ConfirmForgotPassword { .. }, "confirm_password")
         | (Screen::SignUp { .. }, "password")
         | (Screen::ForgotPassword { .. }, "username") => name,
-        (Screen::NewPassword { .. } | Screen::SignUp { .. }, _) => return field_id(name),
+        (
+            Screen::NewPassword { .. } | Screen::SignUp { .. } | Screen::MissingAttributes { .. },
+            _,
+        ) => return field_id(name),
         _ => name,
     };
     fixed.to_owned()
@@ -389,6 +401,9 @@ fn first_input(screen: &Screen, frame: &Frame) -> String {
         Screen::NewPassword { missing, .. } => missing
             .first()
             .map_or_else(|| "new_password".into(), |f| f.name.clone()),
+        Screen::MissingAttributes { missing, .. } => {
+            missing.first().map_or_else(String::new, |f| f.name.clone())
+        }
         Screen::SignUp { fields } => fields
             .first()
             .map_or_else(|| "password".into(), |f| f.name.clone()),
@@ -567,6 +582,20 @@ pub fn render_view(site: &PageSite, view: &View) -> HttpResponse {
                     fields,
                     rules,
                     password_field: "new_password",
+                    c,
+                },
+            )
+        }
+        Screen::MissingAttributes { username, missing } => {
+            let fields = field_views(&c, missing);
+            show(
+                site,
+                source,
+                &lang,
+                "attributes.html",
+                &AttributesPage {
+                    username: username.clone(),
+                    fields,
                     c,
                 },
             )

@@ -16,6 +16,7 @@ pub mod keys;
 pub mod mail_outbox;
 pub mod mfa;
 pub mod pools;
+pub mod retired;
 pub mod schema;
 pub mod throttle;
 pub mod users;

@@ -279,6 +279,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    retired_attributes (pool_id, user_sub, name) {
+        pool_id -> Text,
+        user_sub -> Text,
+        name -> Text,
+        value -> Text,
+        retired_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     user_pools,
     app_clients,
@@ -302,4 +312,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     mail_outbox,
     api_auth_sessions,
     user_search,
+    retired_attributes,
 );

@@ -22,6 +22,7 @@ pub const PAGES: &[&str] = &[
     "new_password.html",
     "mfa_setup.html",
     "mfa_challenge.html",
+    "attributes.html",
 ];
 
 /// Templates larger than this are refused (a page, not a site).

@@ -86,6 +86,11 @@ pub enum Screen {
         optional: bool,
     },
     MfaChallenge,
+    /// Required attributes the pool added after the user was created, asked after every factor.
+    MissingAttributes {
+        username: String,
+        missing: Vec<Field>,
+    },
     SignUp {
         fields: Vec<Field>,
     },

@@ -25,6 +25,7 @@ mod metrics;
 mod operations;
 mod outbox;
 mod protocol;
+mod schema_change;
 mod server;
 mod source;
 mod startup;
