@@ -115,3 +115,13 @@ impl From<crate::hooks::HookError> for ApiError {
         Self::new(error.code(), error.message()).with_detail(error.to_string())
     }
 }
+
+/// A token grant's failure: its OAuth refusal or its pre token generation hook's.
+impl From<crate::flows::pre_token::TokenError> for ApiError {
+    fn from(error: crate::flows::pre_token::TokenError) -> Self {
+        match error {
+            crate::flows::pre_token::TokenError::OAuth(e) => e.into(),
+            crate::flows::pre_token::TokenError::Hook(e) => e.into(),
+        }
+    }
+}

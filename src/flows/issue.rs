@@ -1,6 +1,7 @@
 //! The end of a successful authorization: a code (query) or tokens (fragment) for the
 //! redirect URI (RFC 6749 §4.1.2, §4.2.2; OIDC Core §3.2.2.5).
 
+use super::pre_token::Customization;
 use super::{CODE_SECONDS, Services, Site, internal, new_jti};
 use crate::model::{AppClient, User};
 use crate::oauth::OAuthError;
@@ -51,6 +52,12 @@ pub fn complete(
             params.extend(state.map(|s| ("state", s)));
             Ok(redirect_with(&request.redirect_uri, &params, false))
         }
+        // Implicit tokens are made where no connection can be given back while a hook thinks;
+        // a pool whose tokens a hook shapes issues them through the code flow only.
+        ResponseType::Token if super::pre_token::needs_lease(site) => Err(OAuthError::new(
+            crate::oauth::ErrorCode::UnsupportedResponseType,
+            "this pool's pre token generation hook needs response_type=code",
+        )),
         ResponseType::Token => {
             let family = new_jti();
             grants::create_family(
@@ -152,12 +159,14 @@ pub fn signing_inputs(
     })
 }
 
-/// Signs an access token, and an ID token when `openid` was granted, for a user.
+/// Signs an access token, and an ID token when `openid` was granted, for a user, with what
+/// the pool's pre token generation hook asked for (`custom`).
 pub fn sign_user_tokens(
     services: &Services,
     site: &Site,
     grant: &TokenGrant,
     inputs: &SigningInputs,
+    custom: &Customization,
     now: i64,
 ) -> Result<UserTokens, OAuthError> {
     let settings = &grant.client.settings;
@@ -179,7 +188,9 @@ pub fn sign_user_tokens(
             .map_err(internal)
     };
     let access_lifetime = i64::from(settings.access_token_validity_minutes) * 60;
-    let access_token = sign(&claims::access_token(&ctx, access_lifetime, &new_jti()))?;
+    let mut access_claims = claims::access_token(&ctx, access_lifetime, &new_jti());
+    custom.apply_to_access_token(&mut access_claims);
+    let access_token = sign(&access_claims)?;
     // The JSON API's sign-ins grant only `aws.cognito.signin.user.admin`, and Cognito gives
     // them an ID token all the same.
     let id_token = if grant
@@ -192,13 +203,14 @@ pub fn sign_user_tokens(
         // Cognito's API sign-ins, which are no OpenID Connect flow, carry none, and some of
         // their clients (pycognito) choke on it.
         let oidc = grant.scopes.iter().any(|s| s == "openid");
-        let id_claims = claims::id_token(
+        let mut id_claims = claims::id_token(
             &ctx,
             id_lifetime,
             &new_jti(),
             grant.nonce,
             oidc.then_some(access_token.as_str()),
         );
+        custom.apply_to_id_token(&mut id_claims);
         Some(sign(&id_claims)?)
     } else {
         None
@@ -219,5 +231,13 @@ pub fn user_tokens(
     now: i64,
 ) -> Result<UserTokens, OAuthError> {
     let inputs = signing_inputs(conn, services, site, grant.user, now)?;
-    sign_user_tokens(services, site, grant, &inputs, now)
+    // Only the implicit grant calls this, never for a pool with the hook (see `complete`).
+    sign_user_tokens(
+        services,
+        site,
+        grant,
+        &inputs,
+        &Customization::default(),
+        now,
+    )
 }

@@ -15,6 +15,7 @@ pub mod issue;
 pub mod login;
 pub mod logout;
 pub mod passwords;
+pub mod pre_token;
 pub mod recovery;
 pub mod request;
 pub mod revoke;

@@ -4,6 +4,7 @@
 //! reused rotated refresh token revokes its whole family.
 
 use super::issue::{self, TokenGrant};
+use super::pre_token::{self, Customization, GrantDb, Source, TokenError, TokenRequest};
 use super::{Services, Site, defined_custom_scopes, find_client, internal, new_jti};
 use crate::metrics::Grant;
 use crate::model::{AppClient, OAuthFlow, User};
@@ -16,6 +17,7 @@ use crate::store::{self, AnyConnection, StoreError};
 use crate::tokens::claims;
 use diesel::Connection;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Serialize)]
 pub struct TokenResponse {
@@ -43,8 +45,10 @@ pub fn authenticate_client(
     Ok((credentials, client))
 }
 
+/// A grant at `/oauth2/token`. `db` is a `Lease` when the pool declares a pre token
+/// generation hook (`pre_token::needs_lease`); a bare connection otherwise.
 pub fn grant(
-    conn: &mut AnyConnection,
+    db: &mut dyn GrantDb,
     services: &Services,
     site: &Site,
     authorization: Option<&str>,
@@ -52,18 +56,18 @@ pub fn grant(
     now: i64,
 ) -> Result<TokenResponse, OAuthError> {
     let grant_type = body.require("grant_type")?.to_owned();
-    let (_, client) = authenticate_client(conn, services, site, authorization, body)?;
+    let (_, client) = authenticate_client(db.conn()?, services, site, authorization, body)?;
     let (issued, grant) = match grant_type.as_str() {
         "authorization_code" => (
-            authorization_code(conn, services, site, &client, body, now),
+            authorization_code(db, services, site, &client, body, now),
             Grant::AuthorizationCode,
         ),
         "refresh_token" => (
-            refresh_token(conn, services, site, &client, body, now),
+            refresh_token(db, services, site, &client, body, now),
             Grant::RefreshToken,
         ),
         "client_credentials" => (
-            client_credentials(conn, services, site, &client, body, now),
+            client_credentials(db, services, site, &client, body, now),
             Grant::ClientCredentials,
         ),
         other => {
@@ -76,7 +80,7 @@ pub fn grant(
     if issued.is_ok() {
         services.metrics.token_issued(grant);
     }
-    issued
+    issued.map_err(OAuthError::from)
 }
 
 fn require_flow(client: &AppClient, flow: OAuthFlow, what: &str) -> Result<(), OAuthError> {
@@ -100,14 +104,15 @@ fn signed_in_user(conn: &mut AnyConnection, site: &Site, sub: &str) -> Result<Us
 }
 
 fn authorization_code(
-    conn: &mut AnyConnection,
+    db: &mut dyn GrantDb,
     services: &Services,
     site: &Site,
     client: &AppClient,
     body: &Params,
     now: i64,
-) -> Result<TokenResponse, OAuthError> {
+) -> Result<TokenResponse, TokenError> {
     require_flow(client, OAuthFlow::Code, "the authorization code grant")?;
+    let conn = db.conn()?;
     let code = body.require("code")?;
     let redirect_uri = body.require("redirect_uri")?;
     let family = new_jti();
@@ -141,6 +146,27 @@ fn authorization_code(
         Ok((row, user, inputs))
     })?;
     let scopes = split_scopes(&row.scopes);
+    // The code is spent; the hook decides over the tokens. A failed hook leaves the family it
+    // created revoked, so nothing this redemption stored stays usable.
+    let request = TokenRequest {
+        source: Source::HostedAuth,
+        client,
+        user: Some(&user),
+        scopes: &scopes,
+        client_metadata: None,
+    };
+    let custom = match pre_token::customize(db, services, site, &request) {
+        Ok(custom) => custom,
+        Err(error) => {
+            let revoked = db
+                .conn()
+                .and_then(|conn| grants::revoke_family(conn, &family, now));
+            if let Err(e) = revoked {
+                tracing::warn!(error = %e, "could not revoke the family of a refused code grant");
+            }
+            return Err(error);
+        }
+    };
     let grant = TokenGrant {
         client,
         user: &user,
@@ -149,24 +175,49 @@ fn authorization_code(
         family: &family,
         nonce: row.nonce.as_deref(),
     };
-    signed_response(services, site, &grant, &inputs, Some(refresh_token), now)
+    signed_response(
+        services,
+        site,
+        &grant,
+        &inputs,
+        &custom,
+        Some(refresh_token),
+        now,
+    )
+}
+
+/// How a sign-in without a redirect (the JSON API's flows) ended, for the hook.
+pub struct SignIn<'a> {
+    pub source: Source,
+    pub client_metadata: Option<&'a BTreeMap<String, String>>,
 }
 
 /// Tokens for a user who has just signed in without a redirect (the JSON API's flows): a new
-/// family and refresh token, like a redeemed code's.
+/// family and refresh token, like a redeemed code's. The pre token generation hook decides
+/// first, so a refusal stores nothing.
+#[allow(clippy::too_many_arguments)]
 pub fn sign_in_tokens(
-    conn: &mut AnyConnection,
+    db: &mut dyn GrantDb,
     services: &Services,
     site: &Site,
     client: &AppClient,
     user: &User,
     scopes: &[String],
+    sign_in: &SignIn,
     now: i64,
-) -> Result<TokenResponse, OAuthError> {
+) -> Result<TokenResponse, TokenError> {
+    let request = TokenRequest {
+        source: sign_in.source,
+        client,
+        user: Some(user),
+        scopes,
+        client_metadata: sign_in.client_metadata,
+    };
+    let custom = pre_token::customize(db, services, site, &request)?;
     let family = new_jti();
     let refresh_token = secrets::random_token(48);
     let joined = scopes.join(" ");
-    let inputs = committing_refusals(conn, |conn| {
+    let inputs = committing_refusals(db.conn()?, |conn| {
         grants::create_family(
             conn,
             &family,
@@ -192,7 +243,15 @@ pub fn sign_in_tokens(
         family: &family,
         nonce: None,
     };
-    signed_response(services, site, &grant, &inputs, Some(refresh_token), now)
+    signed_response(
+        services,
+        site,
+        &grant,
+        &inputs,
+        &custom,
+        Some(refresh_token),
+        now,
+    )
 }
 
 /// Signs a user grant's tokens (after its transaction committed) and answers with them.
@@ -201,10 +260,11 @@ fn signed_response(
     site: &Site,
     grant: &TokenGrant,
     inputs: &issue::SigningInputs,
+    custom: &Customization,
     refresh_token: Option<String>,
     now: i64,
-) -> Result<TokenResponse, OAuthError> {
-    let tokens = issue::sign_user_tokens(services, site, grant, inputs, now)?;
+) -> Result<TokenResponse, TokenError> {
+    let tokens = issue::sign_user_tokens(services, site, grant, inputs, custom, now)?;
     Ok(TokenResponse {
         access_token: tokens.access_token,
         id_token: tokens.id_token,
@@ -317,30 +377,33 @@ fn store_refresh_token(
 }
 
 fn refresh_token(
-    conn: &mut AnyConnection,
+    db: &mut dyn GrantDb,
     services: &Services,
     site: &Site,
     client: &AppClient,
     body: &Params,
     now: i64,
-) -> Result<TokenResponse, OAuthError> {
+) -> Result<TokenResponse, TokenError> {
     require_flow(client, OAuthFlow::Code, "to refresh tokens")?;
     let token = body.require("refresh_token")?;
-    refresh(conn, services, site, client, token, body.get("scope"), now)
+    refresh(db, services, site, client, token, body.get("scope"), now)
 }
 
 /// The refresh grant, for every front door (`/oauth2/token`, the API's `REFRESH_TOKEN_AUTH`):
 /// the same families, rotation and reuse detection. `scope` narrows the new tokens.
 pub fn refresh(
-    conn: &mut AnyConnection,
+    db: &mut dyn GrantDb,
     services: &Services,
     site: &Site,
     client: &AppClient,
     token: &str,
     scope: Option<&str>,
     now: i64,
-) -> Result<TokenResponse, OAuthError> {
+) -> Result<TokenResponse, TokenError> {
     let digest = SecretDigest::of(token);
+    // The hook decides before the rotation, so a refusal leaves the refresh token as it was.
+    let custom = refresh_customization(db, services, site, client, digest.as_str(), scope, now)?;
+    let conn = db.conn()?;
     // A `scope` wider than the grant is refused before a rotation could spend the token, but
     // only for a token that could be used now: any other gets the grant's own refusal (and a
     // reused one still revokes its family).
@@ -398,7 +461,43 @@ pub fn refresh(
         family: &row.family_id,
         nonce: None,
     };
-    signed_response(services, site, &grant, &inputs, next, now)
+    signed_response(services, site, &grant, &inputs, &custom, next, now)
+}
+
+/// The hook's answer for a refresh, asked only for a token that could be used now (any other
+/// gets the grant's own refusal without a call); the grant checks the token again.
+fn refresh_customization(
+    db: &mut dyn GrantDb,
+    services: &Services,
+    site: &Site,
+    client: &AppClient,
+    digest: &str,
+    scope: Option<&str>,
+    now: i64,
+) -> Result<Customization, TokenError> {
+    if !pre_token::needs_lease(site) {
+        return Ok(Customization::default());
+    }
+    let conn = db.conn()?;
+    let Some((row, family_live)) = find_refresh(conn, site, digest)? else {
+        return Ok(Customization::default());
+    };
+    if oauth_grants::check_refresh(&as_stored(&row, family_live), client.id.as_str(), now).is_err()
+    {
+        return Ok(Customization::default());
+    }
+    let Ok(user) = signed_in_user(conn, site, &row.user_sub) else {
+        return Ok(Customization::default());
+    };
+    let scopes = scopes::for_refresh(scope, &split_scopes(&row.scopes))?;
+    let request = TokenRequest {
+        source: Source::RefreshTokens,
+        client,
+        user: Some(&user),
+        scopes: &scopes,
+        client_metadata: None,
+    };
+    pre_token::customize(db, services, site, &request)
 }
 
 /// The refresh token with this digest, if this client may use it now. A token that was rotated
@@ -465,31 +564,40 @@ fn split_scopes(stored: &str) -> Vec<String> {
 }
 
 fn client_credentials(
-    conn: &mut AnyConnection,
+    db: &mut dyn GrantDb,
     services: &Services,
     site: &Site,
     client: &AppClient,
     body: &Params,
     now: i64,
-) -> Result<TokenResponse, OAuthError> {
+) -> Result<TokenResponse, TokenError> {
     if !client.is_confidential() {
         return Err(OAuthError::unauthorized_client(
             "client credentials need a client with a secret",
-        ));
+        )
+        .into());
     }
     require_flow(
         client,
         OAuthFlow::ClientCredentials,
         "the client credentials grant",
     )?;
-    let defined = defined_custom_scopes(conn, services, site)?;
+    let defined = defined_custom_scopes(db.conn()?, services, site)?;
     let scopes = scopes::for_client(
         body.get("scope"),
         &client.settings.allowed_oauth_scopes,
         &defined,
     )?;
+    let request = TokenRequest {
+        source: Source::ClientCredentials,
+        client,
+        user: None,
+        scopes: &scopes,
+        client_metadata: None,
+    };
+    let custom = pre_token::customize(db, services, site, &request)?;
     let lifetime = i64::from(client.settings.access_token_validity_minutes) * 60;
-    let claims = claims::client_access_token(
+    let mut claims = claims::client_access_token(
         &site.urls.issuer,
         client.id.as_str(),
         &scopes,
@@ -497,9 +605,10 @@ fn client_credentials(
         lifetime,
         &new_jti(),
     );
+    custom.apply_to_access_token(&mut claims);
     let access_token = services
         .keys
-        .sign(conn, site.pool_id(), &claims, now)
+        .sign(db.conn()?, site.pool_id(), &claims, now)
         .map_err(internal)?;
     Ok(TokenResponse {
         access_token,

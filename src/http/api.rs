@@ -38,6 +38,18 @@ pub async fn token(
     };
     let (site, services, auth) = (pool.site(), state.services.clone(), authorization(&req));
     log_client(&req, auth.as_deref(), &form);
+    // A pool with a pre token generation hook waits on it: its grants run on the blocking pool
+    // with a connection they give back while the hook thinks.
+    if flows::pre_token::needs_lease(&site) {
+        let result = respond::run_leased_flow(&state, move |db| {
+            flows::token::grant(db, &services, &site, auth.as_deref(), &form, now())
+        })
+        .await;
+        return match result {
+            Ok(tokens) => respond::no_store(HttpResponse::Ok()).json(tokens),
+            Err(error) => respond::oauth_error(&error),
+        };
+    }
     // Client credentials only read (cached) client data and sign; the other grants write one
     // short transaction, and never wait on anything but the database.
     let reads_only = form.get("grant_type") == Some("client_credentials");

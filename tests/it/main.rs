@@ -30,4 +30,5 @@ mod server;
 mod source;
 mod startup;
 mod storage;
+mod triggers_tokens;
 mod upstream;

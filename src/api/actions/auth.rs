@@ -16,6 +16,7 @@ use crate::api::wire::input;
 use crate::api::{ApiError, Ctx, secret_hash};
 use crate::flows::Site;
 use crate::flows::credentials::{self, FirstFactor};
+use crate::flows::pre_token::Source;
 use crate::flows::sign_in::{self, Challenge, Refusal, Step};
 use crate::metrics::SignIn;
 use crate::model::client::{AuthFlow, ExistenceErrors};
@@ -320,6 +321,16 @@ pub fn next_step(
 /// The pool's second factor for this user, or tokens. An `OPTIONAL` pool asks only users who
 /// set up an authenticator, as Cognito's API does.
 pub fn second_factor(ctx: &mut Ctx, signing: &Signing, user: &User) -> Result<Value, ApiError> {
+    second_factor_after(ctx, signing, user, Source::Authentication)
+}
+
+/// `second_factor`, saying for the pre token generation hook which step came last.
+pub fn second_factor_after(
+    ctx: &mut Ctx,
+    signing: &Signing,
+    user: &User,
+    source: Source,
+) -> Result<Value, ApiError> {
     let mode = signing.site.pool.settings.mfa_configuration;
     let row = if mode == MfaConfiguration::Off {
         None
@@ -342,7 +353,7 @@ pub fn second_factor(ctx: &mut Ctx, signing: &Signing, user: &User) -> Result<Va
             let params = json!({ "MFAS_CAN_SETUP": "[\"SOFTWARE_TOKEN_MFA\"]" });
             Ok(challenge_answer(session::SETUP, &id, params))
         }
-        _ => tokens(ctx, signing, user),
+        _ => tokens_after(ctx, signing, user, source),
     }
 }
 
@@ -352,15 +363,29 @@ pub fn challenge_answer(name: &str, session: &str, params: Value) -> Value {
 
 /// Every factor is in: the hosted UI's tokens, with the scope Cognito's API sign-ins carry.
 pub fn tokens(ctx: &mut Ctx, signing: &Signing, user: &User) -> Result<Value, ApiError> {
+    tokens_after(ctx, signing, user, Source::Authentication)
+}
+
+/// `tokens`, with the pre token generation hook's `triggerSource`.
+pub fn tokens_after(
+    ctx: &mut Ctx,
+    signing: &Signing,
+    user: &User,
+    source: Source,
+) -> Result<Value, ApiError> {
     let (services, now) = (ctx.services, ctx.now);
-    let conn = ctx.conn()?;
+    let sign_in = crate::flows::token::SignIn {
+        source,
+        client_metadata: None,
+    };
     let issued = crate::flows::token::sign_in_tokens(
-        conn,
+        ctx.db,
         services,
         &signing.site,
         &signing.client,
         user,
         &[ADMIN_SCOPE.to_owned()],
+        &sign_in,
         now,
     )?;
     record(ctx, SignIn::Success);
@@ -410,9 +435,8 @@ fn refresh(ctx: &mut Ctx, signing: &Signing, params: &Params) -> Result<Value, A
         &username,
         params.get("SECRET_HASH").map(String::as_str),
     )?;
-    let conn = ctx.conn()?;
     let issued = crate::flows::token::refresh(
-        conn,
+        ctx.db,
         services,
         &signing.site,
         &signing.client,

@@ -3,8 +3,9 @@
 //! a user created with a temporary password chooses a new one, giving the required attributes
 //! it lacks, with the hosted new-password page's policy and effects.
 
-use super::{Params, Signing, challenge_answer, param, second_factor, session};
+use super::{Params, Signing, challenge_answer, param, second_factor_after, session};
 use crate::api::{ApiError, Ctx, secret_hash};
+use crate::flows::pre_token::Source;
 use crate::model::{User, UserStatus};
 use crate::store::{self, StoreError};
 use serde_json::{Map, Value, json};
@@ -137,7 +138,7 @@ pub fn new_password(
         }
         Err(e) => return Err(e.into()),
     }
-    second_factor(ctx, signing, &user)
+    second_factor_after(ctx, signing, &user, Source::NewPasswordChallenge)
 }
 
 /// Gatehouse's one second factor is TOTP, so it never asks users to choose; a session for
