@@ -10,6 +10,7 @@ pub mod codes;
 pub mod credentials;
 pub mod federation;
 pub mod hosted;
+pub mod import_links;
 pub mod introspect;
 pub mod issue;
 pub mod login;
@@ -22,6 +23,8 @@ pub mod session;
 pub mod sign_in;
 pub mod signup;
 pub mod token;
+pub mod user_export;
+pub mod user_import;
 pub mod userinfo;
 pub mod validation;
 
