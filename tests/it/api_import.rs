@@ -150,8 +150,7 @@ fn curl_upload(file: &Path, url: &str) -> (u16, String, String) {
     // The last status line: curl sends `Expect: 100-continue` first.
     let status = headers
         .lines()
-        .filter(|l| l.starts_with("HTTP/"))
-        .last()
+        .rfind(|l| l.starts_with("HTTP/"))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
