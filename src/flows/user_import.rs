@@ -475,10 +475,39 @@ pub fn import_file(
 
 pub const STOPPED_MESSAGE: &str = "The Import Job was stopped by the developer.";
 
+/// The jobs this process is running.
+static RUNNING: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn running() -> std::sync::MutexGuard<'static, std::collections::HashSet<String>> {
+    RUNNING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Whether this process runs the job (one that no process runs any more, after a restart, is
+/// ended at once by a stop request).
+pub fn runs_here(job_id: &str) -> bool {
+    running().contains(job_id)
+}
+
+/// Starts a job's run on a thread of its own: call it after the commit that made the job
+/// `Pending`. `false` when no thread could be made.
+pub fn spawn(store: store::Store, pool_id: String, job_id: String) -> bool {
+    running().insert(job_id.clone());
+    let name = format!("import {job_id}");
+    let id = job_id.clone();
+    let spawned = std::thread::Builder::new().name(name).spawn(move || {
+        run_job(&store, &pool_id, &id);
+        running().remove(&id);
+    });
+    if spawned.is_err() {
+        running().remove(&job_id);
+    }
+    spawned.is_ok()
+}
+
 /// Runs a started job to its end: batches of rows, each its own transaction; a stop request
-/// is seen between batches. Meant for a thread of its own, started after the commit that made
-/// the job `Pending`.
-pub fn run_job(store: &store::Store, pool_id: &str, job_id: &str) {
+/// is seen between batches.
+fn run_job(store: &store::Store, pool_id: &str, job_id: &str) {
     if let Err(error) = run(store, pool_id, job_id) {
         tracing::warn!(pool = pool_id, job = job_id, %error, "user import job failed");
         let finished = store
@@ -523,14 +552,19 @@ fn run(store: &store::Store, pool_id: &str, job_id: &str) -> Result<(), StoreErr
     for batch in rows.chunks(BATCH) {
         let mut conn = store.conn()?;
         let job = import_jobs::get(&mut conn, pool_id, job_id)?.ok_or(StoreError::NotFound)?;
-        if job.status == import_jobs::STOPPING {
-            return import_jobs::finish(
-                &mut conn,
-                job_id,
-                import_jobs::STOPPED,
-                STOPPED_MESSAGE,
-                store::now(),
-            );
+        match job.status.as_str() {
+            import_jobs::PENDING | import_jobs::IN_PROGRESS => {}
+            import_jobs::STOPPING => {
+                return import_jobs::finish(
+                    &mut conn,
+                    job_id,
+                    import_jobs::STOPPED,
+                    STOPPED_MESSAGE,
+                    store::now(),
+                );
+            }
+            // Ended meanwhile (stopped while no process seemed to run it).
+            _ => return Ok(()),
         }
         if batch.last().is_some_and(|r| r.line < job.next_line) {
             continue;

@@ -425,6 +425,23 @@ async fn an_import_job_brings_users_who_sign_in_with_their_old_hashes(api: Api) 
         .await;
     assert_error(&answer, "PasswordResetRequiredException");
     assert!(stored_user(&api, POOL, "frank").password_hash.is_none());
+    // The reset Cognito's guide describes: a code to the verified email, a new password.
+    let (status, _) = api
+        .call(
+            "ForgotPassword",
+            json!({"ClientId": CLIENT, "Username": "frank"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let code = api.last_code("frank@example.com").await;
+    let (status, answer) = api
+        .call(
+            "ConfirmForgotPassword",
+            json!({"ClientId": CLIENT, "Username": "frank", "ConfirmationCode": code, "Password": "New-Frank-Pass1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert!(signs_in(&api, CLIENT, "frank", "New-Frank-Pass1").await);
 
     // Listed, newest first.
     let second = create_job(&api, POOL).await;

@@ -174,21 +174,10 @@ fn start_user_import_job(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> 
         Err(e) => return Err(e.into()),
     }
     // Committed: the run starts now, on a thread of its own, in batches of short transactions.
-    let store = ctx.db.store();
-    let (pool_id, job_id) = (job.pool_id.clone(), job.job_id.clone());
-    let spawned = std::thread::Builder::new()
-        .name(format!("import {job_id}"))
-        .spawn(move || user_import::run_job(&store, &pool_id, &job_id));
-    if let Err(error) = spawned {
-        tracing::warn!(%error, "the import job's thread did not start");
+    if !user_import::spawn(ctx.db.store(), job.pool_id.clone(), job.job_id.clone()) {
         let conn = ctx.conn()?;
-        import_jobs::finish(
-            conn,
-            &job.job_id,
-            import_jobs::FAILED,
-            "The import job could not start.",
-            now,
-        )?;
+        let message = "The import job could not start.";
+        import_jobs::finish(conn, &job.job_id, import_jobs::FAILED, message, now)?;
     }
     let job = job_of(ctx, &given)?;
     Ok(json!({ "UserImportJob": job_json(ctx, &job)? }))
@@ -202,6 +191,12 @@ fn stop_user_import_job(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
             PRECONDITION_NOT_MET,
             format!("The import job is {} and cannot be stopped.", job.status),
         ));
+    }
+    // No run to see the request (the server restarted since the start): it ends now. A run
+    // in another process stops at its next batch.
+    if !user_import::runs_here(&job.job_id) {
+        let (now, message) = (ctx.now, user_import::STOPPED_MESSAGE);
+        import_jobs::finish(ctx.conn()?, &job.job_id, import_jobs::STOPPED, message, now)?;
     }
     let job = job_of(ctx, &given)?;
     Ok(json!({ "UserImportJob": job_json(ctx, &job)? }))
