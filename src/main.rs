@@ -1,7 +1,9 @@
-//! The `gatehouse` command: `serve`, `migrate`, `check`, `keys rotate` and
-//! `encryption rotate`.
+//! The `gatehouse` command: `serve`, `migrate`, `check`, `keys rotate`,
+//! `encryption rotate`, `users import` and `users export`.
 //!
 //! Flags and environment: docs/configuration.md.
+
+mod cli_users;
 
 use clap::{Args, Parser, Subcommand};
 use gatehouse::app::{self, AppState};
@@ -65,6 +67,11 @@ enum Command {
     Encryption {
         #[command(subcommand)]
         command: EncryptionCommand,
+    },
+    /// Import users from a CSV file, or export them (docs/migrating.md).
+    Users {
+        #[command(subcommand)]
+        command: cli_users::UsersCommand,
     },
 }
 
@@ -244,6 +251,7 @@ fn main() -> ExitCode {
                     database,
                 },
         } => rotate_encryption(&new_key_file, &encryption, &database.database_url),
+        Command::Users { command } => cli_users::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,6 +4,8 @@
 //!
 //! Argon2id is RFC 9106.
 
+pub mod legacy;
+
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};

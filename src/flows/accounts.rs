@@ -240,7 +240,8 @@ fn send_code(
 /// admin-created users with a temporary password sign in with it instead.
 pub fn recoverable(user: &User) -> bool {
     user.enabled
-        && user.password_hash.is_some()
+        // Users imported without a hash have none yet, and recover like the others.
+        && (user.password_hash.is_some() || super::passwords::awaits_reset(user))
         && matches!(
             user.status,
             UserStatus::Confirmed | UserStatus::ResetRequired

@@ -89,16 +89,21 @@ pub fn check_password(
         return Ok(FirstFactor::Locked);
     }
     db.release();
-    let verified = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
-        Some(hash) => secrets::verify_password(password, hash),
+    // Any supported scheme: imported hashes are replaced by argon2id once they match.
+    let checked = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
+        Some(hash) => secrets::legacy::check(password, hash),
         None => {
             secrets::burn_password_check(password);
-            false
+            secrets::legacy::Checked::NO
         }
     };
     let conn = db.conn()?;
-    let mut user = match (user, verified) {
+    let mut user = match (user, checked.matches) {
         (Some(user), true) => user,
+        // Imported without a password (docs/migrating.md): only a reset lets them in.
+        (Some(user), false) if passwords::awaits_reset(&user) => {
+            return Ok(FirstFactor::Refused(Refusal::ResetRequired));
+        }
         (user, _) => {
             keys.failed(conn, now)?;
             return Ok(match user {
@@ -108,6 +113,10 @@ pub fn check_password(
         }
     };
     keys.passed(conn)?;
+    if checked.must_replace {
+        passwords::replace_imported(db, services, &mut user, password)?;
+    }
+    let conn = db.conn()?;
     // Users whose password was set before SRP existed get their verifier now.
     if user.srp_verifier.is_none() {
         let verifier = passwords::sealed_verifier(services, &user, password);

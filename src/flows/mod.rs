@@ -10,6 +10,7 @@ pub mod codes;
 pub mod credentials;
 pub mod federation;
 pub mod hosted;
+pub mod import_links;
 pub mod introspect;
 pub mod issue;
 pub mod login;
@@ -24,6 +25,8 @@ pub mod sign_in;
 pub mod signup;
 pub mod token;
 pub mod triggers;
+pub mod user_export;
+pub mod user_import;
 pub mod userinfo;
 pub mod validation;
 

@@ -57,3 +57,38 @@ pub fn verifier(services: &Services, user: &User) -> Option<srp::Verifier> {
         }
     }
 }
+
+/// A user imported without a password hash (`RESET_REQUIRED`, docs/migrating.md): every
+/// password sign-in answers that a reset is required, as Cognito does for imported users.
+pub fn awaits_reset(user: &User) -> bool {
+    user.enabled
+        && user.status == crate::model::UserStatus::ResetRequired
+        && user.password_hash.is_none()
+}
+
+/// Replaces a hash in another scheme (an import's bcrypt, scrypt, PBKDF2 or older argon2) by
+/// the current argon2id and sets the SRP verifier, once `password` has matched it. argon2 runs
+/// with the connection given back; the write happens only if the stored hash is still the one
+/// that matched. A failure keeps the old hash: the sign-in goes on.
+pub fn replace_imported(
+    db: &mut crate::store::Lease,
+    services: &Services,
+    user: &mut User,
+    password: &str,
+) -> Result<(), crate::store::StoreError> {
+    let Some(old) = user.password_hash.clone() else {
+        return Ok(());
+    };
+    db.release();
+    let mut replaced = user.clone();
+    if let Err(error) = set(services, &mut replaced, password) {
+        tracing::warn!(user = %user.sub, %error, "an imported password hash was not replaced");
+        return Ok(());
+    }
+    let conn = db.conn()?;
+    if crate::store::users::replace_hash(conn, user.pool_id.as_str(), &replaced, &old)? {
+        tracing::info!(pool = %user.pool_id, user = %user.sub, "imported password hash replaced by argon2id");
+        *user = replaced;
+    }
+    Ok(())
+}

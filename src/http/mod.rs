@@ -11,6 +11,7 @@ pub mod csrf;
 pub mod demo;
 pub mod errors;
 pub mod forwarded;
+pub mod import;
 pub mod index;
 pub mod metrics;
 pub mod pages;
@@ -36,6 +37,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", web::get().to(health))
         .route("/static/gatehouse.css", web::get().to(default_css))
         .route("/static/gatehouse.js", web::get().to(script))
+        .configure(import::routes)
         .configure(routes::pool_routes)
         .service(web::scope("/{pool_id}").configure(routes::pool_routes));
 }

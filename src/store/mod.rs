@@ -11,6 +11,7 @@ pub mod directory;
 pub mod federation;
 pub mod grants;
 pub mod groups;
+pub mod import_jobs;
 pub mod instance;
 pub mod keys;
 pub mod mail_outbox;
@@ -620,6 +621,12 @@ impl Lease {
     /// transaction.
     pub fn release(&mut self) {
         self.held = None;
+    }
+
+    /// The store this lease draws from (for work that goes on after the call, such as an
+    /// import job's run).
+    pub fn store(&self) -> Store {
+        self.store.clone()
     }
 
     /// Whether a connection is checked out (for tests of the release points).

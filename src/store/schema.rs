@@ -289,6 +289,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_import_jobs (job_id) {
+        job_id -> Text,
+        pool_id -> Text,
+        job_name -> Text,
+        role_arn -> Text,
+        status -> Text,
+        created_at -> BigInt,
+        started_at -> Nullable<BigInt>,
+        completed_at -> Nullable<BigInt>,
+        completion_message -> Nullable<Text>,
+        imported_users -> BigInt,
+        skipped_users -> BigInt,
+        failed_users -> BigInt,
+        uploaded_at -> Nullable<BigInt>,
+        etag -> Nullable<Text>,
+        data -> Nullable<Binary>,
+        next_line -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_import_rejections (job_id, line) {
+        job_id -> Text,
+        line -> BigInt,
+        outcome -> Text,
+        message -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     user_pools,
     app_clients,
@@ -313,4 +343,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_auth_sessions,
     user_search,
     retired_attributes,
+    user_import_jobs,
+    user_import_rejections,
 );

@@ -574,3 +574,25 @@ pub fn delete(conn: &mut AnyConnection, pool_id: &str, sub: &Uuid, now: i64) -> 
         Ok(deleted == 1)
     })
 }
+
+/// Writes a user's new hash and SRP verifier in place of `old` (an imported hash that has just
+/// matched), touching no other column; `false` when the stored hash is no longer `old`.
+pub fn replace_hash(
+    conn: &mut AnyConnection,
+    pool_id: &str,
+    user: &User,
+    old: &str,
+) -> StoreResult<bool> {
+    let changed = diesel::update(
+        users::table
+            .find(user.sub.to_string())
+            .filter(users::pool_id.eq(pool_id))
+            .filter(users::password_hash.eq(old)),
+    )
+    .set((
+        users::password_hash.eq(&user.password_hash),
+        users::srp_verifier.eq(&user.srp_verifier),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}

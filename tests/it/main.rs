@@ -12,6 +12,7 @@ mod api_admin;
 mod api_admin_lists;
 mod api_auth;
 mod api_clients;
+mod api_import;
 mod binary;
 mod cognito_api;
 mod config;

@@ -7,6 +7,7 @@ pub mod admin_attributes;
 pub mod admin_users;
 pub mod auth;
 pub mod groups;
+pub mod import_jobs;
 pub mod list_users;
 pub mod pools;
 pub mod sign_up;
@@ -27,6 +28,7 @@ pub fn find(name: &str) -> Option<Action> {
         .or_else(|| admin_attributes::find(name))
         .or_else(|| groups::find(name))
         .or_else(|| list_users::find(name))
+        .or_else(|| import_jobs::find(name))
 }
 
 /// Whether the action is implemented (the front door answers `UnknownOperationException`

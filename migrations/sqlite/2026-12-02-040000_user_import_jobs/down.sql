@@ -1,0 +1,2 @@
+DROP TABLE user_import_rejections;
+DROP TABLE user_import_jobs;
