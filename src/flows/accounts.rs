@@ -237,10 +237,11 @@ fn send_code(
 }
 
 /// Whether a user may reset a forgotten password: only a verified email receives the code, and
-/// admin-created users with a temporary password sign in with it instead.
+/// admin-created users with a temporary password sign in with it instead. A user migrated by
+/// forgot-password is RESET_REQUIRED with no password yet.
 pub fn recoverable(user: &User) -> bool {
     user.enabled
-        && user.password_hash.is_some()
+        && (user.password_hash.is_some() || user.status == UserStatus::ResetRequired)
         && matches!(
             user.status,
             UserStatus::Confirmed | UserStatus::ResetRequired
