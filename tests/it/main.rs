@@ -22,6 +22,7 @@ mod hooks;
 mod hosted;
 mod hosted_forms;
 mod metrics;
+mod migration;
 mod operations;
 mod outbox;
 mod protocol;
