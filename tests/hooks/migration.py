@@ -26,4 +26,19 @@ def migrate(event):
     return example.answer(event, idp(), os.environ["OLD_POOL_ID"], os.environ["OLD_CLIENT_ID"])
 
 
-ROUTES = {"/migrate": migrate}
+def options(event):
+    """A hook whose answer the sign-in's ClientMetadata (validationData) chooses: `email`,
+    `status` (finalUserStatus), `force` (forceAliasCreation), `action` (messageAction)."""
+    choice = event["request"].get("validationData") or {}
+    response = {"userAttributes": {"email": choice.get("email", "x@new.example"),
+                                   "email_verified": "true"}}
+    if "status" in choice:
+        response["finalUserStatus"] = choice["status"]
+    if "force" in choice:
+        response["forceAliasCreation"] = choice["force"] == "true"
+    if "action" in choice:
+        response["messageAction"] = choice["action"]
+    return 200, {"response": response}
+
+
+ROUTES = {"/migrate": migrate, "/options": options}

@@ -24,6 +24,8 @@ const DOWN: &str = "local_NewPool03";
 const DOWN_CLIENT: &str = "newpooldownclient000000001";
 const SLOW: &str = "local_NewPool04";
 const SLOW_CLIENT: &str = "newpoolslowclient000000001";
+const OPTIONS: &str = "local_NewPool05";
+const OPTIONS_CLIENT: &str = "newpooloptionsclient000001";
 
 const OLIVIA_PASSWORD: &str = "Olivia-Old-Passw0rd!";
 const OSCAR_PASSWORD: &str = "Oscar-Old-Passw0rd!";
@@ -46,11 +48,12 @@ explicit_auth_flows = [{flows}]
     )
 }
 
-fn new_pool(id: &str, client_id: &str, required: &str, hook: &str) -> String {
+/// A new pool: `settings` are its own lines (`required_attributes = …`), `hook` its trigger.
+fn new_pool(id: &str, client_id: &str, settings: &str, hook: &str) -> String {
     let flows = r#""ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH""#;
     format!(
         "\n[[pool]]\nid = \"{id}\"\nname = \"{id}\"\nauto_verified_attributes = [\"email\"]\n\
-         required_attributes = [{required}]\n{}\n[pool.triggers]\n{hook}",
+         {settings}\n{}\n[pool.triggers]\n{hook}",
         client(client_id, flows)
     )
 }
@@ -95,28 +98,31 @@ attributes = {{ email = "petra@old.example", email_verified = "true" }}
     config += &new_pool(
         NEW,
         NEW_CLIENT,
-        r#""email""#,
+        r#"required_attributes = ["email"]"#,
         &trigger_line("user_migration", &migrate, ""),
     );
     // The seed's case: the new pool requires an attribute the old one did not.
     config += &new_pool(
         STRICT,
         STRICT_CLIENT,
-        r#""email", "given_name""#,
+        r#"required_attributes = ["email", "given_name"]"#,
         &trigger_line("user_migration", &migrate, ""),
     );
     config += &new_pool(
         DOWN,
         DOWN_CLIENT,
-        r#""email""#,
+        r#"required_attributes = ["email"]"#,
         &trigger_line("user_migration", &closed, ", timeout_ms = 500"),
     );
     config += &new_pool(
         SLOW,
         SLOW_CLIENT,
-        r#""email""#,
+        r#"required_attributes = ["email"]"#,
         &trigger_line("user_migration", &hooks.url("/slow"), ", timeout_ms = 300"),
     );
+    let options = trigger_line("user_migration", &hooks.url("/options"), "");
+    let aliased = "required_attributes = [\"email\"]\nalias_attributes = [\"email\"]";
+    config += &new_pool(OPTIONS, OPTIONS_CLIENT, aliased, &options);
     config
 }
 
@@ -191,11 +197,22 @@ impl Migration {
         username: &str,
         password: &str,
     ) -> (StatusCode, Value) {
+        self.sign_in_with(client, username, password, json!({"app": "test"}))
+            .await
+    }
+
+    async fn sign_in_with(
+        &self,
+        client: &str,
+        username: &str,
+        password: &str,
+        metadata: Value,
+    ) -> (StatusCode, Value) {
         let input = json!({
             "AuthFlow": "USER_PASSWORD_AUTH",
             "ClientId": client,
             "AuthParameters": {"USERNAME": username, "PASSWORD": password},
-            "ClientMetadata": {"app": "test"},
+            "ClientMetadata": metadata,
         });
         self.api.call("InitiateAuth", input).await
     }
@@ -414,7 +431,60 @@ async fn a_hook_that_is_down_or_slow_fails_cleanly(t: Migration) {
     assert_eq!(t.user_count(SLOW), 0);
 }
 
+async fn the_answer_sets_status_welcome_and_aliases(t: Migration) {
+    const PASSWORD: &str = "Any-Old-Passw0rd!";
+    let shared = "shared@new.example";
+    // No messageAction: the welcome email.
+    let (status, answer) = t
+        .sign_in_with(OPTIONS_CLIENT, "first", PASSWORD, json!({"email": shared}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let emails = t.api.emails().await;
+    assert_eq!(emails.len(), 1, "{emails:?}");
+    assert_eq!(emails[0]["to"], shared);
+    assert_eq!(emails[0]["subject"], "Your account has moved");
+
+    // The email is first's alias: taken unless forceAliasCreation.
+    let taken = json!({"email": shared, "action": "SUPPRESS"});
+    let refused = t
+        .sign_in_with(OPTIONS_CLIENT, "second", PASSWORD, taken)
+        .await;
+    assert_error(&refused, "UserNotFoundException");
+    assert_eq!(t.user_count(OPTIONS), 1);
+    let forced = json!({"email": shared, "action": "SUPPRESS", "force": "true"});
+    let (status, answer) = t
+        .sign_in_with(OPTIONS_CLIENT, "second", PASSWORD, forced)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let first = attributes(&t.user(OPTIONS, "first").await.1);
+    assert_eq!(first["email_verified"], "false", "the alias moved");
+    let (_, by_alias) = t.user(OPTIONS, shared).await;
+    assert_eq!(by_alias["Username"], "second");
+
+    // RESET_REQUIRED: created, and this sign-in asks for the reset.
+    let reset =
+        json!({"email": "third@new.example", "status": "RESET_REQUIRED", "action": "SUPPRESS"});
+    let answer = t
+        .sign_in_with(OPTIONS_CLIENT, "third", PASSWORD, reset)
+        .await;
+    assert_error(&answer, "PasswordResetRequiredException");
+    assert_eq!(
+        t.user(OPTIONS, "third").await.1["UserStatus"],
+        "RESET_REQUIRED"
+    );
+
+    // A status Cognito does not know: nothing created.
+    let odd = json!({"email": "fourth@new.example", "status": "LOCKED"});
+    let answer = t
+        .sign_in_with(OPTIONS_CLIENT, "fourth", PASSWORD, odd)
+        .await;
+    assert_error(&answer, "UserNotFoundException");
+    assert_eq!(t.user_count(OPTIONS), 3);
+    assert_eq!(t.api.emails().await.len(), 1, "SUPPRESS sends nothing");
+}
+
 on_both_backends_with!(Migration;
+    the_answer_sets_status_welcome_and_aliases,
     old_users_migrate_on_their_first_sign_in_hosted_or_by_api,
     a_wrong_password_or_a_missing_attribute_creates_nobody,
     forgot_password_migrates_then_the_code_resets_it,
