@@ -237,10 +237,11 @@ fn send_code(
 }
 
 /// Whether a user may reset a forgotten password: only a verified email receives the code, and
-/// admin-created users with a temporary password sign in with it instead.
+/// admin-created users with a temporary password sign in with it instead. A user migrated by
+/// forgot-password is RESET_REQUIRED with no password yet.
 pub fn recoverable(user: &User) -> bool {
     user.enabled
-        // Users imported without a hash have none yet, and recover like the others.
+        // Users imported or migrated without a hash have none yet, and recover like the others.
         && (user.password_hash.is_some() || super::passwords::awaits_reset(user))
         && matches!(
             user.status,

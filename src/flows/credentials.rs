@@ -4,6 +4,7 @@
 //! the account's refusals and the new-password challenge (docs/hosted-ui.md, "Security";
 //! docs/api.md, "Sign-in flows"). Also the TOTP throttle both front doors share.
 
+use super::migration::{self, Caller, Migrated};
 use super::sign_in::{self, Challenge, Refusal};
 use super::{Site, passwords};
 use crate::flows::Services;
@@ -25,6 +26,8 @@ pub enum FirstFactor {
     WrongPassword,
     /// The right password, but the account may not sign in.
     Refused(Refusal),
+    /// The pool's migration hook was asked about an unknown name and created nobody.
+    MigrationFailed(migration::Failure),
     /// The right password: the user, and the new-password challenge when it is due.
     Passed {
         user: Box<User>,
@@ -73,10 +76,13 @@ impl Keys {
 }
 
 /// Checks a typed name and password. Runs argon2 with the connection given back to the pool.
+/// A name the pool does not know goes to its migration hook, when it has one.
+#[allow(clippy::too_many_arguments)]
 pub fn check_password(
     db: &mut Lease,
     services: &Services,
     site: &Site,
+    caller: Caller<'_>,
     username: &str,
     password: &str,
     address: Option<&str>,
@@ -89,6 +95,9 @@ pub fn check_password(
         return Ok(FirstFactor::Locked);
     }
     db.release();
+    if user.is_none() && migration::applies(site) {
+        return migrate(db, services, site, caller, &keys, username, password, now);
+    }
     // Any supported scheme: imported hashes are replaced by argon2id once they match.
     let checked = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
         Some(hash) => secrets::legacy::check(password, hash),
@@ -124,6 +133,35 @@ pub fn check_password(
         user.srp_verifier = Some(verifier);
     }
     Ok(after_first_factor(site, user, now))
+}
+
+/// An unknown name's first sign-in through the pool's migration hook: a refusal counts as a
+/// wrong password; a created user signs in at once, as any other.
+#[allow(clippy::too_many_arguments)]
+fn migrate(
+    db: &mut Lease,
+    services: &Services,
+    site: &Site,
+    caller: Caller<'_>,
+    keys: &Keys,
+    username: &str,
+    password: &str,
+    now: i64,
+) -> Result<FirstFactor, StoreError> {
+    let migrated = migration::sign_in(db, services, site, caller, username, password, now)?;
+    let conn = db.conn()?;
+    match migrated {
+        Migrated::Created(user) => {
+            keys.passed(conn)?;
+            Ok(after_first_factor(site, *user, now))
+        }
+        Migrated::Failed(failure) => {
+            if matches!(failure, migration::Failure::Refused) {
+                keys.failed(conn, now)?;
+            }
+            Ok(FirstFactor::MigrationFailed(failure))
+        }
+    }
 }
 
 /// The account's refusals and the new-password challenge, once the user proved the password

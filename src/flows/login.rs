@@ -152,10 +152,12 @@ fn password(
             Text::new(text),
         )
     };
+    let caller = super::migration::Caller::new(ctx.client.id.as_str(), None);
     let checked = credentials::check_password(
         db,
         services,
         site,
+        caller,
         &username,
         password,
         Some(browser.address),
@@ -168,6 +170,11 @@ fn password(
             Ok(fail(ctx.frame, "error.wrong_credentials"))
         }
         FirstFactor::Refused(refusal) => Ok(fail(ctx.frame, refusal_key(refusal))),
+        // The old system refused the password; any other failure is the hook's, not the user's.
+        FirstFactor::MigrationFailed(super::migration::Failure::Refused) => {
+            Ok(fail(ctx.frame, "error.wrong_credentials"))
+        }
+        FirstFactor::MigrationFailed(_) => Ok(fail(ctx.frame, "error.hook_failed")),
         FirstFactor::Passed {
             user,
             challenge: Some(challenge @ Challenge::NewPasswordRequired),

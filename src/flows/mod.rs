@@ -4,6 +4,7 @@
 //! and run between its database steps (docs/architecture.md).
 
 pub mod accounts;
+pub mod aliases;
 pub mod authorize;
 pub mod cache;
 pub mod codes;
@@ -15,6 +16,7 @@ pub mod introspect;
 pub mod issue;
 pub mod login;
 pub mod logout;
+pub mod migration;
 pub mod passwords;
 pub mod pre_token;
 pub mod recovery;

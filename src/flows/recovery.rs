@@ -5,7 +5,7 @@
 use super::accounts;
 use super::hosted::{Browser, HostedOutcome, PageResult, Screen, password_context, query_with};
 use super::validation::{self, code_entered};
-use super::{Services, Site};
+use super::{Services, Site, migration};
 use crate::store::{self, Lease};
 use crate::ui::i18n::Text;
 use crate::ui::view::FieldError;
@@ -42,9 +42,22 @@ pub fn submit(db: &mut Lease, services: &Services, site: &Site, browser: &Browse
             vec![problem],
         ));
     }
-    if let Some(user) = store::users::find_for_sign_in(conn, &site.pool, &username)? {
+    let mut found = store::users::find_for_sign_in(conn, &site.pool, &username)?;
+    if found.is_none() && migration::applies(site) {
+        let caller = migration::Caller::new(ctx.client.id.as_str(), None);
+        match migration::forgot_password(db, services, site, caller, &username, browser.now)? {
+            migration::Migrated::Created(user) => found = Some(*user),
+            // The old system does not know the name either: the page is an unknown user's.
+            migration::Migrated::Failed(migration::Failure::Refused) => {}
+            migration::Migrated::Failed(_) => {
+                let text = Text::new("error.hook_failed");
+                return Ok(HostedOutcome::show_error(ctx.frame, screen, text));
+            }
+        }
+    }
+    if let Some(user) = found {
         // Sent, too soon or not recoverable: the page is the same.
-        accounts::start_reset(conn, services, site, &user, browser.now)?;
+        accounts::start_reset(db.conn()?, services, site, &user, browser.now)?;
     }
     Ok(HostedOutcome::Goto {
         page: "confirmForgotPassword",

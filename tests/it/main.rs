@@ -23,6 +23,7 @@ mod hooks;
 mod hosted;
 mod hosted_forms;
 mod metrics;
+mod migration;
 mod operations;
 mod outbox;
 mod protocol;

@@ -148,7 +148,7 @@ pub(super) fn apply_attributes(
 }
 
 /// The aliases `user` would take from other users: moved to it under `ForceAliasCreation`
-/// (the other user's address becomes unverified), `AliasExistsException` otherwise.
+/// (`flows::aliases`), `AliasExistsException` otherwise.
 pub(super) fn claim_aliases(
     ctx: &mut Ctx,
     site: &Site,
@@ -157,38 +157,20 @@ pub(super) fn claim_aliases(
 ) -> Result<(), ApiError> {
     let now = ctx.now;
     let conn = ctx.conn()?;
-    for (kind, key) in store::users::aliases_of(&site.pool, &user.attributes) {
-        let Some(owner) = store::users::alias_owner(conn, site.pool_id(), &kind, &key)? else {
-            continue;
-        };
-        if owner == user.sub {
-            continue;
-        }
-        let flag = match kind.as_str() {
-            "email" => "email_verified",
-            "phone_number" => "phone_number_verified",
-            _ => "",
-        };
-        if !force || flag.is_empty() {
+    match crate::flows::aliases::claim(conn, site, user, force, now)? {
+        None => Ok(()),
+        Some(kind) => {
             let what = if kind == "phone_number" {
                 "phone number"
             } else {
                 kind.as_str()
             };
-            return Err(ApiError::new(
+            Err(ApiError::new(
                 ALIAS_EXISTS,
                 format!("An account with the given {what} already exists."),
-            ));
+            ))
         }
-        let mut other = store::users::get(conn, site.pool_id(), &owner)?;
-        other
-            .attributes
-            .set(flag, "false")
-            .map_err(ApiError::internal)?;
-        other.updated_at = now;
-        store::users::update(conn, &site.pool, &other)?;
     }
-    Ok(())
 }
 
 #[derive(Deserialize)]

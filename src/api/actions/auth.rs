@@ -16,6 +16,7 @@ use crate::api::wire::input;
 use crate::api::{ApiError, Ctx, secret_hash};
 use crate::flows::Site;
 use crate::flows::credentials::{self, FirstFactor};
+use crate::flows::migration::{self, Caller};
 use crate::flows::pre_token::Source;
 use crate::flows::sign_in::{self, Challenge, Refusal, Step};
 use crate::metrics::SignIn;
@@ -25,7 +26,7 @@ use crate::model::{AppClient, User};
 use crate::store::mfa as mfa_store;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 pub fn find(name: &str) -> Option<Action> {
     Some(match name {
@@ -48,6 +49,7 @@ struct InitiateInput {
     client_id: String,
     #[serde(default)]
     auth_parameters: Params,
+    client_metadata: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Deserialize)]
@@ -58,6 +60,7 @@ struct AdminInitiateInput {
     client_id: String,
     #[serde(default)]
     auth_parameters: Params,
+    client_metadata: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Deserialize)]
@@ -104,6 +107,7 @@ fn initiate_auth(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
         Signing { site, client },
         &i.auth_flow,
         &i.auth_parameters,
+        i.client_metadata.as_ref(),
         false,
     )
 }
@@ -111,7 +115,15 @@ fn initiate_auth(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
 fn admin_initiate_auth(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
     let i: AdminInitiateInput = input(body)?;
     let signing = admin_signing(ctx, &i.user_pool_id, &i.client_id)?;
-    initiate(ctx, signing, &i.auth_flow, &i.auth_parameters, true)
+    let metadata = i.client_metadata.as_ref();
+    initiate(
+        ctx,
+        signing,
+        &i.auth_flow,
+        &i.auth_parameters,
+        metadata,
+        true,
+    )
 }
 
 fn admin_signing(ctx: &mut Ctx, pool_id: &str, client_id: &str) -> Result<Signing, ApiError> {
@@ -172,6 +184,7 @@ fn initiate(
     signing: Signing,
     flow_name: &str,
     params: &Params,
+    metadata: Option<&BTreeMap<String, String>>,
     admin: bool,
 ) -> Result<Value, ApiError> {
     let flow = flow_of(flow_name, admin)?;
@@ -181,7 +194,9 @@ fn initiate(
         )));
     }
     match flow {
-        AuthFlow::UserPassword | AuthFlow::AdminUserPassword => password(ctx, &signing, params),
+        AuthFlow::UserPassword | AuthFlow::AdminUserPassword => {
+            password(ctx, &signing, params, metadata)
+        }
         AuthFlow::RefreshToken => refresh(ctx, &signing, params),
         AuthFlow::UserSrp => srp_flow::start(ctx, &signing, params),
         AuthFlow::CustomAuth | AuthFlow::UserAuth => Err(ApiError::invalid_parameter(format!(
@@ -218,6 +233,24 @@ pub fn unknown_user(client: &AppClient) -> ApiError {
     match client.settings.prevent_user_existence_errors {
         ExistenceErrors::Enabled => wrong_password(),
         ExistenceErrors::Legacy => ApiError::user_not_found(),
+    }
+}
+
+/// A migration that created nobody, as Cognito answers it: the unknown user's error (which
+/// under `PreventUserExistenceErrors` is the wrong password's), with Cognito's "Exception
+/// migrating user in app client …"; a hook that did not answer is `UnexpectedLambdaException`.
+pub fn migration_failed(client: &AppClient, failure: migration::Failure) -> ApiError {
+    match (failure, client.settings.prevent_user_existence_errors) {
+        (migration::Failure::Unreachable(error), _) => error.into(),
+        (_, ExistenceErrors::Enabled) => wrong_password(),
+        (failure, ExistenceErrors::Legacy) => ApiError::new(
+            crate::api::error::USER_NOT_FOUND,
+            format!(
+                "Exception migrating user in app client {}",
+                client.id.as_str()
+            ),
+        )
+        .with_detail(format!("{failure:?}")),
     }
 }
 
@@ -258,7 +291,12 @@ pub fn refusal(ctx: &Ctx, refusal: Refusal) -> ApiError {
     error
 }
 
-fn password(ctx: &mut Ctx, signing: &Signing, params: &Params) -> Result<Value, ApiError> {
+fn password(
+    ctx: &mut Ctx,
+    signing: &Signing,
+    params: &Params,
+    metadata: Option<&BTreeMap<String, String>>,
+) -> Result<Value, ApiError> {
     let username = param(params, "USERNAME")?;
     let password = param(params, "PASSWORD")?;
     secret_hash::check(
@@ -268,10 +306,12 @@ fn password(ctx: &mut Ctx, signing: &Signing, params: &Params) -> Result<Value, 
         params.get("SECRET_HASH").map(String::as_str),
     )?;
     let (services, now) = (ctx.services, ctx.now);
+    let caller = Caller::new(signing.client.id.as_str(), metadata);
     let checked = credentials::check_password(
         ctx.db,
         services,
         &signing.site,
+        caller,
         username,
         password,
         None,
@@ -300,6 +340,10 @@ pub fn after_check(
             Err(wrong_password())
         }
         FirstFactor::Refused(r) => Err(refusal(ctx, r)),
+        FirstFactor::MigrationFailed(failure) => {
+            record(ctx, SignIn::WrongPassword);
+            Err(migration_failed(&signing.client, failure))
+        }
         FirstFactor::Passed { user, challenge } => next_step(ctx, signing, &user, challenge),
     }
 }

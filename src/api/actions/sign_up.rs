@@ -333,6 +333,7 @@ struct UserInput {
     client_id: String,
     username: String,
     secret_hash: Option<String>,
+    client_metadata: Option<std::collections::BTreeMap<String, String>>,
 }
 
 fn resend_confirmation_code(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
@@ -372,7 +373,7 @@ fn forgot_password(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
         input.secret_hash.as_deref(),
     )?;
     // Nothing is sent for an unknown user; the answer looks like a real one.
-    let Some(user) = named_user(ctx, &site, &client, &input.username)? else {
+    let Some(user) = user_to_reset(ctx, &site, &client, &input)? else {
         return Ok(json!({ "CodeDeliveryDetails": plausible_delivery(&input.username) }));
     };
     if !user.enabled {
@@ -396,6 +397,30 @@ fn forgot_password(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
         Sent::NoDestination => Err(ApiError::not_authorized(
             "User password cannot be reset in the current state.",
         )),
+    }
+}
+
+/// The user `ForgotPassword` names, migrated first by the pool's hook when it has one and the
+/// name is unknown (docs/triggers.md, "User migration").
+fn user_to_reset(
+    ctx: &mut Ctx,
+    site: &Site,
+    client: &AppClient,
+    input: &UserInput,
+) -> Result<Option<User>, ApiError> {
+    use crate::flows::migration::{self, Caller, Failure, Migrated};
+    let conn = ctx.conn()?;
+    let known = store::users::find_for_sign_in(conn, &site.pool, &input.username)?;
+    if known.is_some() || !migration::applies(site) {
+        return named_user(ctx, site, client, &input.username);
+    }
+    let caller = Caller::new(client.id.as_str(), input.client_metadata.as_ref());
+    let (services, now) = (ctx.services, ctx.now);
+    match migration::forgot_password(ctx.db, services, site, caller, &input.username, now)? {
+        Migrated::Created(user) => Ok(Some(*user)),
+        Migrated::Failed(Failure::Unreachable(error)) => Err(error.into()),
+        Migrated::Failed(_) if hides_existence(client) => Ok(None),
+        Migrated::Failed(failure) => Err(super::auth::migration_failed(client, failure)),
     }
 }
 
