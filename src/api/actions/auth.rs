@@ -6,6 +6,7 @@
 //! steps after it `flows::sign_in`'s, the tokens `flows::token`'s.
 
 mod challenges;
+mod custom;
 mod mfa;
 mod session;
 mod srp_flow;
@@ -24,7 +25,7 @@ use crate::model::{AppClient, User};
 use crate::store::mfa as mfa_store;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 pub fn find(name: &str) -> Option<Action> {
     Some(match name {
@@ -39,6 +40,8 @@ pub fn find(name: &str) -> Option<Action> {
 }
 
 type Params = HashMap<String, String>;
+/// `ClientMetadata`, passed to the hooks a sign-in calls.
+type Metadata = BTreeMap<String, String>;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -47,6 +50,8 @@ struct InitiateInput {
     client_id: String,
     #[serde(default)]
     auth_parameters: Params,
+    #[serde(default)]
+    client_metadata: Option<Metadata>,
 }
 
 #[derive(Deserialize)]
@@ -57,6 +62,8 @@ struct AdminInitiateInput {
     client_id: String,
     #[serde(default)]
     auth_parameters: Params,
+    #[serde(default)]
+    client_metadata: Option<Metadata>,
 }
 
 #[derive(Deserialize)]
@@ -67,6 +74,8 @@ struct RespondInput {
     session: Option<String>,
     #[serde(default)]
     challenge_responses: Params,
+    #[serde(default)]
+    client_metadata: Option<Metadata>,
 }
 
 #[derive(Deserialize)]
@@ -78,6 +87,8 @@ struct AdminRespondInput {
     session: Option<String>,
     #[serde(default)]
     challenge_responses: Params,
+    #[serde(default)]
+    client_metadata: Option<Metadata>,
 }
 
 /// Where a sign-in happens: the pool, the client, and whether an administrator called.
@@ -104,13 +115,21 @@ fn initiate_auth(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
         &i.auth_flow,
         &i.auth_parameters,
         false,
+        i.client_metadata.as_ref(),
     )
 }
 
 fn admin_initiate_auth(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
     let i: AdminInitiateInput = input(body)?;
     let signing = admin_signing(ctx, &i.user_pool_id, &i.client_id)?;
-    initiate(ctx, signing, &i.auth_flow, &i.auth_parameters, true)
+    initiate(
+        ctx,
+        signing,
+        &i.auth_flow,
+        &i.auth_parameters,
+        true,
+        i.client_metadata.as_ref(),
+    )
 }
 
 fn admin_signing(ctx: &mut Ctx, pool_id: &str, client_id: &str) -> Result<Signing, ApiError> {
@@ -134,6 +153,7 @@ fn respond_to_auth_challenge(ctx: &mut Ctx, body: Value) -> Result<Value, ApiErr
         &i.challenge_name,
         i.session.as_deref(),
         &i.challenge_responses,
+        i.client_metadata.as_ref(),
     )
 }
 
@@ -146,6 +166,7 @@ fn admin_respond_to_auth_challenge(ctx: &mut Ctx, body: Value) -> Result<Value, 
         &i.challenge_name,
         i.session.as_deref(),
         &i.challenge_responses,
+        i.client_metadata.as_ref(),
     )
 }
 
@@ -172,6 +193,7 @@ fn initiate(
     flow_name: &str,
     params: &Params,
     admin: bool,
+    metadata: Option<&Metadata>,
 ) -> Result<Value, ApiError> {
     let flow = flow_of(flow_name, admin)?;
     if !signing.client.settings.explicit_auth_flows.contains(&flow) {
@@ -183,7 +205,8 @@ fn initiate(
         AuthFlow::UserPassword | AuthFlow::AdminUserPassword => password(ctx, &signing, params),
         AuthFlow::RefreshToken => refresh(ctx, &signing, params),
         AuthFlow::UserSrp => srp_flow::start(ctx, &signing, params),
-        AuthFlow::CustomAuth | AuthFlow::UserAuth => Err(ApiError::invalid_parameter(format!(
+        AuthFlow::CustomAuth => custom::start(ctx, &signing, params, metadata),
+        AuthFlow::UserAuth => Err(ApiError::invalid_parameter(format!(
             "{flow_name} is not supported by this server."
         ))),
     }
@@ -195,6 +218,7 @@ fn respond(
     name: &str,
     session: Option<&str>,
     responses: &Params,
+    metadata: Option<&Metadata>,
 ) -> Result<Value, ApiError> {
     match name {
         "PASSWORD_VERIFIER" => srp_flow::verify(ctx, signing, responses),
@@ -202,6 +226,7 @@ fn respond(
         "SOFTWARE_TOKEN_MFA" => mfa::answer_code(ctx, signing, session, responses),
         "MFA_SETUP" => mfa::answer_setup(ctx, signing, session, responses),
         "SELECT_MFA_TYPE" => challenges::select_mfa_type(ctx, signing, session, responses),
+        "CUSTOM_CHALLENGE" => custom::respond(ctx, signing, session, responses, metadata),
         _ => Err(ApiError::invalid_parameter(format!(
             "The challenge {name} is not supported by this server."
         ))),
