@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 /// The challenge name of a hook-made challenge.
 pub const CUSTOM_CHALLENGE: &str = "CUSTOM_CHALLENGE";
 
-/// Challenges one sign-in may go through before it fails, whatever the define hook says
+/// Custom challenges one sign-in may show; a define hook asking for one more fails the sign-in
 /// (Cognito stops long sequences too; its number is not published).
 pub const MAX_CHALLENGES: usize = 8;
 
@@ -105,9 +105,6 @@ pub fn next(
     subject: &Subject<'_>,
     history: Vec<ChallengeResult>,
 ) -> Result<Next, HookError> {
-    if history.len() >= MAX_CHALLENGES {
-        return Ok(Next::Fail);
-    }
     let sequence = serde_json::to_value(&history).unwrap_or_default();
     let define = subject
         .event(site, "DefineAuthChallenge_Authentication")
@@ -123,6 +120,7 @@ pub fn next(
         // No tokens for a name no user has, whatever the hook says.
         Decision::Issue if subject.user.is_none() => return Ok(Next::Fail),
         Decision::Issue => return Ok(Next::Issue),
+        Decision::Challenge(_) if shown(&history) >= MAX_CHALLENGES => return Ok(Next::Fail),
         Decision::Challenge(name) => name,
     };
     let create = subject
@@ -190,6 +188,14 @@ fn answer_of(
     answer.ok_or_else(|| HookError::invalid(kind, "the pool declares no such hook"))
 }
 
+/// How many custom challenges the history holds (`SRP_A` is no challenge shown).
+fn shown(history: &[ChallengeResult]) -> usize {
+    history
+        .iter()
+        .filter(|c| c.challenge_name == CUSTOM_CHALLENGE)
+        .count()
+}
+
 #[derive(Debug, PartialEq, Eq)]
 enum Decision {
     Fail,
@@ -244,6 +250,18 @@ mod tests {
         assert!(decide_json(json!({"issueTokens": "maybe"})).is_err());
         assert!(decide_json(json!({"challengeName": "PASSWORD_VERIFIER"})).is_err());
         assert!(decide_json(json!({})).is_err());
+    }
+
+    #[test]
+    fn only_custom_challenges_count_towards_the_cap() {
+        let custom = ChallengeResult {
+            challenge_name: CUSTOM_CHALLENGE.into(),
+            challenge_result: true,
+            challenge_metadata: None,
+        };
+        let mut history = vec![ChallengeResult::srp_a()];
+        history.extend(std::iter::repeat_n(custom, MAX_CHALLENGES - 1));
+        assert_eq!(shown(&history), MAX_CHALLENGES - 1);
     }
 
     #[test]

@@ -14,6 +14,7 @@ const NO_CUSTOM: &str = "challengenocustomclient001";
 const MAYBE_CLIENT: &str = "challengemaybeclient000001";
 const REFUSE_CLIENT: &str = "challengerefuseclient00001";
 const PLAIN_CLIENT: &str = "challengeplainclient000001";
+const MFA_CLIENT: &str = "challengemfaclient00000001";
 const ANSWERS: [&str; 3] = ["5", "Blue", "8"];
 
 struct Challenge {
@@ -100,6 +101,20 @@ username = "carol"
 password = "env:TEST_USER_PASSWORD"
 
 [[pool]]
+id = "local_Challeng5"
+name = "mfa"
+mfa = "ON"
+{mfa}
+[[pool.client]]
+id = "{MFA_CLIENT}"
+name = "mfa"
+explicit_auth_flows = ["ALLOW_CUSTOM_AUTH"]
+
+[[pool.user]]
+username = "carol"
+password = "env:TEST_USER_PASSWORD"
+
+[[pool]]
 id = "local_Challeng4"
 name = "no-hooks"
 
@@ -115,6 +130,7 @@ password = "env:TEST_USER_PASSWORD"
             main = challenge_triggers(&hooks, "/challenge/define"),
             maybe = challenge_triggers(&hooks, "/challenge/define-maybe"),
             refuse = challenge_triggers(&hooks, "/challenge/define-refuse"),
+            mfa = challenge_triggers(&hooks, "/challenge/define"),
         );
         let api = Api::start_with(db, &config);
         Challenge { api, hooks }
@@ -130,6 +146,7 @@ on_both_backends_with!(
     admin_custom_auth_works_signed,
     a_refusing_or_invalid_define_hook_is_cognitos_error,
     unknown_and_disabled_users,
+    the_pools_mfa_follows_the_challenges,
 );
 
 fn initiate(client: &str, username: &str) -> Value {
@@ -415,8 +432,44 @@ async fn unknown_and_disabled_users(t: Challenge) {
     let calls = t.hooks.calls().len();
     let legacy = api.call("InitiateAuth", initiate(LEGACY, "nobody")).await;
     assert_error(&legacy, "UserNotFoundException");
-    let disabled = api.call("InitiateAuth", initiate(PUBLIC, "dora")).await;
-    assert_error(&disabled, "NotAuthorizedException");
-    assert_eq!(disabled.1["message"], "User is disabled.");
     assert_eq!(t.hooks.calls().len(), calls);
+    // A disabled account is told only to whoever passed its challenges, as a password flow
+    // tells it only after the right password.
+    let (status, mut out) = api.call("InitiateAuth", initiate(PUBLIC, "dora")).await;
+    assert!(status.is_success(), "{out}");
+    for text in ANSWERS {
+        let reply = api
+            .call(
+                "RespondToAuthChallenge",
+                answer(PUBLIC, &out["Session"], "dora", text),
+            )
+            .await;
+        out = reply.1;
+    }
+    assert_eq!(out["__type"], "NotAuthorizedException", "{out}");
+    assert_eq!(out["message"], "User is disabled.");
+}
+
+async fn the_pools_mfa_follows_the_challenges(t: Challenge) {
+    let api = &t.api;
+    let (_, mut out) = api
+        .call("InitiateAuth", initiate(MFA_CLIENT, "carol"))
+        .await;
+    for text in ANSWERS {
+        let reply = api
+            .call(
+                "RespondToAuthChallenge",
+                answer(MFA_CLIENT, &out["Session"], "carol", text),
+            )
+            .await;
+        assert!(reply.0.is_success(), "{reply:?}");
+        out = reply.1;
+    }
+    // `mfa = "ON"` and no authenticator yet: set one up before any token.
+    assert_eq!(out["ChallengeName"], "MFA_SETUP", "{out}");
+    assert!(out.get("AuthenticationResult").is_none());
+    let (status, associated) = api
+        .call("AssociateSoftwareToken", json!({"Session": out["Session"]}))
+        .await;
+    assert!(status.is_success(), "{associated}");
 }

@@ -6,13 +6,12 @@
 //! When the hooks are done, the account's checks, MFA and tokens are every other flow's.
 
 use super::{
-    Metadata, Params, Signing, after_check, challenge_answer, locked, param, record, refusal,
-    session, unknown_user, wrong_password,
+    Metadata, Params, Signing, after_check, challenge_answer, locked, param, record, session,
+    unknown_user, wrong_password,
 };
 use crate::api::{ApiError, Ctx, secret_hash};
 use crate::flows::credentials::{self, Keys};
 use crate::flows::custom_auth::{self, CUSTOM_CHALLENGE, ChallengeResult, Next, Pending, Subject};
-use crate::flows::sign_in;
 use crate::metrics::SignIn;
 use crate::model::User;
 use crate::model::client::ExistenceErrors;
@@ -62,12 +61,9 @@ pub fn start(
         record(ctx, SignIn::Locked);
         return Err(locked());
     }
-    if let Some(user) = &user {
-        let expired = credentials::temporary_password_expired(&site, user, now);
-        if let Err(refused) = sign_in::after_password(user.enabled, user.status, expired) {
-            return Err(refusal(ctx, refused));
-        }
-    }
+    // The account's refusals (disabled, unconfirmed, …) come only once the hooks are satisfied,
+    // as a password flow's come after the right password: no answer tells an account's state
+    // to someone who has not passed its challenges.
     let history = if params.contains_key("SRP_A") {
         vec![ChallengeResult::srp_a()]
     } else {
@@ -135,9 +131,6 @@ pub fn respond(
         })
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .ok_or_else(session::expired)?;
-    if user.as_ref().is_some_and(|u| !u.enabled) {
-        return Err(ApiError::not_authorized("User is disabled."));
-    }
     let keys = Keys::new(&site, user.as_ref(), &row.username, None);
     if keys.locked(conn, now)? {
         record(ctx, SignIn::Locked);
