@@ -147,6 +147,8 @@ on_both_backends_with!(
     a_refusing_or_invalid_define_hook_is_cognitos_error,
     unknown_and_disabled_users,
     the_pools_mfa_follows_the_challenges,
+    amazon_cognito_identity_js_answers_custom_challenges,
+    an_srp_a_start_is_the_first_history_entry,
 );
 
 fn initiate(client: &str, username: &str) -> Value {
@@ -472,4 +474,53 @@ async fn the_pools_mfa_follows_the_challenges(t: Challenge) {
         .call("AssociateSoftwareToken", json!({"Session": out["Session"]}))
         .await;
     assert!(status.is_success(), "{associated}");
+}
+
+/// amazon-cognito-identity-js's `initiateAuth` (`CUSTOM_AUTH`) with its `customChallenge`
+/// callback (tests/api-clients/identity_js_custom.mjs).
+async fn amazon_cognito_identity_js_answers_custom_challenges(t: Challenge) {
+    let root = crate::binary::npm_packages("tests/api-clients");
+    let endpoint = format!("{}/", t.api.root);
+    let output = actix_web::rt::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg(root.join("identity_js_custom.mjs"))
+            .env("GATEHOUSE_ENDPOINT", endpoint)
+            .env("GATEHOUSE_POOL_ID", POOL)
+            .env("GATEHOUSE_PUBLIC_CLIENT_ID", PUBLIC)
+            .output()
+            .expect("node runs")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains(" 0 failed"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let defines = t.hooks.events("/challenge/define");
+    // Four defines for the sign-in, three for the one that failed in round 2.
+    assert_eq!(defines.len(), 4 + 3, "{defines:?}");
+    assert!(
+        defines
+            .iter()
+            .all(|e| e["request"]["clientMetadata"]["app"] == "identity-js")
+    );
+}
+
+/// `SRP_A` (with `CHALLENGE_NAME: SRP_A`, as the libraries send it) opens the history; the
+/// hooks decide what it means.
+async fn an_srp_a_start_is_the_first_history_entry(t: Challenge) {
+    let api = &t.api;
+    let mut input = initiate(PUBLIC, "carol");
+    input["AuthParameters"]["SRP_A"] = "ab".repeat(192).into();
+    input["AuthParameters"]["CHALLENGE_NAME"] = "SRP_A".into();
+    let (status, out) = api.call("InitiateAuth", input).await;
+    assert!(status.is_success(), "{out}");
+    assert_eq!(out["ChallengeParameters"]["round"], "1", "{out}");
+    let defines = t.hooks.events("/challenge/define");
+    assert_eq!(
+        defines[0]["request"]["session"],
+        json!([{"challengeName": "SRP_A", "challengeResult": true, "challengeMetadata": null}])
+    );
 }
