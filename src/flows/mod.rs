@@ -9,6 +9,7 @@ pub mod authorize;
 pub mod cache;
 pub mod codes;
 pub mod credentials;
+pub mod custom_auth;
 pub mod federation;
 pub mod hosted;
 pub mod import_links;

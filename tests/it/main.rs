@@ -33,4 +33,5 @@ mod source;
 mod startup;
 mod storage;
 mod triggers_tokens;
+mod triggers_challenge;
 mod upstream;

@@ -6,6 +6,7 @@
 //! steps after it `flows::sign_in`'s, the tokens `flows::token`'s.
 
 mod challenges;
+mod custom;
 mod mfa;
 mod session;
 mod srp_flow;
@@ -41,6 +42,8 @@ pub fn find(name: &str) -> Option<Action> {
 }
 
 type Params = HashMap<String, String>;
+/// `ClientMetadata`, passed to the hooks a sign-in calls.
+type Metadata = BTreeMap<String, String>;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -49,7 +52,8 @@ struct InitiateInput {
     client_id: String,
     #[serde(default)]
     auth_parameters: Params,
-    client_metadata: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    client_metadata: Option<Metadata>,
 }
 
 #[derive(Deserialize)]
@@ -60,7 +64,8 @@ struct AdminInitiateInput {
     client_id: String,
     #[serde(default)]
     auth_parameters: Params,
-    client_metadata: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    client_metadata: Option<Metadata>,
 }
 
 #[derive(Deserialize)]
@@ -71,6 +76,8 @@ struct RespondInput {
     session: Option<String>,
     #[serde(default)]
     challenge_responses: Params,
+    #[serde(default)]
+    client_metadata: Option<Metadata>,
 }
 
 #[derive(Deserialize)]
@@ -82,6 +89,8 @@ struct AdminRespondInput {
     session: Option<String>,
     #[serde(default)]
     challenge_responses: Params,
+    #[serde(default)]
+    client_metadata: Option<Metadata>,
 }
 
 /// Where a sign-in happens: the pool, the client, and whether an administrator called.
@@ -147,6 +156,7 @@ fn respond_to_auth_challenge(ctx: &mut Ctx, body: Value) -> Result<Value, ApiErr
         &i.challenge_name,
         i.session.as_deref(),
         &i.challenge_responses,
+        i.client_metadata.as_ref(),
     )
 }
 
@@ -159,6 +169,7 @@ fn admin_respond_to_auth_challenge(ctx: &mut Ctx, body: Value) -> Result<Value, 
         &i.challenge_name,
         i.session.as_deref(),
         &i.challenge_responses,
+        i.client_metadata.as_ref(),
     )
 }
 
@@ -184,7 +195,7 @@ fn initiate(
     signing: Signing,
     flow_name: &str,
     params: &Params,
-    metadata: Option<&BTreeMap<String, String>>,
+    metadata: Option<&Metadata>,
     admin: bool,
 ) -> Result<Value, ApiError> {
     let flow = flow_of(flow_name, admin)?;
@@ -199,7 +210,8 @@ fn initiate(
         }
         AuthFlow::RefreshToken => refresh(ctx, &signing, params),
         AuthFlow::UserSrp => srp_flow::start(ctx, &signing, params),
-        AuthFlow::CustomAuth | AuthFlow::UserAuth => Err(ApiError::invalid_parameter(format!(
+        AuthFlow::CustomAuth => custom::start(ctx, &signing, params, metadata),
+        AuthFlow::UserAuth => Err(ApiError::invalid_parameter(format!(
             "{flow_name} is not supported by this server."
         ))),
     }
@@ -211,6 +223,7 @@ fn respond(
     name: &str,
     session: Option<&str>,
     responses: &Params,
+    metadata: Option<&Metadata>,
 ) -> Result<Value, ApiError> {
     match name {
         "PASSWORD_VERIFIER" => srp_flow::verify(ctx, signing, responses),
@@ -218,6 +231,7 @@ fn respond(
         "SOFTWARE_TOKEN_MFA" => mfa::answer_code(ctx, signing, session, responses),
         "MFA_SETUP" => mfa::answer_setup(ctx, signing, session, responses),
         "SELECT_MFA_TYPE" => challenges::select_mfa_type(ctx, signing, session, responses),
+        "CUSTOM_CHALLENGE" => custom::respond(ctx, signing, session, responses, metadata),
         _ => Err(ApiError::invalid_parameter(format!(
             "The challenge {name} is not supported by this server."
         ))),
