@@ -10,6 +10,7 @@
 use super::credentials::{self, FirstFactor};
 use super::hosted::{
     Browser, Context, Field, HostedOutcome, PageResult, Screen, after_first_factor, context,
+    post_authentication,
 };
 use super::sign_in::{Challenge, Refusal};
 use super::{Services, Site, issue, session};
@@ -60,8 +61,8 @@ pub fn submit(db: &mut Lease, services: &Services, site: &Site, browser: &Browse
     }
     let outcome = match step {
         "new_password" => new_password(db, services, site, ctx, browser),
-        "mfa" => mfa_challenge(conn, services, site, ctx, browser),
-        "mfa_setup" => mfa_setup(conn, services, site, ctx, browser),
+        "mfa" => mfa_challenge(db, services, site, ctx, browser),
+        "mfa_setup" => mfa_setup(db, services, site, ctx, browser),
         "idp_email" => provider_by_email(conn, services, site, ctx, browser),
         _ => password(db, services, site, ctx, browser, username),
     }?;
@@ -157,6 +158,7 @@ fn password(
         &username,
         password,
         Some(browser.address),
+        super::lifecycle::Caller::client(ctx.client.id.as_str()),
         browser.now,
     )?;
     let conn = db.conn()?;
@@ -166,6 +168,11 @@ fn password(
             Ok(fail(ctx.frame, "error.wrong_credentials"))
         }
         FirstFactor::Refused(refusal) => Ok(fail(ctx.frame, refusal_key(refusal))),
+        FirstFactor::Denied(error) => Ok(HostedOutcome::show_error(
+            ctx.frame,
+            Screen::SignIn { username },
+            super::triggers::page_text(&error),
+        )),
         FirstFactor::Passed {
             user,
             challenge: Some(challenge @ Challenge::NewPasswordRequired),
@@ -180,7 +187,7 @@ fn password(
             Ok(HostedOutcome::show(ctx.frame, screen).with_session(cookie))
         }
         FirstFactor::Passed { user, .. } => {
-            after_first_factor(conn, services, site, ctx, &user, browser)
+            after_first_factor(db, services, site, ctx, &user, browser)
         }
     }
 }
@@ -340,16 +347,17 @@ fn new_password(
         Err(e) => return Err(e.into()),
     }
     // The pending session has done its job; the next step starts its own.
-    after_first_factor(conn, services, site, ctx, &user, browser)
+    after_first_factor(db, services, site, ctx, &user, browser)
 }
 
 fn mfa_challenge(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     ctx: Context,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
+    let conn = db.conn()?;
     let Some(pending) = pending(conn, site, browser, SESSION_MFA)? else {
         return Ok(expired(ctx));
     };
@@ -383,17 +391,18 @@ fn mfa_challenge(
         ));
     }
     credentials::totp_passed(conn, site, &sub)?;
-    finish(conn, services, site, ctx, &pending, browser)
+    finish(db, services, site, ctx, &pending, browser)
 }
 
 fn mfa_setup(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     ctx: Context,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
     use crate::model::pool::MfaConfiguration;
+    let conn = db.conn()?;
     let Some(pending) = pending(conn, site, browser, SESSION_MFA_SETUP)? else {
         return Ok(expired(ctx));
     };
@@ -411,7 +420,7 @@ fn mfa_setup(
         row.totp_secret = None;
         row.updated_at = browser.now;
         mfa::save(conn, &services.sealer, &row)?;
-        return finish(conn, services, site, ctx, &pending, browser);
+        return finish(db, services, site, ctx, &pending, browser);
     }
     if let Some(locked) = totp_locked(conn, site, &sub, browser)? {
         return Ok(locked.replace(ctx));
@@ -442,7 +451,7 @@ fn mfa_setup(
     row.declined = false;
     row.updated_at = browser.now;
     mfa::save(conn, &services.sealer, &row)?;
-    finish(conn, services, site, ctx, &pending, browser)
+    finish(db, services, site, ctx, &pending, browser)
 }
 
 fn totp_miss(
@@ -484,13 +493,18 @@ fn totp_locked(
 
 /// The last step passed: the pending session becomes the browser's session.
 fn finish(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     ctx: Context,
     pending: &session::SignedIn,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
+    if let Some(refused) = post_authentication(db, services, site, &ctx, &pending.user) {
+        session::end(db.conn()?, browser.session_cookie)?;
+        return Ok(refused);
+    }
+    let conn = db.conn()?;
     grants::activate_session(
         conn,
         &pending.session.id_digest,

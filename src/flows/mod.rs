@@ -12,6 +12,7 @@ pub mod federation;
 pub mod hosted;
 pub mod introspect;
 pub mod issue;
+pub mod lifecycle;
 pub mod login;
 pub mod logout;
 pub mod passwords;

@@ -16,6 +16,7 @@ use crate::api::wire::input;
 use crate::api::{ApiError, Ctx, secret_hash};
 use crate::flows::Site;
 use crate::flows::credentials::{self, FirstFactor};
+use crate::flows::lifecycle::{self, Caller};
 use crate::flows::sign_in::{self, Challenge, Refusal, Step};
 use crate::metrics::SignIn;
 use crate::model::client::{AuthFlow, ExistenceErrors};
@@ -24,7 +25,7 @@ use crate::model::{AppClient, User};
 use crate::store::mfa as mfa_store;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 pub fn find(name: &str) -> Option<Action> {
     Some(match name {
@@ -47,6 +48,7 @@ struct InitiateInput {
     client_id: String,
     #[serde(default)]
     auth_parameters: Params,
+    client_metadata: Option<Metadata>,
 }
 
 #[derive(Deserialize)]
@@ -57,6 +59,7 @@ struct AdminInitiateInput {
     client_id: String,
     #[serde(default)]
     auth_parameters: Params,
+    client_metadata: Option<Metadata>,
 }
 
 #[derive(Deserialize)]
@@ -67,6 +70,7 @@ struct RespondInput {
     session: Option<String>,
     #[serde(default)]
     challenge_responses: Params,
+    client_metadata: Option<Metadata>,
 }
 
 #[derive(Deserialize)]
@@ -78,12 +82,24 @@ struct AdminRespondInput {
     session: Option<String>,
     #[serde(default)]
     challenge_responses: Params,
+    client_metadata: Option<Metadata>,
 }
 
-/// Where a sign-in happens: the pool, the client, and whether an administrator called.
+type Metadata = BTreeMap<String, String>;
+
+/// Where a sign-in happens: the pool, the client, and the request's `ClientMetadata` (for the
+/// hooks).
 pub struct Signing {
     pub site: Site,
     pub client: AppClient,
+    pub metadata: Option<Metadata>,
+}
+
+impl Signing {
+    /// Who signs in, as the lifecycle hooks see it.
+    pub fn caller(&self) -> Caller<'_> {
+        Caller::client(self.client.id.as_str()).with_metadata(self.metadata.as_ref())
+    }
 }
 
 /// A required member of `AuthParameters` / `ChallengeResponses`.
@@ -98,9 +114,14 @@ pub fn param<'a>(params: &'a Params, name: &str) -> Result<&'a str, ApiError> {
 fn initiate_auth(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
     let i: InitiateInput = input(body)?;
     let (site, client) = ctx.client_site(&i.client_id)?;
+    let metadata = i.client_metadata;
     initiate(
         ctx,
-        Signing { site, client },
+        Signing {
+            site,
+            client,
+            metadata,
+        },
         &i.auth_flow,
         &i.auth_parameters,
         false,
@@ -109,7 +130,8 @@ fn initiate_auth(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
 
 fn admin_initiate_auth(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
     let i: AdminInitiateInput = input(body)?;
-    let signing = admin_signing(ctx, &i.user_pool_id, &i.client_id)?;
+    let mut signing = admin_signing(ctx, &i.user_pool_id, &i.client_id)?;
+    signing.metadata = i.client_metadata;
     initiate(ctx, signing, &i.auth_flow, &i.auth_parameters, true)
 }
 
@@ -121,13 +143,21 @@ fn admin_signing(ctx: &mut Ctx, pool_id: &str, client_id: &str) -> Result<Signin
             "User pool client {client_id} does not exist."
         )));
     }
-    Ok(Signing { site, client })
+    Ok(Signing {
+        site,
+        client,
+        metadata: None,
+    })
 }
 
 fn respond_to_auth_challenge(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
     let i: RespondInput = input(body)?;
     let (site, client) = ctx.client_site(&i.client_id)?;
-    let signing = Signing { site, client };
+    let signing = Signing {
+        site,
+        client,
+        metadata: i.client_metadata,
+    };
     respond(
         ctx,
         &signing,
@@ -139,7 +169,8 @@ fn respond_to_auth_challenge(ctx: &mut Ctx, body: Value) -> Result<Value, ApiErr
 
 fn admin_respond_to_auth_challenge(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
     let i: AdminRespondInput = input(body)?;
-    let signing = admin_signing(ctx, &i.user_pool_id, &i.client_id)?;
+    let mut signing = admin_signing(ctx, &i.user_pool_id, &i.client_id)?;
+    signing.metadata = i.client_metadata;
     respond(
         ctx,
         &signing,
@@ -274,6 +305,7 @@ fn password(ctx: &mut Ctx, signing: &Signing, params: &Params) -> Result<Value, 
         username,
         password,
         None,
+        signing.caller(),
         now,
     )?;
     after_check(ctx, signing, checked)
@@ -299,6 +331,7 @@ pub fn after_check(
             Err(wrong_password())
         }
         FirstFactor::Refused(r) => Err(refusal(ctx, r)),
+        FirstFactor::Denied(error) => Err(error.into()),
         FirstFactor::Passed { user, challenge } => next_step(ctx, signing, &user, challenge),
     }
 }
@@ -353,6 +386,8 @@ pub fn challenge_answer(name: &str, session: &str, params: Value) -> Value {
 /// Every factor is in: the hosted UI's tokens, with the scope Cognito's API sign-ins carry.
 pub fn tokens(ctx: &mut Ctx, signing: &Signing, user: &User) -> Result<Value, ApiError> {
     let (services, now) = (ctx.services, ctx.now);
+    // A failing post authentication hook fails the sign-in, as in Cognito.
+    lifecycle::post_authentication(ctx.db, services, &signing.site, user, signing.caller())?;
     let conn = ctx.conn()?;
     let issued = crate::flows::token::sign_in_tokens(
         conn,
