@@ -12,7 +12,7 @@ def pre_sign_up(event):
     name = event["userName"]
     request = event["request"]
     validation = request.get("validationData") or {}
-    if name.startswith("refused") or validation.get("deny") == "yes":
+    if "refused" in name or validation.get("deny") == "yes":
         return _refuse(f"Sign-ups are closed for {name}")
     email = request["userAttributes"].get("email", "")
     if email.endswith("@example.com"):

@@ -552,6 +552,134 @@ async fn hosted_pages_fire_the_same_hooks(t: Lifecycle) {
     );
 }
 
+const FED_POOL: &str = "local_Lifecycl2";
+const FED_CLIENT: &str = "lifecyclefedclient00000001";
+
+/// A pool whose app signs in only through a stand-in OIDC provider (tests/it/upstream.rs).
+struct Federated {
+    _db: TestDb,
+    hooks: HookService,
+    base: String,
+    http: reqwest::Client,
+    issuer: String,
+}
+
+impl Federated {
+    async fn start(db: TestDb) -> Self {
+        let provider = crate::upstream::start_provider();
+        // Its token endpoint answers at once.
+        provider.release.add_permits(1_000);
+        let issuer = provider.issuer.get().unwrap().clone();
+        let hooks = HookService::start(&["lifecycle"], &[]);
+        let pre_sign_up = trigger_line("pre_sign_up", &hooks.url("/pre-sign-up"), "");
+        let config = format!(
+            r#"
+[[pool]]
+id = "{FED_POOL}"
+name = "federated"
+
+[pool.triggers]
+{pre_sign_up}
+[[pool.client]]
+id = "{FED_CLIENT}"
+name = "web"
+callback_urls = ["http://localhost:3000/callback"]
+allowed_oauth_flows = ["code"]
+require_pkce = false
+allowed_oauth_scopes = ["openid"]
+supported_identity_providers = ["Up"]
+
+[[pool.identity_provider]]
+name = "Up"
+type = "OIDC"
+attribute_mapping = {{ username = "sub" }}
+[pool.identity_provider.details]
+client_id = "gatehouse"
+client_secret = "upstream-secret"
+authorize_scopes = "openid"
+oidc_issuer = "{issuer}"
+"#
+        );
+        let api = Api::start_with(db, &config);
+        Self {
+            base: format!("{}/{FED_POOL}", api.root),
+            http: api.http.clone(),
+            _db: api.db,
+            hooks,
+            issuer,
+        }
+    }
+
+    /// A whole federated sign-in of upstream `subject`: where the browser ends up.
+    async fn sign_in(&self, subject: &str) -> String {
+        let response = self
+            .http
+            .get(format!("{}/oauth2/authorize", self.base))
+            .query(&[
+                ("response_type", "code"),
+                ("client_id", FED_CLIENT),
+                ("redirect_uri", "http://localhost:3000/callback"),
+                ("scope", "openid"),
+                ("state", "app-state"),
+                ("identity_provider", "Up"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let upstream = location(&response);
+        assert!(upstream.starts_with(&self.issuer), "{upstream}");
+        let cookie = response
+            .cookies()
+            .find(|c| c.name() == "gatehouse_federation")
+            .expect("the binding cookie")
+            .value()
+            .to_owned();
+        let (state, nonce) = (param(&upstream, "state"), param(&upstream, "nonce"));
+        let back = self
+            .http
+            .get(format!("{}/oauth2/idpresponse", self.base))
+            .query(&[
+                ("code", format!("{subject}.{}", nonce.unwrap())),
+                ("state", state.unwrap()),
+            ])
+            .header("cookie", format!("gatehouse_federation={cookie}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(back.status(), StatusCode::FOUND);
+        location(&back)
+    }
+
+    fn users(&self) -> i64 {
+        gatehouse::store::users::count(&mut self._db.store.conn().unwrap(), FED_POOL).unwrap()
+    }
+}
+
+async fn a_first_federated_sign_in_is_a_sign_up(t: Federated) {
+    let landed = t.sign_in("u-1").await;
+    assert!(param(&landed, "code").is_some(), "{landed}");
+    let events = t.hooks.events("/pre-sign-up");
+    assert_eq!(events.len(), 1);
+    let event = &events[0];
+    assert_eq!(event["triggerSource"], "PreSignUp_ExternalProvider");
+    assert_eq!(event["userPoolId"], FED_POOL);
+    assert_eq!(event["userName"], "Up_u-1");
+    assert_eq!(event["callerContext"]["clientId"], FED_CLIENT);
+    // The second sign-in of the same identity is no sign-up.
+    let again = t.sign_in("u-1").await;
+    assert!(param(&again, "code").is_some(), "{again}");
+    assert_eq!(t.hooks.events("/pre-sign-up").len(), 1);
+    assert_eq!(t.users(), 1);
+    // A refusal reaches the app as Cognito's, and creates no user.
+    let refused = t.sign_in("refused-9").await;
+    assert_eq!(param(&refused, "error").as_deref(), Some("invalid_request"));
+    assert_eq!(
+        param(&refused, "error_description").as_deref(),
+        Some("PreSignUp failed with error Sign-ups are closed for Up_refused-9.")
+    );
+    assert_eq!(t.users(), 1);
+}
+
 on_both_backends_with!(
     Lifecycle;
     pre_sign_up_confirms_refuses_and_verifies_on_the_api,
@@ -560,3 +688,9 @@ on_both_backends_with!(
     pre_and_post_authentication_on_every_api_flow,
     hosted_pages_fire_the_same_hooks,
 );
+
+mod federated {
+    use super::*;
+
+    on_both_backends_with!(Federated; a_first_federated_sign_in_is_a_sign_up);
+}
