@@ -4,12 +4,15 @@
 //! plain inputs and `now`, and turn the outcome into a page or a Cognito answer.
 
 use super::codes::{self, Redemption, Refusal};
+use super::lifecycle::{self, Caller, ConfirmSource, SignUpSource, SignUpStop};
 use super::{Services, Site};
+use crate::hooks::HookError;
 use crate::model::attributes::{Attributes, VERIFIABLE};
 use crate::model::{User, UserStatus};
 use crate::oauth::OAuthError;
 use crate::store::codes::{PURPOSE_RESET, PURPOSE_SIGNUP, PURPOSE_VERIFY_EMAIL};
 use crate::store::{self, AnyConnection, Lease, StoreError};
+use std::collections::BTreeMap;
 
 /// Whether the pool sends sign-up codes to emails (`auto_verified_attributes` has `email`).
 pub fn verifies_email(site: &Site) -> bool {
@@ -28,11 +31,17 @@ pub struct Registration<'a> {
     pub password: &'a str,
     /// The client hides taken names (`prevent_user_existence_errors = ENABLED`).
     pub hide_existing: bool,
+    /// `ValidationData` for the pre sign-up hook (never stored).
+    pub validation_data: Option<&'a BTreeMap<String, String>>,
+    pub caller: Caller<'a>,
 }
 
 pub enum Registered {
-    /// A new UNCONFIRMED user; `code_to` is the email the code went to.
+    /// A new user: UNCONFIRMED, or CONFIRMED when the pre sign-up hook confirmed it (then no
+    /// code is sent); `code_to` is the email the code went to.
     Created { user: User, code_to: Option<String> },
+    /// The pre sign-up hook refused or failed: nothing was created.
+    Stopped(SignUpStop),
     /// The name or alias is taken. When hidden, the owner was told by email and the caller
     /// answers as for a new account.
     Taken,
@@ -53,8 +62,9 @@ pub fn sign_in_name(site: &Site, username: &str, attributes: &Attributes) -> Str
     }
 }
 
-/// Creates an UNCONFIRMED user and, when the pool verifies emails, emails a code. Runs argon2
-/// with no connection checked out, for a taken name as for a new one.
+/// Creates an UNCONFIRMED user and, when the pool verifies emails, emails a code. The pre
+/// sign-up hook is asked first and may confirm the user or verify its email or phone number.
+/// Runs the hook and argon2 with no connection checked out, for a taken name as for a new one.
 pub fn register(
     db: &mut Lease,
     services: &Services,
@@ -68,6 +78,8 @@ pub fn register(
         mut attributes,
         password,
         hide_existing,
+        validation_data,
+        caller,
     } = registration;
     let sign_in_name = sign_in_name(site, &username, &attributes);
     let sub = uuid::Uuid::new_v4();
@@ -76,21 +88,40 @@ pub fn register(
     for (_, flag) in VERIFIABLE {
         attributes.remove(flag);
     }
+    db.release();
+    let username = if settings.username_attributes.is_empty() {
+        username
+    } else {
+        sub.to_string()
+    };
+    let answer = match lifecycle::pre_sign_up(
+        db,
+        services,
+        site,
+        SignUpSource::SignUp,
+        &username,
+        &attributes,
+        validation_data,
+        caller,
+    ) {
+        Ok(answer) => answer,
+        Err(stop) => return Ok(Registered::Stopped(stop)),
+    };
     if verify_email {
         attributes
             .set("email_verified", "false")
             .map_err(super::internal)?;
     }
-    db.release();
+    answer.verify(&mut attributes);
     let mut user = User {
         sub,
         pool_id: site.pool.id.clone(),
-        username: if settings.username_attributes.is_empty() {
-            username
+        username,
+        status: if answer.auto_confirm {
+            UserStatus::Confirmed
         } else {
-            sub.to_string()
+            UserStatus::Unconfirmed
         },
-        status: UserStatus::Unconfirmed,
         enabled: true,
         password_hash: None,
         attributes,
@@ -104,7 +135,7 @@ pub fn register(
         .attributes
         .get("email")
         .map(str::to_owned)
-        .filter(|_| verify_email);
+        .filter(|_| verify_email && !answer.auto_confirm);
     let created = store::write_transaction(conn, |conn| {
         store::users::create(conn, &site.pool, &user)?;
         if let Some(email) = &email {
@@ -136,6 +167,9 @@ pub fn register(
 pub enum Confirmation {
     /// CONFIRMED now, and the email the code went to verified.
     Confirmed(User),
+    /// CONFIRMED now, but the post confirmation hook failed: the confirmation stands (it had
+    /// committed), and the caller reports the hook's error.
+    HookFailed(User, HookError),
     Refused(Refusal),
     /// The user exists but is not waiting for confirmation (already confirmed, or disabled);
     /// the try was counted like a wrong code.
@@ -144,8 +178,32 @@ pub enum Confirmation {
     AliasExists,
 }
 
-/// Checks a sign-up code typed for `username` and confirms the user.
+/// Checks a sign-up code typed for `username` and confirms the user; then the post
+/// confirmation hook hears of it (with no connection held).
+#[allow(clippy::too_many_arguments)]
 pub fn confirm_sign_up(
+    db: &mut Lease,
+    services: &Services,
+    site: &Site,
+    username: &str,
+    code: &str,
+    caller: Caller,
+    now: i64,
+) -> Result<Confirmation, StoreError> {
+    let confirmed = check_sign_up_code(db.conn()?, site, username, code, now)?;
+    let Confirmation::Confirmed(user) = confirmed else {
+        return Ok(confirmed);
+    };
+    let source = ConfirmSource::SignUp;
+    Ok(
+        match lifecycle::post_confirmation(db, services, site, source, &user, caller) {
+            Ok(()) => Confirmation::Confirmed(user),
+            Err(error) => Confirmation::HookFailed(user, error),
+        },
+    )
+}
+
+fn check_sign_up_code(
     conn: &mut AnyConnection,
     site: &Site,
     username: &str,
@@ -267,11 +325,15 @@ pub fn start_reset(
 
 pub enum Reset {
     Done(User),
+    /// The password is reset, but the post confirmation hook failed (reported, not undone).
+    HookFailed(User, HookError),
     Refused(Refusal),
 }
 
 /// Checks a reset code and sets the new password (already checked against the policy): the
-/// user is CONFIRMED and, unless the pool turned it off, signed out everywhere.
+/// user is CONFIRMED and, unless the pool turned it off, signed out everywhere. Then the post
+/// confirmation hook hears of it.
+#[allow(clippy::too_many_arguments)]
 pub fn finish_reset(
     db: &mut Lease,
     services: &Services,
@@ -279,6 +341,7 @@ pub fn finish_reset(
     username: &str,
     code: &str,
     password: &str,
+    caller: Caller,
     now: i64,
 ) -> Result<Reset, OAuthError> {
     let conn = db.conn()?;
@@ -306,7 +369,13 @@ pub fn finish_reset(
         store::users::update(conn, &site.pool, &user)?;
         super::recovery::signed_out_elsewhere(conn, site, &user, None, now)
     })?;
-    Ok(Reset::Done(user))
+    let source = ConfirmSource::ForgotPassword;
+    Ok(
+        match lifecycle::post_confirmation(db, services, site, source, &user, caller) {
+            Ok(()) => Reset::Done(user),
+            Err(error) => Reset::HookFailed(user, error),
+        },
+    )
 }
 
 /// The email a verification code should go to: a pending new address when there is one (see

@@ -4,10 +4,12 @@
 //! the account's refusals and the new-password challenge (docs/hosted-ui.md, "Security";
 //! docs/api.md, "Sign-in flows"). Also the TOTP throttle both front doors share.
 
-use super::migration::{self, Caller, Migrated};
+use super::lifecycle::{self, Caller};
+use super::migration::{self, Migrated};
 use super::sign_in::{self, Challenge, Refusal};
 use super::{Site, passwords};
 use crate::flows::Services;
+use crate::hooks::HookError;
 use crate::model::User;
 use crate::secrets;
 use crate::store::{self, AnyConnection, Lease, StoreError, mfa, throttle};
@@ -23,6 +25,9 @@ pub enum FirstFactor {
     Locked,
     /// No user has this name (checked at the same cost as a wrong password, and counted).
     UnknownUser,
+    /// The pre authentication hook refused or failed: not counted as a wrong password, and
+    /// said whatever the password was.
+    Denied(HookError),
     WrongPassword,
     /// The right password, but the account may not sign in.
     Refused(Refusal),
@@ -75,8 +80,9 @@ impl Keys {
     }
 }
 
-/// Checks a typed name and password. Runs argon2 with the connection given back to the pool.
-/// A name the pool does not know goes to its migration hook, when it has one.
+/// Checks a typed name and password. Runs argon2 and the pre authentication hook with the
+/// connection given back to the pool. A name the pool does not know goes to its migration hook,
+/// when it has one.
 #[allow(clippy::too_many_arguments)]
 pub fn check_password(
     db: &mut Lease,
@@ -106,6 +112,11 @@ pub fn check_password(
             secrets::legacy::Checked::NO
         }
     };
+    if let Some(found) = &user
+        && let Err(denied) = lifecycle::pre_authentication(db, services, site, found, caller)
+    {
+        return Ok(FirstFactor::Denied(denied));
+    }
     let conn = db.conn()?;
     let mut user = match (user, checked.matches) {
         (Some(user), true) => user,

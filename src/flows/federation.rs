@@ -5,6 +5,7 @@
 //! exchange the code, maps the claims, creates or updates the federated user and resumes the app's
 //! authorization. Upstream errors and refusals go back to the app as OAuth error redirects.
 
+use super::lifecycle::{self, SignUpAnswer, SignUpStop};
 use super::request::{Resolution, resolve};
 use super::{Services, Site, internal, issue, session};
 use crate::federation::mapping::{self, MappingError};
@@ -16,7 +17,7 @@ use crate::oauth::{ErrorCode, OAuthError, Params, pkce};
 use crate::secrets::{self, SecretDigest};
 use crate::store::federation::{self as fed_store, IdentityRow, PendingRow};
 use crate::store::grants::SESSION_ACTIVE;
-use crate::store::{self, AnyConnection, StoreError};
+use crate::store::{self, AnyConnection, Lease, StoreError};
 use crate::ui::i18n::Text;
 use serde_json::json;
 use subtle::ConstantTimeEq;
@@ -295,7 +296,7 @@ pub async fn exchange(
 /// The last step of `/oauth2/idpresponse`: the federated user and its session in one
 /// transaction, then the app's code or tokens.
 pub fn finish(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     answer: &Answer,
@@ -308,10 +309,15 @@ pub fn finish(
         request,
         ..
     } = answer;
+    let first = match first_sign_in(db, services, site, answer, identity)? {
+        Ok(first) => first,
+        Err(message) => return Ok(to_app(request.error(OAuthError::invalid_request(message)))),
+    };
+    let conn = db.conn()?;
     // One transaction: a sign-in refused half-way (a value too long, an email that is another
     // user's alias) leaves no user or link behind.
     let signed_in = crate::store::write_transaction::<_, Refusal>(conn, |conn| {
-        let user = user_for_identity(conn, site, provider, identity, now)?;
+        let user = federated_user(conn, site, provider, identity, first.as_ref(), now)?;
         // A disabled user's mapped attributes are still recorded; only the session is refused.
         if !user.enabled {
             return Ok(SignedIn::Disabled);
@@ -337,6 +343,58 @@ pub fn finish(
         location,
         session: Some(cookie),
     })
+}
+
+/// An identity no user is linked to yet is a sign-up: the pre sign-up hook
+/// (`PreSignUp_ExternalProvider`) hears of it, with the mapped attributes, before anything is
+/// written. `Err` is the hook's refusal, for the app (Cognito's `error_description`).
+fn first_sign_in(
+    db: &mut Lease,
+    services: &Services,
+    site: &Site,
+    answer: &Answer,
+    identity: &UpstreamIdentity,
+) -> Result<Result<Option<SignUpAnswer>, String>, OAuthError> {
+    let provider = &answer.provider;
+    if !super::triggers::declared(site, crate::model::triggers::TriggerKind::PreSignUp)
+        || fed_store::user_of(
+            db.conn()?,
+            site.pool_id(),
+            &provider.name,
+            &identity.subject,
+        )?
+        .is_some()
+    {
+        return Ok(Ok(None));
+    }
+    // A mapping the sign-in will refuse anyway is left to `federated_user` to say.
+    let mut attributes = Attributes::new();
+    for (name, value) in
+        mapping::map_claims(&provider.attribute_mapping, &identity.claims).unwrap_or_default()
+    {
+        let _ = attributes.set(name, value);
+    }
+    let user_name = format!("{}_{}", provider.name, identity.subject);
+    let caller = lifecycle::Caller::client(answer.client.id.as_str());
+    let source = lifecycle::SignUpSource::ExternalProvider;
+    Ok(
+        match lifecycle::pre_sign_up(
+            db,
+            services,
+            site,
+            source,
+            &user_name,
+            &attributes,
+            None,
+            caller,
+        ) {
+            Ok(first) => Ok(Some(first)),
+            Err(SignUpStop::Hook(error)) => Err(error.message()),
+            Err(SignUpStop::NothingToVerify(attribute)) => Err(format!(
+                "the pre sign-up hook asked to verify {attribute}, which the user does not have"
+            )),
+        },
+    )
 }
 
 /// A federated identity's user, with the new session's cookie, or disabled.
@@ -380,6 +438,20 @@ pub fn user_for_identity(
     identity: &UpstreamIdentity,
     now: i64,
 ) -> Result<User, Refusal> {
+    federated_user(conn, site, provider, identity, None, now)
+}
+
+/// `user_for_identity`, with what the pre sign-up hook said of a first sign-in: a new user's
+/// email or phone number it verified are marked so.
+fn federated_user(
+    conn: &mut AnyConnection,
+    site: &Site,
+    provider: &IdentityProvider,
+    identity: &UpstreamIdentity,
+    first: Option<&SignUpAnswer>,
+    now: i64,
+) -> Result<User, Refusal> {
+    let mut created = false;
     let mapped = match mapping::map_claims(&provider.attribute_mapping, &identity.claims) {
         Ok(mapped) => mapped,
         Err(error @ MappingError::TooLong { .. }) => {
@@ -419,6 +491,7 @@ pub fn user_for_identity(
                 }
                 Err(e) => return Err(e.into()),
             }
+            created = true;
             fed_store::link(
                 conn,
                 &IdentityRow {
@@ -458,6 +531,9 @@ pub fn user_for_identity(
         {
             user.attributes.set(*flag, "false").map_err(internal)?;
         }
+    }
+    if let (true, Some(first)) = (created, first) {
+        first.verify(&mut user.attributes);
     }
     let identities = fed_store::identities_of(conn, &user.sub.to_string())?;
     user.attributes

@@ -7,13 +7,13 @@
 
 use super::authorize::{Resolution, resolve};
 use super::sign_in::{self, Challenge, Step};
-use super::{Services, Site, issue, session};
+use super::{Services, Site, issue, lifecycle, session};
 use crate::model::client::COGNITO_PROVIDER;
 use crate::model::{AppClient, User};
 use crate::oauth::authorize::AuthorizationRequest;
 use crate::oauth::{OAuthError, Params};
 use crate::store::grants;
-use crate::store::{AnyConnection, StoreError, mfa};
+use crate::store::{AnyConnection, Lease, StoreError, mfa};
 use crate::totp;
 use crate::ui::i18n::Text;
 
@@ -217,7 +217,7 @@ pub fn password_context(
 /// session and the redirect to the app.
 /// `pending` is the browser's pending session, reused rather than left behind.
 pub fn after_first_factor(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     ctx: Context,
@@ -226,6 +226,7 @@ pub fn after_first_factor(
 ) -> Result<HostedOutcome, OAuthError> {
     use crate::model::pool::MfaConfiguration;
     let now = browser.now;
+    let conn = db.conn()?;
     let mode = site.pool.settings.mfa_configuration;
     let sub = user.sub.to_string();
     let row = if mode == MfaConfiguration::Off {
@@ -258,6 +259,10 @@ pub fn after_first_factor(
             super::login::ask_attributes(conn, site, ctx, user, now)
         }
         Step::Challenge(Challenge::NewPasswordRequired) | Step::Authenticated => {
+            if let Some(refused) = post_authentication(db, services, site, &ctx, user) {
+                return Ok(refused);
+            }
+            let conn = db.conn()?;
             let cookie = session::start(conn, site, user, grants::SESSION_ACTIVE, now)?;
             let location = issue::location(
                 conn,
@@ -275,6 +280,27 @@ pub fn after_first_factor(
             })
         }
     }
+}
+
+/// The post authentication hook, before a page's sign-in issues its session and code: `Some`
+/// is the sign-in page with the hook's message when it failed (the sign-in fails, as in
+/// Cognito).
+pub fn post_authentication(
+    db: &mut Lease,
+    services: &Services,
+    site: &Site,
+    ctx: &Context,
+    user: &User,
+) -> Option<HostedOutcome> {
+    let caller = lifecycle::Caller::client(ctx.client.id.as_str());
+    let error = lifecycle::post_authentication(db, services, site, user, caller).err()?;
+    Some(HostedOutcome::show_error(
+        ctx.frame.clone(),
+        Screen::SignIn {
+            username: String::new(),
+        },
+        super::triggers::page_text(&error),
+    ))
 }
 
 /// The TOTP set-up page for the secret on `row`.

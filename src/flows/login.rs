@@ -11,6 +11,7 @@
 use super::credentials::{self, FirstFactor};
 use super::hosted::{
     Browser, Context, Field, HostedOutcome, PageResult, Screen, after_first_factor, context,
+    post_authentication,
 };
 use super::sign_in::{Challenge, Refusal, SESSION_ATTRIBUTES};
 use super::{Services, Site, issue, session};
@@ -61,9 +62,9 @@ pub fn submit(db: &mut Lease, services: &Services, site: &Site, browser: &Browse
     }
     let outcome = match step {
         "new_password" => new_password(db, services, site, ctx, browser),
-        "mfa" => mfa_challenge(conn, services, site, ctx, browser),
-        "mfa_setup" => mfa_setup(conn, services, site, ctx, browser),
-        "attributes" => attributes(conn, services, site, ctx, browser),
+        "mfa" => mfa_challenge(db, services, site, ctx, browser),
+        "mfa_setup" => mfa_setup(db, services, site, ctx, browser),
+        "attributes" => attributes(db, services, site, ctx, browser),
         "idp_email" => provider_by_email(conn, services, site, ctx, browser),
         _ => password(db, services, site, ctx, browser, username),
     }?;
@@ -152,12 +153,11 @@ fn password(
             Text::new(text),
         )
     };
-    let caller = super::migration::Caller::new(ctx.client.id.as_str(), None);
     let checked = credentials::check_password(
         db,
         services,
         site,
-        caller,
+        super::lifecycle::Caller::client(ctx.client.id.as_str()),
         &username,
         password,
         Some(browser.address),
@@ -175,6 +175,11 @@ fn password(
             Ok(fail(ctx.frame, "error.wrong_credentials"))
         }
         FirstFactor::MigrationFailed(_) => Ok(fail(ctx.frame, "error.hook_failed")),
+        FirstFactor::Denied(error) => Ok(HostedOutcome::show_error(
+            ctx.frame,
+            Screen::SignIn { username },
+            super::triggers::page_text(&error),
+        )),
         FirstFactor::Passed {
             user,
             challenge: Some(challenge @ Challenge::NewPasswordRequired),
@@ -189,7 +194,7 @@ fn password(
             Ok(HostedOutcome::show(ctx.frame, screen).with_session(cookie))
         }
         FirstFactor::Passed { user, .. } => {
-            after_first_factor(conn, services, site, ctx, &user, browser)
+            after_first_factor(db, services, site, ctx, &user, browser)
         }
     }
 }
@@ -275,12 +280,13 @@ pub(super) fn ask_attributes(
 /// The missing required attributes, checked like sign-up's; only they are written, onto the
 /// user as stored now. Then the sign-in ends as any other.
 fn attributes(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     ctx: Context,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
+    let conn = db.conn()?;
     let Some(pending) = pending(conn, site, browser, SESSION_ATTRIBUTES)? else {
         return Ok(expired(ctx));
     };
@@ -327,7 +333,7 @@ fn attributes(
         session: pending.session,
         user,
     };
-    finish(conn, services, site, ctx, &done, browser)
+    finish(db, services, site, ctx, &done, browser)
 }
 
 /// The half-finished sign-in of kind `kind` this browser holds.
@@ -421,16 +427,17 @@ fn new_password(
         Err(e) => return Err(e.into()),
     }
     // The pending session has done its job; the next step starts its own.
-    after_first_factor(conn, services, site, ctx, &user, browser)
+    after_first_factor(db, services, site, ctx, &user, browser)
 }
 
 fn mfa_challenge(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     ctx: Context,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
+    let conn = db.conn()?;
     let Some(pending) = pending(conn, site, browser, SESSION_MFA)? else {
         return Ok(expired(ctx));
     };
@@ -464,17 +471,18 @@ fn mfa_challenge(
         ));
     }
     credentials::totp_passed(conn, site, &sub)?;
-    finish(conn, services, site, ctx, &pending, browser)
+    finish(db, services, site, ctx, &pending, browser)
 }
 
 fn mfa_setup(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     ctx: Context,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
     use crate::model::pool::MfaConfiguration;
+    let conn = db.conn()?;
     let Some(pending) = pending(conn, site, browser, SESSION_MFA_SETUP)? else {
         return Ok(expired(ctx));
     };
@@ -492,7 +500,7 @@ fn mfa_setup(
         row.totp_secret = None;
         row.updated_at = browser.now;
         mfa::save(conn, &services.sealer, &row)?;
-        return finish(conn, services, site, ctx, &pending, browser);
+        return finish(db, services, site, ctx, &pending, browser);
     }
     if let Some(locked) = totp_locked(conn, site, &sub, browser)? {
         return Ok(locked.replace(ctx));
@@ -523,7 +531,7 @@ fn mfa_setup(
     row.declined = false;
     row.updated_at = browser.now;
     mfa::save(conn, &services.sealer, &row)?;
-    finish(conn, services, site, ctx, &pending, browser)
+    finish(db, services, site, ctx, &pending, browser)
 }
 
 fn totp_miss(
@@ -566,18 +574,25 @@ fn totp_locked(
 /// The last step passed: the pending session becomes the browser's session, unless required
 /// attributes are still missing.
 fn finish(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     ctx: Context,
     pending: &session::SignedIn,
     browser: &Browser,
 ) -> Result<HostedOutcome, OAuthError> {
+    // Missing required attributes first: the sign-in is complete only once they are given.
     if !super::sign_in::missing_attributes(&site.pool.settings, &pending.user.attributes).is_empty()
     {
+        let conn = db.conn()?;
         session::end(conn, browser.session_cookie)?;
         return ask_attributes(conn, site, ctx, &pending.user, browser.now);
     }
+    if let Some(refused) = post_authentication(db, services, site, &ctx, &pending.user) {
+        session::end(db.conn()?, browser.session_cookie)?;
+        return Ok(refused);
+    }
+    let conn = db.conn()?;
     grants::activate_session(
         conn,
         &pending.session.id_digest,

@@ -14,23 +14,9 @@ use crate::model::triggers::TriggerKind;
 use crate::model::{User, UserStatus};
 use crate::store::{self, Lease, StoreError};
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
 
 /// Who asks: the app client and the `ClientMetadata` it sent (none on the hosted pages).
-#[derive(Debug, Clone, Copy)]
-pub struct Caller<'a> {
-    pub client_id: &'a str,
-    pub metadata: Option<&'a BTreeMap<String, String>>,
-}
-
-impl<'a> Caller<'a> {
-    pub fn new(client_id: &'a str, metadata: Option<&'a BTreeMap<String, String>>) -> Self {
-        Self {
-            client_id,
-            metadata,
-        }
-    }
-}
+pub use super::lifecycle::Caller;
 
 /// Why a migration created nobody. Nothing is ever half-created.
 #[derive(Debug)]
@@ -76,7 +62,7 @@ pub fn sign_in(
         "UserMigration_Authentication",
         site.pool_id(),
         typed,
-        Some(caller.client_id),
+        caller.client_id,
     )
     .request("password", password)
     .request(
@@ -110,7 +96,7 @@ pub fn forgot_password(
         "UserMigration_ForgotPassword",
         site.pool_id(),
         typed,
-        Some(caller.client_id),
+        caller.client_id,
     );
     migrate(db, services, site, caller, event, typed, None, now)
 }

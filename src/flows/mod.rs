@@ -15,6 +15,7 @@ pub mod hosted;
 pub mod import_links;
 pub mod introspect;
 pub mod issue;
+pub mod lifecycle;
 pub mod login;
 pub mod logout;
 pub mod migration;

@@ -135,10 +135,25 @@ pub fn submit_confirm(
             vec![FieldError::new("code", text)],
         ))
     };
-    if let accounts::Reset::Refused(why) =
-        accounts::finish_reset(db, services, site, &username, &code, password, browser.now)?
-    {
-        return wrong_code(ctx.frame, why.text());
+    let caller = super::lifecycle::Caller::client(ctx.client.id.as_str());
+    match accounts::finish_reset(
+        db,
+        services,
+        site,
+        &username,
+        &code,
+        password,
+        caller,
+        browser.now,
+    )? {
+        accounts::Reset::Done(_) => {}
+        accounts::Reset::Refused(why) => return wrong_code(ctx.frame, why.text()),
+        // The new password stands; the sign-in page says what the hook said.
+        accounts::Reset::HookFailed(_, error) => {
+            let screen = super::hosted::Screen::SignIn { username };
+            let text = super::triggers::page_text(&error);
+            return Ok(HostedOutcome::show_error(ctx.frame, screen, text));
+        }
     }
     Ok(HostedOutcome::Goto {
         page: "login",

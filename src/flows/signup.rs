@@ -9,6 +9,7 @@ use super::hosted::{
     Browser, Context, Field, HostedOutcome, PageResult, Screen, after_first_factor, context,
     mask_destination, password_context, query_with,
 };
+use super::lifecycle::Caller;
 use super::{Services, Site, session};
 use crate::model::attributes::Attributes;
 use crate::model::client::ExistenceErrors;
@@ -224,8 +225,25 @@ pub fn submit(db: &mut Lease, services: &Services, site: &Site, browser: &Browse
         attributes: form.attributes,
         password,
         hide_existing: hidden,
+        validation_data: None,
+        caller: Caller::client(ctx.client.id.as_str()),
     };
     let session = match accounts::register(db, services, site, registration, browser.now)? {
+        // The pre sign-up hook refused: nothing was created.
+        Registered::Stopped(stop) => {
+            let screen = Screen::SignUp {
+                fields: form_fields,
+            };
+            return Ok(HostedOutcome::show_error(
+                ctx.frame,
+                screen,
+                stop.page_text(),
+            ));
+        }
+        // Confirmed by the pre sign-up hook: no code, the browser goes on to the app.
+        Registered::Created { user, .. } if user.status == UserStatus::Confirmed => {
+            return Ok(after_first_factor(db, services, site, ctx, &user, browser)?);
+        }
         Registered::Created { user, .. } if verify_email => {
             let conn = db.conn()?;
             session::end(conn, browser.session_cookie)?;
@@ -448,37 +466,52 @@ pub fn submit_confirm(
             vec![problem],
         ));
     }
-    let user =
-        match accounts::confirm_sign_up(conn, site, &username, browser.field("code"), browser.now)?
-        {
-            Confirmation::Confirmed(user) => user,
-            Confirmation::Refused(why) => {
-                let problem = FieldError::new("code", why.text());
-                return Ok(HostedOutcome::show_invalid(
-                    ctx.frame,
-                    screen,
-                    vec![problem],
-                ));
-            }
-            // Said like a wrong code: the page tells no accounts apart.
-            Confirmation::NotPending(_) => {
-                let problem = FieldError::new("code", Text::new("error.code_mismatch"));
-                return Ok(HostedOutcome::show_invalid(
-                    ctx.frame,
-                    screen,
-                    vec![problem],
-                ));
-            }
-            // Another account holds this email as a verified alias (AliasExistsException).
-            Confirmation::AliasExists => {
-                return Ok(HostedOutcome::show_error(
-                    ctx.frame,
-                    screen,
-                    Text::new("error.alias_exists"),
-                ));
-            }
-        };
+    let caller = Caller::client(ctx.client.id.as_str());
+    let code = browser.field("code");
+    let user = match accounts::confirm_sign_up(
+        db,
+        services,
+        site,
+        &username,
+        code,
+        caller,
+        browser.now,
+    )? {
+        Confirmation::Confirmed(user) => user,
+        // Confirmed all the same: the sign-in page says what the hook said.
+        Confirmation::HookFailed(_, error) => {
+            let screen = Screen::SignIn { username };
+            let text = super::triggers::page_text(&error);
+            return Ok(HostedOutcome::show_error(ctx.frame, screen, text));
+        }
+        Confirmation::Refused(why) => {
+            let problem = FieldError::new("code", why.text());
+            return Ok(HostedOutcome::show_invalid(
+                ctx.frame,
+                screen,
+                vec![problem],
+            ));
+        }
+        // Said like a wrong code: the page tells no accounts apart.
+        Confirmation::NotPending(_) => {
+            let problem = FieldError::new("code", Text::new("error.code_mismatch"));
+            return Ok(HostedOutcome::show_invalid(
+                ctx.frame,
+                screen,
+                vec![problem],
+            ));
+        }
+        // Another account holds this email as a verified alias (AliasExistsException).
+        Confirmation::AliasExists => {
+            return Ok(HostedOutcome::show_error(
+                ctx.frame,
+                screen,
+                Text::new("error.alias_exists"),
+            ));
+        }
+    };
     // The browser that signed up continues to the app; any other browser signs in.
+    let conn = db.conn()?;
     let same_browser = session::current_of_kind(
         conn,
         site,
@@ -488,9 +521,7 @@ pub fn submit_confirm(
     )?
     .is_some_and(|pending| pending.user.sub == user.sub);
     if same_browser {
-        return Ok(after_first_factor(
-            conn, services, site, ctx, &user, browser,
-        )?);
+        return Ok(after_first_factor(db, services, site, ctx, &user, browser)?);
     }
     Ok(HostedOutcome::Goto {
         page: "login",

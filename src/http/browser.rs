@@ -258,8 +258,8 @@ async fn idp_answer(
         Err(outcome) => return Ok(outcome),
     };
     let (services, flow_site) = (state.services.clone(), site.clone());
-    run_flow(state, move |conn| {
-        federation::finish(conn, &services, &flow_site, &answer, &identity, now())
+    run_leased_flow(state, move |db| {
+        federation::finish(db, &services, &flow_site, &answer, &identity, now())
     })
     .await
 }

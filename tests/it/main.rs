@@ -32,6 +32,7 @@ mod server;
 mod source;
 mod startup;
 mod storage;
-mod triggers_tokens;
 mod triggers_challenge;
+mod triggers_lifecycle;
+mod triggers_tokens;
 mod upstream;

@@ -63,15 +63,15 @@ oidc_issuer = "{issuer}"
 }
 
 /// What the stand-in provider shares with the test.
-struct Provider {
-    issuer: OnceLock<String>,
+pub(crate) struct Provider {
+    pub(crate) issuer: OnceLock<String>,
     key: OnceLock<(jsonwebtoken::EncodingKey, Value)>,
     /// Token requests waiting for their answer.
     stalled: AtomicUsize,
     /// Whether any token request has been answered.
     answered: AtomicBool,
     /// Let go of every held answer.
-    release: tokio::sync::Semaphore,
+    pub(crate) release: tokio::sync::Semaphore,
 }
 
 async fn discovery(provider: web::Data<Provider>) -> HttpResponse {
@@ -125,7 +125,7 @@ async fn token(
 }
 
 /// The provider on a free loopback port; its issuer is its base URL.
-fn start_provider() -> Arc<Provider> {
+pub(crate) fn start_provider() -> Arc<Provider> {
     let provider = Arc::new(Provider {
         issuer: OnceLock::new(),
         key: OnceLock::new(),

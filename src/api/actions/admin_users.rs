@@ -6,6 +6,7 @@
 use super::Action;
 use crate::api::wire::{AttributeType, check_length, input, timestamp};
 use crate::api::{ApiError, Ctx};
+use crate::flows::lifecycle::{self, Caller, ConfirmSource, SignUpSource};
 use crate::flows::{Site, passwords, recovery, signup, validation};
 use crate::model::attributes::Attributes;
 use crate::model::pool::{PASSWORD_SYMBOLS, PasswordPolicy};
@@ -14,6 +15,7 @@ use crate::store::{self, StoreError, codes::PURPOSE_RESET};
 use rand::Rng;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 pub fn find(name: &str) -> Option<Action> {
     Some(match name {
@@ -186,6 +188,9 @@ struct CreateInput {
     message_action: Option<String>,
     #[serde(default)]
     desired_delivery_mediums: Vec<String>,
+    #[serde(default)]
+    validation_data: Vec<AttributeType>,
+    client_metadata: Option<BTreeMap<String, String>>,
 }
 
 fn admin_create_user(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
@@ -240,7 +245,24 @@ fn admin_create_user(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
         }
         user
     } else {
-        new_user(ctx, &site, &given)?
+        let mut user = new_user(ctx, &site, &given)?;
+        // Only the verification flags apply: an administrator's user is confirmed already
+        // (FORCE_CHANGE_PASSWORD), so `autoConfirmUser` changes nothing.
+        let validation_data = super::sign_up::name_values(&given.validation_data);
+        let caller = Caller::default().with_metadata(given.client_metadata.as_ref());
+        lifecycle::pre_sign_up(
+            ctx.db,
+            ctx.services,
+            &site,
+            SignUpSource::AdminCreateUser,
+            &user.username,
+            &user.attributes,
+            Some(&validation_data),
+            caller,
+        )
+        .map_err(super::sign_up::sign_up_stopped)?
+        .verify(&mut user.attributes);
+        user
     };
     ctx.db.release();
     passwords::set(ctx.services, &mut user, &password).map_err(ApiError::internal)?;
@@ -492,10 +514,19 @@ fn admin_reset_user_password(ctx: &mut Ctx, body: Value) -> Result<Value, ApiErr
     Ok(json!({}))
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ConfirmInput {
+    user_pool_id: String,
+    username: String,
+    client_metadata: Option<BTreeMap<String, String>>,
+}
+
 fn admin_confirm_sign_up(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
-    let UserInput {
+    let ConfirmInput {
         user_pool_id,
         username,
+        client_metadata,
     } = input(body)?;
     let (site, mut user) = site_and_user(ctx, &user_pool_id, &username)?;
     if user.status != UserStatus::Unconfirmed {
@@ -508,6 +539,10 @@ fn admin_confirm_sign_up(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> 
     user.updated_at = ctx.now;
     let conn = ctx.conn()?;
     store::users::update(conn, &site.pool, &user)?;
+    // The confirmation stands if the hook fails; the caller hears of it, as from Cognito.
+    let caller = Caller::default().with_metadata(client_metadata.as_ref());
+    let source = ConfirmSource::SignUp;
+    lifecycle::post_confirmation(ctx.db, ctx.services, &site, source, &user, caller)?;
     Ok(json!({}))
 }
 

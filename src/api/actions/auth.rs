@@ -17,7 +17,8 @@ use crate::api::wire::input;
 use crate::api::{ApiError, Ctx, secret_hash};
 use crate::flows::Site;
 use crate::flows::credentials::{self, FirstFactor};
-use crate::flows::migration::{self, Caller};
+use crate::flows::lifecycle::{self, Caller};
+use crate::flows::migration;
 use crate::flows::pre_token::Source;
 use crate::flows::sign_in::{self, Challenge, Refusal, Step};
 use crate::metrics::SignIn;
@@ -93,10 +94,19 @@ struct AdminRespondInput {
     client_metadata: Option<Metadata>,
 }
 
-/// Where a sign-in happens: the pool, the client, and whether an administrator called.
+/// Where a sign-in happens: the pool, the client, and the request's `ClientMetadata` (for the
+/// hooks).
 pub struct Signing {
     pub site: Site,
     pub client: AppClient,
+    pub metadata: Option<Metadata>,
+}
+
+impl Signing {
+    /// Who signs in, as the lifecycle hooks see it.
+    pub fn caller(&self) -> Caller<'_> {
+        Caller::client(self.client.id.as_str()).with_metadata(self.metadata.as_ref())
+    }
 }
 
 /// A required member of `AuthParameters` / `ChallengeResponses`.
@@ -111,28 +121,25 @@ pub fn param<'a>(params: &'a Params, name: &str) -> Result<&'a str, ApiError> {
 fn initiate_auth(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
     let i: InitiateInput = input(body)?;
     let (site, client) = ctx.client_site(&i.client_id)?;
+    let metadata = i.client_metadata;
     initiate(
         ctx,
-        Signing { site, client },
+        Signing {
+            site,
+            client,
+            metadata,
+        },
         &i.auth_flow,
         &i.auth_parameters,
-        i.client_metadata.as_ref(),
         false,
     )
 }
 
 fn admin_initiate_auth(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
     let i: AdminInitiateInput = input(body)?;
-    let signing = admin_signing(ctx, &i.user_pool_id, &i.client_id)?;
-    let metadata = i.client_metadata.as_ref();
-    initiate(
-        ctx,
-        signing,
-        &i.auth_flow,
-        &i.auth_parameters,
-        metadata,
-        true,
-    )
+    let mut signing = admin_signing(ctx, &i.user_pool_id, &i.client_id)?;
+    signing.metadata = i.client_metadata;
+    initiate(ctx, signing, &i.auth_flow, &i.auth_parameters, true)
 }
 
 fn admin_signing(ctx: &mut Ctx, pool_id: &str, client_id: &str) -> Result<Signing, ApiError> {
@@ -143,33 +150,40 @@ fn admin_signing(ctx: &mut Ctx, pool_id: &str, client_id: &str) -> Result<Signin
             "User pool client {client_id} does not exist."
         )));
     }
-    Ok(Signing { site, client })
+    Ok(Signing {
+        site,
+        client,
+        metadata: None,
+    })
 }
 
 fn respond_to_auth_challenge(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
     let i: RespondInput = input(body)?;
     let (site, client) = ctx.client_site(&i.client_id)?;
-    let signing = Signing { site, client };
+    let signing = Signing {
+        site,
+        client,
+        metadata: i.client_metadata,
+    };
     respond(
         ctx,
         &signing,
         &i.challenge_name,
         i.session.as_deref(),
         &i.challenge_responses,
-        i.client_metadata.as_ref(),
     )
 }
 
 fn admin_respond_to_auth_challenge(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
     let i: AdminRespondInput = input(body)?;
-    let signing = admin_signing(ctx, &i.user_pool_id, &i.client_id)?;
+    let mut signing = admin_signing(ctx, &i.user_pool_id, &i.client_id)?;
+    signing.metadata = i.client_metadata;
     respond(
         ctx,
         &signing,
         &i.challenge_name,
         i.session.as_deref(),
         &i.challenge_responses,
-        i.client_metadata.as_ref(),
     )
 }
 
@@ -195,7 +209,6 @@ fn initiate(
     signing: Signing,
     flow_name: &str,
     params: &Params,
-    metadata: Option<&Metadata>,
     admin: bool,
 ) -> Result<Value, ApiError> {
     let flow = flow_of(flow_name, admin)?;
@@ -205,12 +218,10 @@ fn initiate(
         )));
     }
     match flow {
-        AuthFlow::UserPassword | AuthFlow::AdminUserPassword => {
-            password(ctx, &signing, params, metadata)
-        }
+        AuthFlow::UserPassword | AuthFlow::AdminUserPassword => password(ctx, &signing, params),
         AuthFlow::RefreshToken => refresh(ctx, &signing, params),
         AuthFlow::UserSrp => srp_flow::start(ctx, &signing, params),
-        AuthFlow::CustomAuth => custom::start(ctx, &signing, params, metadata),
+        AuthFlow::CustomAuth => custom::start(ctx, &signing, params, signing.metadata.as_ref()),
         AuthFlow::UserAuth => Err(ApiError::invalid_parameter(format!(
             "{flow_name} is not supported by this server."
         ))),
@@ -223,7 +234,6 @@ fn respond(
     name: &str,
     session: Option<&str>,
     responses: &Params,
-    metadata: Option<&Metadata>,
 ) -> Result<Value, ApiError> {
     match name {
         "PASSWORD_VERIFIER" => srp_flow::verify(ctx, signing, responses),
@@ -231,7 +241,9 @@ fn respond(
         "SOFTWARE_TOKEN_MFA" => mfa::answer_code(ctx, signing, session, responses),
         "MFA_SETUP" => mfa::answer_setup(ctx, signing, session, responses),
         "SELECT_MFA_TYPE" => challenges::select_mfa_type(ctx, signing, session, responses),
-        "CUSTOM_CHALLENGE" => custom::respond(ctx, signing, session, responses, metadata),
+        "CUSTOM_CHALLENGE" => {
+            custom::respond(ctx, signing, session, responses, signing.metadata.as_ref())
+        }
         _ => Err(ApiError::invalid_parameter(format!(
             "The challenge {name} is not supported by this server."
         ))),
@@ -305,12 +317,7 @@ pub fn refusal(ctx: &Ctx, refusal: Refusal) -> ApiError {
     error
 }
 
-fn password(
-    ctx: &mut Ctx,
-    signing: &Signing,
-    params: &Params,
-    metadata: Option<&BTreeMap<String, String>>,
-) -> Result<Value, ApiError> {
+fn password(ctx: &mut Ctx, signing: &Signing, params: &Params) -> Result<Value, ApiError> {
     let username = param(params, "USERNAME")?;
     let password = param(params, "PASSWORD")?;
     secret_hash::check(
@@ -320,12 +327,11 @@ fn password(
         params.get("SECRET_HASH").map(String::as_str),
     )?;
     let (services, now) = (ctx.services, ctx.now);
-    let caller = Caller::new(signing.client.id.as_str(), metadata);
     let checked = credentials::check_password(
         ctx.db,
         services,
         &signing.site,
-        caller,
+        signing.caller(),
         username,
         password,
         None,
@@ -358,6 +364,7 @@ pub fn after_check(
             record(ctx, SignIn::WrongPassword);
             Err(migration_failed(&signing.client, failure))
         }
+        FirstFactor::Denied(error) => Err(error.into()),
         FirstFactor::Passed { user, challenge } => next_step(ctx, signing, &user, challenge),
     }
 }
@@ -432,9 +439,11 @@ pub fn tokens_after(
     source: Source,
 ) -> Result<Value, ApiError> {
     let (services, now) = (ctx.services, ctx.now);
+    // A failing post authentication hook fails the sign-in, as in Cognito.
+    lifecycle::post_authentication(ctx.db, services, &signing.site, user, signing.caller())?;
     let sign_in = crate::flows::token::SignIn {
         source,
-        client_metadata: None,
+        client_metadata: signing.metadata.as_ref(),
     };
     let issued = crate::flows::token::sign_in_tokens(
         ctx.db,

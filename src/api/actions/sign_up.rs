@@ -11,6 +11,7 @@ use crate::flows::Site;
 use crate::flows::accounts::{self, Confirmation, Registered, Reset, Sent};
 use crate::flows::codes::Refusal;
 use crate::flows::hosted::mask_destination;
+use crate::flows::lifecycle::{Caller, SignUpStop};
 use crate::model::attributes::Attributes;
 use crate::model::client::ExistenceErrors;
 use crate::model::pool::PasswordRule;
@@ -18,6 +19,7 @@ use crate::model::{AppClient, User, UserStatus};
 use crate::store;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 pub fn find(name: &str) -> Option<Action> {
     Some(match name {
@@ -150,6 +152,27 @@ struct SignUpInput {
     secret_hash: Option<String>,
     #[serde(default)]
     user_attributes: Vec<AttributeType>,
+    #[serde(default)]
+    validation_data: Vec<AttributeType>,
+    client_metadata: Option<BTreeMap<String, String>>,
+}
+
+/// `[{Name, Value}]` as the map triggers receive.
+pub fn name_values(given: &[AttributeType]) -> BTreeMap<String, String> {
+    given
+        .iter()
+        .map(|a| (a.name.clone(), a.value.clone().unwrap_or_default()))
+        .collect()
+}
+
+/// Cognito's answer to a creation its pre sign-up hook stopped.
+pub fn sign_up_stopped(stop: SignUpStop) -> ApiError {
+    match stop {
+        SignUpStop::Hook(error) => error.into(),
+        SignUpStop::NothingToVerify(attribute) => ApiError::invalid_parameter(format!(
+            "The pre sign-up hook asked to verify {attribute}, but the user has no {attribute}."
+        )),
+    }
 }
 
 /// The attributes of a sign-up, checked as Cognito checks them.
@@ -259,15 +282,23 @@ fn sign_up(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
     }
     let typed_email = attributes.get("email").map(str::to_owned);
     let hidden = hides_existence(&client);
+    let validation_data = name_values(&input.validation_data);
     let registration = accounts::Registration {
         username,
         attributes,
         password: &input.password,
         hide_existing: hidden,
+        validation_data: Some(&validation_data),
+        caller: Caller::client(&input.client_id).with_metadata(input.client_metadata.as_ref()),
     };
     let now = ctx.now;
+    let mut confirmed = false;
     let (sub, code_to) = match accounts::register(ctx.db, ctx.services, &site, registration, now)? {
-        Registered::Created { user, code_to } => (user.sub, code_to),
+        Registered::Created { user, code_to } => {
+            confirmed = user.status == UserStatus::Confirmed;
+            (user.sub, code_to)
+        }
+        Registered::Stopped(stop) => return Err(sign_up_stopped(stop)),
         // The hosted page's answer to a taken name: as for a new account (the owner is told).
         Registered::Taken if hidden => (
             uuid::Uuid::new_v4(),
@@ -280,7 +311,7 @@ fn sign_up(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
             ));
         }
     };
-    let mut answer = json!({ "UserConfirmed": false, "UserSub": sub.to_string() });
+    let mut answer = json!({ "UserConfirmed": confirmed, "UserSub": sub.to_string() });
     if let Some(to) = code_to {
         answer["CodeDeliveryDetails"] = delivery(&to, "email");
     }
@@ -294,6 +325,7 @@ struct ConfirmSignUpInput {
     username: String,
     confirmation_code: String,
     secret_hash: Option<String>,
+    client_metadata: Option<BTreeMap<String, String>>,
 }
 
 fn confirm_sign_up(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
@@ -307,9 +339,19 @@ fn confirm_sign_up(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
     check_length("ConfirmationCode", &input.confirmation_code, 1, 2048)?;
     named_user(ctx, &site, &client, &input.username)?;
     let now = ctx.now;
-    let conn = ctx.conn()?;
-    match accounts::confirm_sign_up(conn, &site, &input.username, &input.confirmation_code, now)? {
+    let caller = Caller::client(&input.client_id).with_metadata(input.client_metadata.as_ref());
+    match accounts::confirm_sign_up(
+        ctx.db,
+        ctx.services,
+        &site,
+        &input.username,
+        &input.confirmation_code,
+        caller,
+        now,
+    )? {
         Confirmation::Confirmed(_) => Ok(json!({})),
+        // Confirmed all the same; the caller hears of the hook's failure, as from Cognito.
+        Confirmation::HookFailed(_, error) => Err(error.into()),
         Confirmation::Refused(why) => Err(code_refused(why)),
         Confirmation::NotPending(UserStatus::Unconfirmed) => Err(disabled()),
         Confirmation::NotPending(status) => Err(ApiError::not_authorized(format!(
@@ -432,6 +474,7 @@ struct ConfirmForgotPasswordInput {
     confirmation_code: String,
     password: String,
     secret_hash: Option<String>,
+    client_metadata: Option<BTreeMap<String, String>>,
 }
 
 fn confirm_forgot_password(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
@@ -456,9 +499,11 @@ fn confirm_forgot_password(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError
         &input.username,
         &input.confirmation_code,
         &input.password,
+        Caller::client(&input.client_id).with_metadata(input.client_metadata.as_ref()),
         now,
     )? {
         Reset::Done(_) => Ok(json!({})),
+        Reset::HookFailed(_, error) => Err(error.into()),
         Reset::Refused(why) => Err(code_refused(why)),
     }
 }

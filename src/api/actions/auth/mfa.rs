@@ -68,7 +68,11 @@ fn holder(
     let row = crate::store::api_sessions::find_any(ctx.conn()?, digest.as_str(), now)?
         .ok_or_else(session::expired)?;
     let (site, client) = ctx.client_site(&row.client_id)?;
-    let signing = Signing { site, client };
+    let signing = Signing {
+        site,
+        client,
+        metadata: None,
+    };
     let (row, user) = session::open(ctx, &signing, Some(id), challenges)?;
     Ok(Holder::Setup(Box::new(signing), row, user))
 }

@@ -222,6 +222,11 @@ pub fn verify(ctx: &mut Ctx, signing: &Signing, responses: &Params) -> Result<Va
         }
         _ => false,
     };
+    // Pre authentication is asked here, at the verifier step (the user is known and the proof
+    // checked, not yet acted on), as the password flows ask it after argon2.
+    let caller = signing.caller();
+    crate::flows::lifecycle::pre_authentication(ctx.db, services, &site, &user, caller)?;
+    let conn = ctx.conn()?;
     if !proved {
         keys.failed(conn, now)?;
         record(ctx, SignIn::WrongPassword);
