@@ -14,6 +14,7 @@ pub mod introspect;
 pub mod issue;
 pub mod login;
 pub mod logout;
+pub mod messages;
 pub mod passwords;
 pub mod recovery;
 pub mod request;

@@ -29,4 +29,5 @@ mod server;
 mod source;
 mod startup;
 mod storage;
+mod triggers_messages;
 mod upstream;

@@ -11,6 +11,7 @@ use crate::flows::Site;
 use crate::flows::accounts::{self, Confirmation, Registered, Reset, Sent};
 use crate::flows::codes::Refusal;
 use crate::flows::hosted::mask_destination;
+use crate::flows::messages::Caller;
 use crate::model::attributes::Attributes;
 use crate::model::client::ExistenceErrors;
 use crate::model::pool::PasswordRule;
@@ -18,6 +19,7 @@ use crate::model::{AppClient, User, UserStatus};
 use crate::store;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 pub fn find(name: &str) -> Option<Action> {
     Some(match name {
@@ -150,6 +152,7 @@ struct SignUpInput {
     secret_hash: Option<String>,
     #[serde(default)]
     user_attributes: Vec<AttributeType>,
+    client_metadata: Option<BTreeMap<String, String>>,
 }
 
 /// The attributes of a sign-up, checked as Cognito checks them.
@@ -264,6 +267,7 @@ fn sign_up(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
         attributes,
         password: &input.password,
         hide_existing: hidden,
+        caller: Caller::client(&input.client_id, input.client_metadata.clone()),
     };
     let now = ctx.now;
     let (sub, code_to) = match accounts::register(ctx.db, ctx.services, &site, registration, now)? {
@@ -279,6 +283,7 @@ fn sign_up(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
                 "User already exists",
             ));
         }
+        Registered::Refused(error) => return Err(error.into()),
     };
     let mut answer = json!({ "UserConfirmed": false, "UserSub": sub.to_string() });
     if let Some(to) = code_to {
@@ -333,6 +338,7 @@ struct UserInput {
     client_id: String,
     username: String,
     secret_hash: Option<String>,
+    client_metadata: Option<BTreeMap<String, String>>,
 }
 
 fn resend_confirmation_code(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
@@ -353,10 +359,11 @@ fn resend_confirmation_code(ctx: &mut Ctx, body: Value) -> Result<Value, ApiErro
         return Err(ApiError::invalid_parameter("User is already confirmed."));
     }
     let (services, now) = (ctx.services, ctx.now);
-    let conn = ctx.conn()?;
-    match accounts::resend_sign_up_code(conn, services, &site, &user, now)? {
+    let caller = Caller::client(&input.client_id, input.client_metadata);
+    match accounts::resend_sign_up_code(ctx.db, services, &site, &user, caller, now)? {
         Sent::To(to) => Ok(json!({ "CodeDeliveryDetails": delivery(&to, "email") })),
         Sent::TooSoon => Err(limit_exceeded()),
+        Sent::Refused(error) => Err(error.into()),
         Sent::NoDestination => Err(ApiError::invalid_parameter(
             "Cannot resend codes. Auto verification not turned on.",
         )),
@@ -389,10 +396,11 @@ fn forgot_password(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
         ));
     }
     let (services, now) = (ctx.services, ctx.now);
-    let conn = ctx.conn()?;
-    match accounts::start_reset(conn, services, &site, &user, now)? {
+    let caller = Caller::client(&input.client_id, input.client_metadata);
+    match accounts::start_reset(ctx.db, services, &site, &user, caller, now)? {
         Sent::To(to) => Ok(json!({ "CodeDeliveryDetails": delivery(&to, "email") })),
         Sent::TooSoon => Err(limit_exceeded()),
+        Sent::Refused(error) => Err(error.into()),
         Sent::NoDestination => Err(ApiError::not_authorized(
             "User password cannot be reset in the current state.",
         )),
