@@ -6,6 +6,7 @@
 
 use crate::api_support::{Api, assert_error};
 use crate::hook_support::{HookService, trigger_line};
+use crate::hosted;
 use crate::on_both_backends_with;
 use crate::support::TestDb;
 use diesel::prelude::*;
@@ -37,6 +38,10 @@ alias_attributes = ["email"]
 [[pool.client]]
 id = "{client}"
 name = "app"
+callback_urls = ["{callback}"]
+allowed_oauth_flows = ["code"]
+require_pkce = false
+allowed_oauth_scopes = ["openid", "email"]
 explicit_auth_flows = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
 
 [[pool.user]]
@@ -46,6 +51,7 @@ attributes = {{ email = "alice@{id}.example.com", email_verified = "true" }}
 "#,
         line = trigger_line(trigger, url, ""),
         client = client_of(id),
+        callback = crate::hosted::CALLBACK,
     )
 }
 
@@ -336,7 +342,96 @@ async fn a_sender_hook_that_is_down_is_retried_and_the_sign_up_stands(t: Message
     assert_eq!(status, StatusCode::OK, "{answer}");
 }
 
+/// The hosted sign-up page of `pool`, submitted with `username`.
+async fn hosted_sign_up(
+    t: &Messages,
+    b: &reqwest::Client,
+    pool: &str,
+    username: &str,
+) -> reqwest::Response {
+    let url = format!(
+        "{}/{pool}/signup?{}",
+        t.api.root,
+        hosted::authorize_query(&client_of(pool))
+    );
+    let html = page(b, &url).await;
+    let csrf = hosted::input_value(&html, "_csrf");
+    let email = format!("{username}@example.com");
+    b.post(&url)
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("username", username),
+            ("email", email.as_str()),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn user_status(t: &Messages, pool: &str, username: &str) -> (StatusCode, Value) {
+    t.api
+        .admin(
+            "AdminGetUser",
+            json!({"UserPoolId": pool, "Username": username}),
+        )
+        .await
+}
+
+async fn the_hosted_sign_up_sends_the_hooks_message(t: Messages) {
+    let b = hosted::browser();
+    let response = hosted_sign_up(&t, &b, CUSTOM, "hank").await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let next = hosted::location(&response);
+    assert!(next.contains("/confirm?"), "{next}");
+    let emails = t.api.emails().await;
+    let email = only_email_to(&emails, "hank@example.com");
+    assert_eq!(email["subject"], "Welcome to the test pool");
+    let code = code_in(email["body"].as_str().unwrap());
+    assert_eq!(
+        email["body"],
+        format!("Hello hank, confirm with {code} (from the hook).")
+    );
+    let event = &t.hooks.events("/custom-message")[0];
+    assert_eq!(event["callerContext"]["clientId"], client_of(CUSTOM));
+    let confirm = format!("{}{next}", t.api.root);
+    let html = page(&b, &confirm).await;
+    let csrf = hosted::input_value(&html, "_csrf");
+    b.post(&confirm)
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("username", "hank"),
+            ("code", &code),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (status, user) = user_status(&t, CUSTOM, "hank").await;
+    assert_eq!(status, StatusCode::OK, "{user}");
+    assert_eq!(user["UserStatus"], "CONFIRMED");
+}
+
+async fn the_hosted_sign_up_page_reports_a_refused_message(t: Messages) {
+    let b = hosted::browser();
+    let response = hosted_sign_up(&t, &b, REFUSE, "hugo").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("We could not complete this request. Please try again later."),
+        "{html}"
+    );
+    let missing = user_status(&t, REFUSE, "hugo").await;
+    assert_error(&missing, "UserNotFoundException");
+    assert!(t.api.emails().await.is_empty());
+}
+
+async fn page(b: &reqwest::Client, url: &str) -> String {
+    b.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 on_both_backends_with!(Messages;
+    the_hosted_sign_up_sends_the_hooks_message,
+    the_hosted_sign_up_page_reports_a_refused_message,
     custom_message_writes_the_sign_up_email,
     custom_message_writes_the_forgot_password_email,
     custom_message_writes_the_invitation,
