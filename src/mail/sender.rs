@@ -4,6 +4,8 @@
 //! attempt is retried with exponential back-off; delivery is at least once, and each message
 //! carries its outbox id (SMTP `Message-ID`, the outbox file's `id`) so a receiver can drop a
 //! repeat. Every process runs one sender; leases keep two from delivering the same message.
+//! Messages of pools with a `custom_email_sender` hook go to that hook instead of the mailer,
+//! with the same leases and retries (docs/triggers.md, "Custom email and SMS senders").
 
 use super::Mailer;
 use crate::hooks::Hooks;
