@@ -59,7 +59,8 @@ pub fn start(state: AppState) -> Result<Serving, ServeError> {
         state.mailer.clone(),
         state.services.mail.clone(),
     )
-    .with_metrics(state.services.metrics.clone());
+    .with_metrics(state.services.metrics.clone())
+    .with_hooks(state.services.sealer.clone(), state.services.hooks.clone());
     let hsts = state.settings.hsts();
     let (demo, index) = (state.settings.demo.is_some(), state.settings.index_page);
     let metrics_listen = state.settings.metrics_listen.clone();

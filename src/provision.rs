@@ -5,7 +5,7 @@
 //! What the file declares: docs/configuration.md.
 
 use crate::config::{Declaration, DeclaredPool, DeclaredUser};
-use crate::mail::{self, Email};
+use crate::flows::messages::{self, Message};
 use crate::model::{
     Attributes, ClientSettings, OAuthFlow, PoolSettings, User, UserPool, UserStatus,
 };
@@ -273,29 +273,20 @@ fn sealed_client_secret(
 /// attributes, enabled flag and group memberships up to date, but never resets a password or
 /// status the user has since changed.
 /// Cognito's invitation (docs/configuration.md, "`[pool.messages]`"): `{username}` and the
-/// temporary password `{####}`.
+/// temporary password `{####}`, as `message` says (`flows::messages`), to the user's email.
 pub fn queue_invitation(
     conn: &mut AnyConnection,
+    sealer: &Sealer,
     pool: &UserPool,
     user: &User,
     password: &str,
+    message: &Message,
     now: i64,
 ) -> StoreResult<()> {
     let Some(to) = user.attributes.get("email") else {
         return Ok(());
     };
-    let templates = &pool.settings.messages;
-    let (body, html) = mail::body(&templates.invitation_message, &user.username, password);
-    let email = Email {
-        from: templates.email_from.clone(),
-        reply_to: templates.reply_to.clone(),
-        to: to.to_owned(),
-        subject: mail::fill(&templates.invitation_subject, &user.username, password),
-        html,
-        body,
-    };
-    store::mail_outbox::enqueue(conn, pool.id.as_str(), &email, now)?;
-    Ok(())
+    messages::queue(conn, sealer, pool, user, to, password, message, now)
 }
 
 fn apply_user(
@@ -336,7 +327,11 @@ fn apply_user(
             if let (true, UserStatus::ForceChangePassword, Some(password)) =
                 (invite, user.status, declared.password.as_deref())
             {
-                queue_invitation(conn, pool, &user, password, time)?;
+                // No `custom_message` hook at provisioning (it runs before the server serves
+                // and may precede the hook's own start): the pool's template, or its sender.
+                let caller = messages::Caller::default();
+                let message = messages::templates(pool, messages::Source::AdminCreateUser, caller);
+                queue_invitation(conn, sealer, pool, &user, password, &message, time)?;
             }
             Saved::Created
         }

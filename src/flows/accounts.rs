@@ -5,6 +5,7 @@
 
 use super::codes::{self, Redemption, Refusal};
 use super::lifecycle::{self, Caller, ConfirmSource, SignUpSource, SignUpStop};
+use super::messages::{self, Message, Source};
 use super::{Services, Site};
 use crate::hooks::HookError;
 use crate::model::attributes::{Attributes, VERIFIABLE};
@@ -45,6 +46,8 @@ pub enum Registered {
     /// The name or alias is taken. When hidden, the owner was told by email and the caller
     /// answers as for a new account.
     Taken,
+    /// The `custom_message` hook refused or failed: nothing was created.
+    Refused(HookError),
 }
 
 /// The name a registration signs in with.
@@ -130,16 +133,33 @@ pub fn register(
         srp_verifier: None,
     };
     super::passwords::set(services, &mut user, password).map_err(super::internal)?;
-    let conn = db.conn()?;
     let email = user
         .attributes
         .get("email")
         .map(str::to_owned)
         .filter(|_| verify_email && !answer.auto_confirm);
+    // The message is decided before the user exists: a refusal leaves nothing behind.
+    let message = match &email {
+        Some(_) => match messages::compose(db, services, site, Source::SignUp, &user, caller) {
+            Ok(message) => Some(message),
+            Err(error) => return Ok(Registered::Refused(error)),
+        },
+        None => None,
+    };
+    let conn = db.conn()?;
     let created = store::write_transaction(conn, |conn| {
         store::users::create(conn, &site.pool, &user)?;
-        if let Some(email) = &email {
-            codes::send(conn, site, &user, PURPOSE_SIGNUP, email, now)?;
+        if let (Some(email), Some(message)) = (&email, &message) {
+            codes::send(
+                conn,
+                services,
+                site,
+                &user,
+                PURPOSE_SIGNUP,
+                email,
+                message,
+                now,
+            )?;
         }
         Ok(())
     });
@@ -257,14 +277,17 @@ pub enum Sent {
     TooSoon,
     /// There is nowhere to send it.
     NoDestination,
+    /// The `custom_message` hook refused or failed: no code was made.
+    Refused(HookError),
 }
 
-/// Sends a new sign-up code to an UNCONFIRMED user.
+/// Sends a new sign-up code to an UNCONFIRMED user (`CustomMessage_ResendCode`).
 pub fn resend_sign_up_code(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     user: &User,
+    caller: Caller,
     now: i64,
 ) -> Result<Sent, StoreError> {
     let Some(email) = user
@@ -274,22 +297,51 @@ pub fn resend_sign_up_code(
     else {
         return Ok(Sent::NoDestination);
     };
-    send_code(conn, services, site, user, PURPOSE_SIGNUP, email, now)
+    let code = (PURPOSE_SIGNUP, Source::ResendCode);
+    send_code(db, services, site, user, code, email, caller, now)
 }
 
+/// Decides the message (the hook is asked with no connection held), then stores the code and
+/// queues the message in one transaction.
+#[allow(clippy::too_many_arguments)]
 fn send_code(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
+    services: &Services,
+    site: &Site,
+    user: &User,
+    (purpose, source): (&'static str, Source),
+    to: &str,
+    caller: Caller,
+    now: i64,
+) -> Result<Sent, StoreError> {
+    if !codes::may_resend(db.conn()?, site, user, purpose, now)? {
+        return Ok(Sent::TooSoon);
+    }
+    match messages::compose(db, services, site, source, user, caller) {
+        Ok(message) => send_composed(db, services, site, user, purpose, to, &message, now),
+        Err(error) => Ok(Sent::Refused(error)),
+    }
+}
+
+/// Stores a code and queues a message already decided (`messages::compose`).
+#[allow(clippy::too_many_arguments)]
+pub fn send_composed(
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     user: &User,
     purpose: &'static str,
     to: &str,
+    message: &Message,
     now: i64,
 ) -> Result<Sent, StoreError> {
+    let conn = db.conn()?;
     if !codes::may_resend(conn, site, user, purpose, now)? {
         return Ok(Sent::TooSoon);
     }
-    store::write_transaction(conn, |conn| codes::send(conn, site, user, purpose, to, now))?;
+    store::write_transaction(conn, |conn| {
+        codes::send(conn, services, site, user, purpose, to, message, now)
+    })?;
     services.mail.wake();
     Ok(Sent::To(to.to_owned()))
 }
@@ -308,19 +360,21 @@ pub fn recoverable(user: &User) -> bool {
         && super::recovery::reset_destination(user).is_some()
 }
 
-/// Sends a password-reset code to the user's verified email.
+/// Sends a password-reset code to the user's verified email (`CustomMessage_ForgotPassword`).
 pub fn start_reset(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     user: &User,
+    caller: Caller,
     now: i64,
 ) -> Result<Sent, StoreError> {
     if !recoverable(user) {
         return Ok(Sent::NoDestination);
     }
     let email = user.attributes.get("email").unwrap_or_default();
-    send_code(conn, services, site, user, PURPOSE_RESET, email, now)
+    let code = (PURPOSE_RESET, Source::ForgotPassword);
+    send_code(db, services, site, user, code, email, caller, now)
 }
 
 pub enum Reset {
@@ -378,17 +432,19 @@ pub fn finish_reset(
     )
 }
 
-/// The email a verification code should go to: a pending new address when there is one (see
-/// `pending_email`), else the current one.
+/// Sends an email verification code to `to` (a pending new address, or the current one).
+/// `source` is `UpdateUserAttribute` after a change, `VerifyUserAttribute` when asked for.
 pub fn send_email_verification(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
-    user: &User,
-    to: &str,
+    (user, to): (&User, &str),
+    source: Source,
+    caller: Caller,
     now: i64,
 ) -> Result<Sent, StoreError> {
-    send_code(conn, services, site, user, PURPOSE_VERIFY_EMAIL, to, now)
+    let code = (PURPOSE_VERIFY_EMAIL, source);
+    send_code(db, services, site, user, code, to, caller, now)
 }
 
 /// A new email waiting for verification under `attributes_require_verification_before_update`:

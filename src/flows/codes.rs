@@ -3,12 +3,12 @@
 //! throttle across codes. The email is queued in the caller's transaction and delivered after it
 //! commits (`mail::sender`).
 
-use super::Site;
-use crate::mail::{self, Email};
+use super::messages::{self, Message};
+use super::{Services, Site};
 use crate::model::User;
 use crate::secrets::SecretDigest;
 use crate::store::codes::{self, CodeRow, PURPOSE_RESET};
-use crate::store::{AnyConnection, StoreError, mail_outbox, throttle};
+use crate::store::{AnyConnection, StoreError, throttle};
 use crate::ui::i18n::Text;
 use rand::Rng;
 use subtle::ConstantTimeEq;
@@ -26,16 +26,20 @@ fn digest(purpose: &str, sub: &str, code: &str) -> String {
         .to_owned()
 }
 
-/// Stores a fresh code for `user` and queues its email to `to`, in the caller's transaction:
-/// the message is delivered after the commit (`mail::sender`), so a slow or failing mail server
-/// neither holds the transaction nor undoes what the code is for. Wake the sender once the
+/// Stores a fresh code for `user` and queues `message` with it to `to`, in the caller's
+/// transaction: the message is delivered after the commit (`mail::sender`), so a slow or
+/// failing mail server or sender hook neither holds the transaction nor undoes what the code is
+/// for. The message was decided before (`messages::compose`). Wake the sender once the
 /// transaction has committed (`MailQueue::wake`).
+#[allow(clippy::too_many_arguments)]
 pub fn send(
     conn: &mut AnyConnection,
+    services: &Services,
     site: &Site,
     user: &User,
     purpose: &'static str,
     to: &str,
+    message: &Message,
     now: i64,
 ) -> Result<(), StoreError> {
     let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32));
@@ -58,26 +62,16 @@ pub fn send(
             expires_at: now + lifetime,
         },
     )?;
-    let templates = &site.pool.settings.messages;
-    let (subject, body) = if purpose != PURPOSE_RESET {
-        (
-            &templates.verification_subject,
-            &templates.verification_message,
-        )
-    } else {
-        (&templates.reset_subject, &templates.reset_message)
-    };
-    let (body, html) = mail::body(body, &user.username, &code);
-    let email = Email {
-        from: templates.email_from.clone(),
-        reply_to: templates.reply_to.clone(),
-        to: to.to_owned(),
-        subject: mail::fill(subject, &user.username, &code),
-        html,
-        body,
-    };
-    mail_outbox::enqueue(conn, site.pool_id(), &email, now)?;
-    Ok(())
+    messages::queue(
+        conn,
+        &services.sealer,
+        &site.pool,
+        user,
+        to,
+        &code,
+        message,
+        now,
+    )
 }
 
 /// Whether a new code may be sent now (the previous one is old enough).

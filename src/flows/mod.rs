@@ -18,6 +18,7 @@ pub mod issue;
 pub mod lifecycle;
 pub mod login;
 pub mod logout;
+pub mod messages;
 pub mod migration;
 pub mod passwords;
 pub mod pre_token;

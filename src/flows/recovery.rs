@@ -4,6 +4,7 @@
 
 use super::accounts;
 use super::hosted::{Browser, HostedOutcome, PageResult, Screen, password_context, query_with};
+use super::messages::Caller;
 use super::validation::{self, code_entered};
 use super::{Services, Site, migration};
 use crate::store::{self, Lease};
@@ -43,8 +44,8 @@ pub fn submit(db: &mut Lease, services: &Services, site: &Site, browser: &Browse
         ));
     }
     let mut found = store::users::find_for_sign_in(conn, &site.pool, &username)?;
+    let caller = Caller::client(ctx.client.id.as_str());
     if found.is_none() && migration::applies(site) {
-        let caller = migration::Caller::new(ctx.client.id.as_str(), None);
         match migration::forgot_password(db, services, site, caller, &username, browser.now)? {
             migration::Migrated::Created(user) => found = Some(*user),
             // The old system does not know the name either: the page is an unknown user's.
@@ -56,8 +57,13 @@ pub fn submit(db: &mut Lease, services: &Services, site: &Site, browser: &Browse
         }
     }
     if let Some(user) = found {
-        // Sent, too soon or not recoverable: the page is the same.
-        accounts::start_reset(db.conn()?, services, site, &user, browser.now)?;
+        // Sent, too soon or not recoverable: the page is the same. A hook that refused the
+        // message says so: no code is coming.
+        let sent = accounts::start_reset(db, services, site, &user, caller, browser.now)?;
+        if let accounts::Sent::Refused(error) = sent {
+            let text = super::triggers::page_text(&error);
+            return Ok(HostedOutcome::show_error(ctx.frame, screen, text));
+        }
     }
     Ok(HostedOutcome::Goto {
         page: "confirmForgotPassword",

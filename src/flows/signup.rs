@@ -244,6 +244,13 @@ pub fn submit(db: &mut Lease, services: &Services, site: &Site, browser: &Browse
         Registered::Created { user, .. } if user.status == UserStatus::Confirmed => {
             return Ok(after_first_factor(db, services, site, ctx, &user, browser)?);
         }
+        Registered::Refused(error) => {
+            let screen = Screen::SignUp {
+                fields: form_fields,
+            };
+            let text = super::triggers::page_text(&error);
+            return Ok(HostedOutcome::show_error(ctx.frame, screen, text));
+        }
         Registered::Created { user, .. } if verify_email => {
             let conn = db.conn()?;
             session::end(conn, browser.session_cookie)?;
@@ -450,7 +457,7 @@ pub fn submit_confirm(
         let user = store::users::find_for_sign_in(conn, &site.pool, &username)?
             .filter(|u| u.status == UserStatus::Unconfirmed && u.enabled);
         return Ok(resend(
-            conn,
+            db,
             services,
             site,
             ctx,
@@ -534,7 +541,7 @@ pub fn submit_confirm(
 }
 
 fn resend(
-    conn: &mut AnyConnection,
+    db: &mut Lease,
     services: &Services,
     site: &Site,
     ctx: Context,
@@ -542,19 +549,22 @@ fn resend(
     user: Option<&User>,
     username: &str,
 ) -> Result<HostedOutcome, OAuthError> {
-    let mut screen = confirm_screen(conn, site, browser, username)?;
+    let mut screen = confirm_screen(db.conn()?, site, browser, username)?;
     // An unknown or confirmed user, and a resend that comes too soon (the last code still
     // works), get the same answer as a real one: nothing tells them apart.
     let sent = Text::new("notice.code_sent");
     let Some(user) = user else {
         return Ok(HostedOutcome::show(ctx.frame, screen).with_notice(sent));
     };
-    if !matches!(
-        accounts::resend_sign_up_code(conn, services, site, user, browser.now)?,
-        accounts::Sent::To(_)
-    ) {
-        return Ok(HostedOutcome::show(ctx.frame, screen).with_notice(sent));
+    let caller = Caller::client(ctx.client.id.as_str());
+    match accounts::resend_sign_up_code(db, services, site, user, caller, browser.now)? {
+        accounts::Sent::To(_) => {}
+        accounts::Sent::Refused(error) => {
+            let text = super::triggers::page_text(&error);
+            return Ok(HostedOutcome::show_error(ctx.frame, screen, text));
+        }
+        _ => return Ok(HostedOutcome::show(ctx.frame, screen).with_notice(sent)),
     }
-    screen = confirm_screen(conn, site, browser, username)?;
+    screen = confirm_screen(db.conn()?, site, browser, username)?;
     Ok(HostedOutcome::show(ctx.frame, screen).with_notice(Text::new("notice.code_sent")))
 }

@@ -4,9 +4,14 @@
 //! attempt is retried with exponential back-off; delivery is at least once, and each message
 //! carries its outbox id (SMTP `Message-ID`, the outbox file's `id`) so a receiver can drop a
 //! repeat. Every process runs one sender; leases keep two from delivering the same message.
+//! Messages of pools with a `custom_email_sender` hook go to that hook instead of the mailer,
+//! with the same leases and retries (docs/triggers.md, "Custom email and SMS senders").
 
 use super::Mailer;
+use crate::hooks::Hooks;
 use crate::metrics::{Delivery, Metrics};
+use crate::model::email::Outgoing;
+use crate::sealing::Sealer;
 use crate::store::{self, Store, mail_outbox};
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,6 +62,8 @@ pub struct Sender {
     owner: String,
     /// Where attempts are counted (`gatehouse_mail_deliveries_total`).
     metrics: Option<Arc<Metrics>>,
+    /// Delivers the messages of pools with a sender hook (`flows::messages::deliver`).
+    hooks: Option<(Arc<Sealer>, Arc<Hooks>)>,
 }
 
 impl Sender {
@@ -67,7 +74,15 @@ impl Sender {
             queue,
             owner: uuid::Uuid::new_v4().to_string(),
             metrics: None,
+            hooks: None,
         }
+    }
+
+    /// This sender, delivering sender-hook messages through `hooks` (codes opened with
+    /// `sealer`). Without it such messages fail and wait, like mail to a server that is down.
+    pub fn with_hooks(mut self, sealer: Arc<Sealer>, hooks: Arc<Hooks>) -> Self {
+        self.hooks = Some((sealer, hooks));
+        self
     }
 
     /// This sender, counting its delivery attempts in `metrics`.
@@ -125,17 +140,13 @@ impl Sender {
                 return false;
             }
         };
-        let mailer = self.mailer.clone();
-        let (id, email) = (message.id.clone(), message.email.clone());
-        let sent = actix_web::rt::task::spawn_blocking(move || mailer.send(&id, &email))
-            .await
-            .unwrap_or_else(|panic| Err(super::MailError(format!("mailer panicked: {panic}"))));
+        let sent = self.send(&message).await;
         let id = message.id.clone();
         let now = store::now();
         let recorded = match sent {
             Ok(()) => {
                 self.count(Delivery::Sent);
-                tracing::info!(message = %id, pool = %message.pool_id, attempts = message.attempts, "email delivered");
+                tracing::info!(message = %id, pool = %message.pool_id, attempts = message.attempts, by = by(&message.message), "email delivered");
                 self.store
                     .run(move |conn| mail_outbox::mark_sent(conn, &id, now))
                     .await
@@ -149,11 +160,12 @@ impl Sender {
                 match retry_at {
                     Some(at) => tracing::warn!(
                         message = %id, pool = %message.pool_id, attempts = message.attempts,
-                        retry_in_seconds = at - now, "email not delivered, will retry: {error}"
+                        retry_in_seconds = at - now, by = by(&message.message),
+                        "email not delivered, will retry: {error}"
                     ),
                     None => tracing::error!(
                         message = %id, pool = %message.pool_id, attempts = message.attempts,
-                        "email not delivered, giving up: {error}"
+                        by = by(&message.message), "email not delivered, giving up: {error}"
                     ),
                 }
                 let text = error.to_string();
@@ -167,6 +179,48 @@ impl Sender {
             tracing::warn!(message = %message.id, "delivery not recorded: {error}");
         }
         true
+    }
+}
+
+/// Who delivers a message, for the logs.
+fn by(message: &Outgoing) -> &'static str {
+    match message {
+        Outgoing::Hook { hook } => hook.trigger.key(),
+        Outgoing::Email(_) => "mailer",
+    }
+}
+
+impl Sender {
+    /// One attempt, on the blocking pool: the mailer for an email, the pool's sender hook for a
+    /// hook message (the pool read afresh, so its current hook and secret are used).
+    async fn send(&self, message: &mail_outbox::Claimed) -> Result<(), super::MailError> {
+        let id = message.id.clone();
+        let work: Box<dyn FnOnce() -> Result<(), super::MailError> + Send> = match &message.message
+        {
+            Outgoing::Email(email) => {
+                let (mailer, email) = (self.mailer.clone(), email.clone());
+                Box::new(move || mailer.send(&id, &email))
+            }
+            Outgoing::Hook { hook } => {
+                let Some((sealer, hooks)) = self.hooks.clone() else {
+                    return Err(super::MailError("no hook transport in this process".into()));
+                };
+                let pool_id = message.pool_id.clone();
+                let pool = self
+                    .store
+                    .run(move |conn| store::pools::get(conn, &pool_id))
+                    .await
+                    .map_err(|e| super::MailError(format!("pool unreadable: {e}")))?;
+                let hook = hook.clone();
+                Box::new(move || {
+                    crate::flows::messages::deliver(&sealer, &hooks, &pool, &hook)
+                        .map_err(super::MailError)
+                })
+            }
+        };
+        actix_web::rt::task::spawn_blocking(work)
+            .await
+            .unwrap_or_else(|panic| Err(super::MailError(format!("mailer panicked: {panic}"))))
     }
 }
 

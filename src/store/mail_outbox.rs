@@ -7,6 +7,7 @@
 use super::schema::mail_outbox;
 use super::{AnyConnection, StoreResult, write_transaction};
 use crate::model::Email;
+use crate::model::email::{HookMessage, Outgoing};
 use diesel::prelude::*;
 
 pub const PENDING: &str = "pending";
@@ -19,7 +20,7 @@ pub const FAILED: &str = "failed";
 pub struct Claimed {
     pub id: String,
     pub pool_id: String,
-    pub email: Email,
+    pub message: Outgoing,
     /// Delivery attempts including this one.
     pub attempts: i32,
     pub created_at: i64,
@@ -32,12 +33,32 @@ pub fn enqueue(
     email: &Email,
     now: i64,
 ) -> StoreResult<String> {
+    insert(conn, pool_id, super::to_json(email), now)
+}
+
+/// Writes a message for a pool's sender hook, delivered like an email after the commit.
+pub fn enqueue_hook(
+    conn: &mut AnyConnection,
+    pool_id: &str,
+    hook: &HookMessage,
+    now: i64,
+) -> StoreResult<String> {
+    let outgoing = Outgoing::Hook { hook: hook.clone() };
+    insert(conn, pool_id, super::to_json(&outgoing), now)
+}
+
+fn insert(
+    conn: &mut AnyConnection,
+    pool_id: &str,
+    message: String,
+    now: i64,
+) -> StoreResult<String> {
     let id = uuid::Uuid::new_v4().to_string();
     diesel::insert_into(mail_outbox::table)
         .values((
             mail_outbox::id.eq(&id),
             mail_outbox::pool_id.eq(pool_id),
-            mail_outbox::message.eq(super::to_json(email)),
+            mail_outbox::message.eq(message),
             mail_outbox::status.eq(PENDING),
             mail_outbox::attempts.eq(0),
             mail_outbox::created_at.eq(now),
@@ -94,7 +115,7 @@ pub fn claim(
                 ))
                 .get_result(conn)?;
         Ok(Some(Claimed {
-            email: super::from_json(&message, "mail_outbox.message")?,
+            message: super::from_json(&message, "mail_outbox.message")?,
             id,
             pool_id,
             attempts,

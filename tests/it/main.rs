@@ -34,5 +34,6 @@ mod startup;
 mod storage;
 mod triggers_challenge;
 mod triggers_lifecycle;
+mod triggers_messages;
 mod triggers_tokens;
 mod upstream;

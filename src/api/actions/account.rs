@@ -13,12 +13,15 @@ use crate::api::wire::{AttributeType, check_length, input};
 use crate::api::{ApiError, Ctx};
 use crate::flows::Site;
 use crate::flows::accounts::{self, Sent, Verification};
+use crate::flows::messages::{self, Caller, Message, Source};
 use crate::model::AppClient;
 use crate::model::attributes::{IDENTITIES, VERIFIABLE};
 use crate::oauth::ErrorCode;
+use crate::store::codes::PURPOSE_VERIFY_EMAIL;
 use crate::store::{self, StoreError, mfa, throttle};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 pub fn find(name: &str) -> Option<Action> {
     Some(match name {
@@ -159,14 +162,41 @@ fn save(ctx: &mut Ctx, site: &Site, user: &crate::model::User) -> Result<(), Api
 
 fn send_verification(
     ctx: &mut Ctx,
-    site: &Site,
-    user: &crate::model::User,
-    to: &str,
+    who: &Authenticated,
+    (user, to): (&crate::model::User, &str),
+    metadata: Option<BTreeMap<String, String>>,
 ) -> Result<Sent, ApiError> {
     let (services, now) = (ctx.services, ctx.now);
-    let conn = ctx.conn()?;
+    let caller = Caller::new(&who.claims.client_id, metadata.as_ref());
+    let source = Source::VerifyUserAttribute;
     Ok(accounts::send_email_verification(
-        conn, services, site, user, to, now,
+        ctx.db,
+        services,
+        &who.site,
+        (user, to),
+        source,
+        caller,
+        now,
+    )?)
+}
+
+/// A code already decided for (`messages::compose`), sent after the change was saved.
+fn send_decided(
+    ctx: &mut Ctx,
+    site: &Site,
+    (user, to): (&crate::model::User, &str),
+    message: &Message,
+) -> Result<Sent, ApiError> {
+    let (services, now) = (ctx.services, ctx.now);
+    Ok(accounts::send_composed(
+        ctx.db,
+        services,
+        site,
+        user,
+        PURPOSE_VERIFY_EMAIL,
+        to,
+        message,
+        now,
     )?)
 }
 
@@ -175,12 +205,14 @@ fn send_verification(
 struct UpdateInput {
     access_token: String,
     user_attributes: Vec<AttributeType>,
+    client_metadata: Option<BTreeMap<String, String>>,
 }
 
 fn update_user_attributes(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
     let UpdateInput {
         access_token,
         user_attributes,
+        client_metadata,
     } = input(body)?;
     let who = authenticate(ctx, &access_token)?;
     let client = token_client(ctx, &who)?;
@@ -220,12 +252,28 @@ fn update_user_attributes(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError>
                 .map_err(|e| schema(format!("email_verified: {e}")))?;
         }
         user.updated_at = ctx.now;
+        // The message is decided before the change is saved: a hook's refusal changes nothing.
+        let message = if pending || accounts::verifies_email(site) {
+            let caller = Caller::new(&who.claims.client_id, client_metadata.as_ref());
+            let source = Source::UpdateUserAttribute;
+            Some(messages::compose(
+                ctx.db,
+                ctx.services,
+                site,
+                source,
+                &user,
+                caller,
+            )?)
+        } else {
+            None
+        };
         save(ctx, site, &user)?;
-        if pending || accounts::verifies_email(site) {
-            match send_verification(ctx, site, &user, &email)? {
+        if let Some(message) = &message {
+            match send_decided(ctx, site, (&user, &email), message)? {
                 Sent::To(to) => deliveries.push(delivery(&to, "email")),
                 Sent::TooSoon => return Err(limit_exceeded()),
                 Sent::NoDestination => {}
+                Sent::Refused(error) => return Err(error.into()),
             }
         }
     } else {
@@ -278,6 +326,7 @@ fn delete_user_attributes(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError>
 struct AttributeNameInput {
     access_token: String,
     attribute_name: String,
+    client_metadata: Option<BTreeMap<String, String>>,
 }
 
 /// Only emails are verified here (no SMS is sent).
@@ -297,6 +346,7 @@ fn get_user_attribute_verification_code(ctx: &mut Ctx, body: Value) -> Result<Va
     let AttributeNameInput {
         access_token,
         attribute_name,
+        client_metadata,
     } = input(body)?;
     let who = authenticate(ctx, &access_token)?;
     check_email_attribute(&attribute_name)?;
@@ -308,9 +358,10 @@ fn get_user_attribute_verification_code(ctx: &mut Ctx, body: Value) -> Result<Va
             "The user has no email to verify.",
         ));
     };
-    match send_verification(ctx, &who.site, &who.user, &to)? {
+    match send_verification(ctx, &who, (&who.user, &to), client_metadata)? {
         Sent::To(to) => Ok(json!({ "CodeDeliveryDetails": delivery(&to, "email") })),
         Sent::TooSoon => Err(limit_exceeded()),
+        Sent::Refused(error) => Err(error.into()),
         Sent::NoDestination => Err(ApiError::invalid_parameter(
             "The user has no email to verify.",
         )),

@@ -7,10 +7,12 @@ use super::Action;
 use super::admin_users::{apply_attributes, claim_aliases, site_and_user};
 use crate::api::wire::{AttributeType, input};
 use crate::api::{ApiError, Ctx};
-use crate::flows::validation;
+use crate::flows::messages::{self, Caller, Source};
+use crate::flows::{codes, validation};
 use crate::store::{self, StoreError, codes::PURPOSE_VERIFY_EMAIL, mfa::MfaRow};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 pub fn find(name: &str) -> Option<Action> {
     Some(match name {
@@ -27,6 +29,7 @@ struct UpdateInput {
     user_pool_id: String,
     username: String,
     user_attributes: Vec<AttributeType>,
+    client_metadata: Option<BTreeMap<String, String>>,
 }
 
 fn admin_update_user_attributes(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
@@ -56,13 +59,26 @@ fn admin_update_user_attributes(ctx: &mut Ctx, body: Value) -> Result<Value, Api
         }
     }
     user.updated_at = ctx.now;
+    // The message is decided before anything is saved: a hook's refusal changes nothing.
+    let message = match &send_code {
+        Some(_) => Some(messages::compose(
+            ctx.db,
+            ctx.services,
+            &site,
+            Source::UpdateUserAttribute,
+            &user,
+            Caller::default().with_metadata(given.client_metadata.as_ref()),
+        )?),
+        None => None,
+    };
     claim_aliases(ctx, &site, &user, false)?;
-    let now = ctx.now;
+    let (services, now) = (ctx.services, ctx.now);
     let conn = ctx.conn()?;
     let saved = store::write_transaction(conn, |conn| {
         store::users::update(conn, &site.pool, &user)?;
-        if let Some(email) = &send_code {
-            crate::flows::codes::send(conn, &site, &user, PURPOSE_VERIFY_EMAIL, email, now)?;
+        if let (Some(email), Some(message)) = (&send_code, &message) {
+            let purpose = PURPOSE_VERIFY_EMAIL;
+            codes::send(conn, services, &site, &user, purpose, email, message, now)?;
         }
         Ok(())
     });

@@ -7,6 +7,7 @@ use super::Action;
 use crate::api::wire::{AttributeType, check_length, input, timestamp};
 use crate::api::{ApiError, Ctx};
 use crate::flows::lifecycle::{self, Caller, ConfirmSource, SignUpSource};
+use crate::flows::messages::{self, Source};
 use crate::flows::{Site, passwords, recovery, signup, validation};
 use crate::model::attributes::Attributes;
 use crate::model::pool::{PASSWORD_SYMBOLS, PasswordPolicy};
@@ -267,10 +268,22 @@ fn admin_create_user(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
     ctx.db.release();
     passwords::set(ctx.services, &mut user, &password).map_err(ApiError::internal)?;
     user.updated_at = ctx.now;
+    // The invitation is decided before the user is saved: a hook's refusal creates nothing.
+    let invitation = match invite && user.attributes.get("email").is_some() {
+        true => Some(messages::compose(
+            ctx.db,
+            ctx.services,
+            &site,
+            Source::AdminCreateUser,
+            &user,
+            Caller::default().with_metadata(given.client_metadata.as_ref()),
+        )?),
+        false => None,
+    };
     if !resend {
         claim_aliases(ctx, &site, &user, given.force_alias_creation)?;
     }
-    let now = ctx.now;
+    let (sealer, now) = (&ctx.services.sealer, ctx.now);
     let conn = ctx.conn()?;
     let saved = store::write_transaction(conn, |conn| {
         if resend {
@@ -278,8 +291,11 @@ fn admin_create_user(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
         } else {
             store::users::create(conn, &site.pool, &user)?;
         }
-        if invite {
-            crate::provision::queue_invitation(conn, &site.pool, &user, &password, now)?;
+        if let Some(invitation) = &invitation {
+            let pool = &site.pool;
+            crate::provision::queue_invitation(
+                conn, sealer, pool, &user, &password, invitation, now,
+            )?;
         }
         Ok(())
     });
@@ -299,7 +315,7 @@ fn admin_create_user(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
         }
         Err(e) => return Err(e.into()),
     }
-    if invite {
+    if invitation.is_some() {
         ctx.services.mail.wake();
     }
     Ok(json!({ "User": user_type(&user, None) }))
@@ -491,10 +507,19 @@ fn admin_set_user_password(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError
     Ok(json!({}))
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ResetInput {
+    user_pool_id: String,
+    username: String,
+    client_metadata: Option<BTreeMap<String, String>>,
+}
+
 fn admin_reset_user_password(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
-    let UserInput {
+    let ResetInput {
         user_pool_id,
         username,
+        client_metadata,
     } = input(body)?;
     let (site, mut user) = site_and_user(ctx, &user_pool_id, &username)?;
     let Some(email) = recovery::reset_destination(&user).map(str::to_owned) else {
@@ -504,11 +529,20 @@ fn admin_reset_user_password(ctx: &mut Ctx, body: Value) -> Result<Value, ApiErr
     };
     user.status = UserStatus::ResetRequired;
     user.updated_at = ctx.now;
-    let now = ctx.now;
+    let message = messages::compose(
+        ctx.db,
+        ctx.services,
+        &site,
+        Source::ForgotPassword,
+        &user,
+        Caller::default().with_metadata(client_metadata.as_ref()),
+    )?;
+    let (services, now) = (ctx.services, ctx.now);
     let conn = ctx.conn()?;
     store::write_transaction(conn, |conn| {
         store::users::update(conn, &site.pool, &user)?;
-        crate::flows::codes::send(conn, &site, &user, PURPOSE_RESET, &email, now)
+        let purpose = PURPOSE_RESET;
+        crate::flows::codes::send(conn, services, &site, &user, purpose, &email, &message, now)
     })?;
     ctx.services.mail.wake();
     Ok(json!({}))

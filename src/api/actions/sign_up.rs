@@ -310,6 +310,7 @@ fn sign_up(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
                 "User already exists",
             ));
         }
+        Registered::Refused(error) => return Err(error.into()),
     };
     let mut answer = json!({ "UserConfirmed": confirmed, "UserSub": sub.to_string() });
     if let Some(to) = code_to {
@@ -375,7 +376,7 @@ struct UserInput {
     client_id: String,
     username: String,
     secret_hash: Option<String>,
-    client_metadata: Option<std::collections::BTreeMap<String, String>>,
+    client_metadata: Option<BTreeMap<String, String>>,
 }
 
 fn resend_confirmation_code(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
@@ -396,10 +397,11 @@ fn resend_confirmation_code(ctx: &mut Ctx, body: Value) -> Result<Value, ApiErro
         return Err(ApiError::invalid_parameter("User is already confirmed."));
     }
     let (services, now) = (ctx.services, ctx.now);
-    let conn = ctx.conn()?;
-    match accounts::resend_sign_up_code(conn, services, &site, &user, now)? {
+    let caller = Caller::new(&input.client_id, input.client_metadata.as_ref());
+    match accounts::resend_sign_up_code(ctx.db, services, &site, &user, caller, now)? {
         Sent::To(to) => Ok(json!({ "CodeDeliveryDetails": delivery(&to, "email") })),
         Sent::TooSoon => Err(limit_exceeded()),
+        Sent::Refused(error) => Err(error.into()),
         Sent::NoDestination => Err(ApiError::invalid_parameter(
             "Cannot resend codes. Auto verification not turned on.",
         )),
@@ -432,10 +434,11 @@ fn forgot_password(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
         ));
     }
     let (services, now) = (ctx.services, ctx.now);
-    let conn = ctx.conn()?;
-    match accounts::start_reset(conn, services, &site, &user, now)? {
+    let caller = Caller::new(&input.client_id, input.client_metadata.as_ref());
+    match accounts::start_reset(ctx.db, services, &site, &user, caller, now)? {
         Sent::To(to) => Ok(json!({ "CodeDeliveryDetails": delivery(&to, "email") })),
         Sent::TooSoon => Err(limit_exceeded()),
+        Sent::Refused(error) => Err(error.into()),
         Sent::NoDestination => Err(ApiError::not_authorized(
             "User password cannot be reset in the current state.",
         )),
