@@ -190,7 +190,7 @@ struct CreateInput {
     #[serde(default)]
     desired_delivery_mediums: Vec<String>,
     #[serde(default)]
-    validation_data: Vec<AttributeType>,
+    validation_data: Option<Vec<AttributeType>>,
     client_metadata: Option<BTreeMap<String, String>>,
 }
 
@@ -249,7 +249,8 @@ fn admin_create_user(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
         let mut user = new_user(ctx, &site, &given)?;
         // Only the verification flags apply: an administrator's user is confirmed already
         // (FORCE_CHANGE_PASSWORD), so `autoConfirmUser` changes nothing.
-        let validation_data = super::sign_up::name_values(&given.validation_data);
+        let validation_data =
+            super::sign_up::name_values(given.validation_data.as_deref().unwrap_or_default());
         let caller = Caller::default().with_metadata(given.client_metadata.as_ref());
         lifecycle::pre_sign_up(
             ctx.db,

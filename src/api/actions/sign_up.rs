@@ -153,7 +153,7 @@ struct SignUpInput {
     #[serde(default)]
     user_attributes: Vec<AttributeType>,
     #[serde(default)]
-    validation_data: Vec<AttributeType>,
+    validation_data: Option<Vec<AttributeType>>,
     client_metadata: Option<BTreeMap<String, String>>,
 }
 
@@ -282,7 +282,7 @@ fn sign_up(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
     }
     let typed_email = attributes.get("email").map(str::to_owned);
     let hidden = hides_existence(&client);
-    let validation_data = name_values(&input.validation_data);
+    let validation_data = name_values(input.validation_data.as_deref().unwrap_or_default());
     let registration = accounts::Registration {
         username,
         attributes,
