@@ -255,9 +255,14 @@ pub fn user_of_row(
         "" => None,
         hash => match legacy::parse(hash) {
             Ok(_) => Some(hash.to_owned()),
-            Err(problem) => {
+            Err(problem @ legacy::Unsupported::Format) => {
                 return Err(failed(format!(
                     "The User Record's password_hash cannot be used: {problem} (argon2id, argon2i, bcrypt, scrypt or pbkdf2-sha256 in PHC string format)."
+                )));
+            }
+            Err(problem @ legacy::Unsupported::Cost) => {
+                return Err(failed(format!(
+                    "The User Record's password_hash cannot be used: {problem}."
                 )));
             }
         },

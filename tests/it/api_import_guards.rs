@@ -1,0 +1,117 @@
+//! What keeps a CSV user import from hurting the server (docs/migrating.md, "From any system
+//! with password hashes"; docs/api.md, "Import jobs"): hashes beyond the work caps, uploads
+//! beyond the size limit or without a valid signature, stops racing a batch, and runs that
+//! died.
+
+use crate::api_import::{
+    CLIENT, Import, POOL, create_job, csv_file, curl_upload, finished, header, here, signs_in,
+};
+use crate::api_support::Api;
+use crate::on_both_backends_with;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+on_both_backends_with!(
+    Import;
+    a_hash_beyond_the_work_caps_fails_its_row_and_never_runs,
+);
+
+/// A job of `pool` with `file` uploaded to its pre-signed URL: its id.
+async fn uploaded_job(api: &Api, pool: &str, file: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("users.csv");
+    std::fs::write(&path, file).unwrap();
+    let job = create_job(api, pool).await;
+    let url = here(api, job["PreSignedUrl"].as_str().unwrap());
+    let (status, headers, body) = curl_upload(&path, &url);
+    assert_eq!(status, 200, "{headers}{body}");
+    job["JobId"].as_str().unwrap().to_owned()
+}
+
+async fn start_job(api: &Api, pool: &str, job: &str) -> Value {
+    let (status, answer) = api
+        .admin(
+            "StartUserImportJob",
+            json!({"UserPoolId": pool, "JobId": job}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    answer["UserImportJob"].clone()
+}
+
+/// The rejected lines, through the signed URL the completion message names.
+async fn log_of(api: &Api, job: &Value) -> String {
+    let message = job["CompletionMessage"].as_str().unwrap();
+    let url = message
+        .split_whitespace()
+        .find(|w| w.starts_with("http"))
+        .unwrap_or_else(|| panic!("a log URL in {message}"));
+    reqwest::get(here(api, url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+fn user_row<'a>(name: &'a str, email: &'a str, hash: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("cognito:username", name),
+        ("cognito:mfa_enabled", "false"),
+        ("email", email),
+        ("email_verified", "true"),
+        ("password_hash", hash),
+    ]
+}
+
+async fn columns_with_hash(api: &Api) -> Vec<String> {
+    let mut columns = header(api, POOL).await;
+    columns.push("password_hash".to_owned());
+    columns
+}
+
+/// Memory within 256 MiB, but a quarter of an hour of scrypt per check.
+const HOSTILE_SCRYPT: &str =
+    "$scrypt$ln=20,r=2,p=1024$c2FsdHNhbHRzYWx0c2FsdA$swSZKX5jqTQc7gOpwdSeC/9qbBTm1JxFpfWQKdI2MZM";
+
+async fn a_hash_beyond_the_work_caps_fails_its_row_and_never_runs(api: Api) {
+    let columns = columns_with_hash(&api).await;
+    let rows = vec![
+        user_row("mallory", "mallory@example.com", HOSTILE_SCRYPT),
+        user_row("oscar", "oscar@example.com", ""),
+    ];
+    let job = uploaded_job(&api, POOL, &csv_file(&columns, &rows)).await;
+    start_job(&api, POOL, &job).await;
+    let done = finished(&api, POOL, &job).await;
+    assert_eq!(done["Status"], "Succeeded", "{done}");
+    assert_eq!(done["ImportedUsers"], 1, "{done}");
+    assert_eq!(done["FailedUsers"], 1, "{done}");
+    let log = log_of(&api, &done).await;
+    assert!(
+        log.contains("[FAILED] Line Number 2 - The User Record's password_hash cannot be used: the password hash's cost is beyond this server's limits"),
+        "{log}"
+    );
+    assert!(!log.contains("ln=20"), "{log}");
+
+    // Stored some other way: refused at sign-in as a wrong password, without running it.
+    {
+        use diesel::prelude::*;
+        use gatehouse::store::schema::users;
+        let mut conn = api.db.store.conn().unwrap();
+        let changed = diesel::update(users::table.filter(users::username.eq("oscar")))
+            .set((
+                users::password_hash.eq(HOSTILE_SCRYPT),
+                users::status.eq("CONFIRMED"),
+            ))
+            .execute(&mut *conn)
+            .unwrap();
+        assert_eq!(changed, 1);
+    }
+    let started = std::time::Instant::now();
+    assert!(!signs_in(&api, CLIENT, "oscar", "Any-Password-1").await);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
