@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 on_both_backends_with!(
     Import;
     a_hash_beyond_the_work_caps_fails_its_row_and_never_runs,
+    an_upload_is_refused_before_its_body_is_read,
 );
 
 /// A job of `pool` with `file` uploaded to its pre-signed URL: its id.
@@ -114,4 +115,96 @@ async fn a_hash_beyond_the_work_caps_fails_its_row_and_never_runs(api: Api) {
         "{:?}",
         started.elapsed()
     );
+}
+
+/// Sends a `PUT` of `url` that declares `length` bytes but sends only `sent` of them, and
+/// reads the answer (the status line and the body); panics when none comes within 5 s.
+fn put_declaring(url: &str, length: u64, sent: &[u8]) -> (String, String) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let head = format!(
+        "PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/csv\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(sent).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if got.is_empty() => panic!("no answer before the body was sent: {e}"),
+            Err(_) => break,
+        }
+    }
+    let text = String::from_utf8_lossy(&got).into_owned();
+    let status = text.lines().next().unwrap_or_default().to_owned();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_owned();
+    (status, body)
+}
+
+async fn an_upload_is_refused_before_its_body_is_read(api: Api) {
+    let job = create_job(&api, POOL).await;
+    let job_id = job["JobId"].as_str().unwrap().to_owned();
+    let url = here(&api, job["PreSignedUrl"].as_str().unwrap());
+    let forged = format!("{}A", url.trim_end_matches(|c: char| c != '='));
+    let other_job = url.replace(&job_id, "import-AAAAAAAAAA");
+    // 50 MB declared, a few bytes sent: the URL is judged on its own.
+    for bad in [forged, other_job] {
+        let (status, body) = actix_web::rt::task::spawn_blocking(move || {
+            put_declaring(&bad, 50_000_000, b"cognito:username")
+        })
+        .await
+        .unwrap();
+        assert!(status.starts_with("HTTP/1.1 403"), "{status}: {body}");
+        assert!(body.contains("<Code>AccessDenied</Code>"), "{body}");
+    }
+    // Over 100 MB by its Content-Length: S3's EntityTooLarge, in its XML, before reading.
+    let valid = url.clone();
+    let (status, body) = actix_web::rt::task::spawn_blocking(move || {
+        put_declaring(&valid, 100 * 1024 * 1024 + 1, b"cognito:username")
+    })
+    .await
+    .unwrap();
+    assert!(status.starts_with("HTTP/1.1 413"), "{status}: {body}");
+    assert!(body.contains("<Code>EntityTooLarge</Code>"), "{body}");
+
+    // A file within the limit is stored whole, its ETag the digest of what arrived.
+    let columns = columns_with_hash(&api).await;
+    let file = csv_file(&columns, &[user_row("pat", "pat@example.com", "")]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("users.csv");
+    std::fs::write(&path, &file).unwrap();
+    let (status, headers, body) = curl_upload(&path, &url);
+    assert_eq!(status, 200, "{headers}{body}");
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(&file);
+    let etag: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    assert!(
+        headers
+            .to_lowercase()
+            .contains(&format!("etag: \"{etag}\"")),
+        "{headers}"
+    );
+    let mut conn = api.db.store.conn().unwrap();
+    let stored = gatehouse::store::import_jobs::data(&mut conn, &job_id).unwrap();
+    assert_eq!(stored.as_deref(), Some(file.as_slice()));
+    drop(conn);
+    // Once started, the job takes no upload: refused before the body too.
+    start_job(&api, POOL, &job_id).await;
+    let (status, body) = actix_web::rt::task::spawn_blocking(move || {
+        put_declaring(&url, 50_000_000, b"cognito:username")
+    })
+    .await
+    .unwrap();
+    assert!(status.starts_with("HTTP/1.1 403"), "{status}: {body}");
+    finished(&api, POOL, &job_id).await;
 }
