@@ -414,8 +414,28 @@ pub fn provider_names(
     )
 }
 
+/// Why a batch's transaction was rolled back.
+enum BatchError {
+    Store(StoreError),
+    /// The job is no longer `Pending` or `InProgress`.
+    Ended,
+}
+
+impl From<StoreError> for BatchError {
+    fn from(error: StoreError) -> Self {
+        BatchError::Store(error)
+    }
+}
+
+impl From<diesel::result::Error> for BatchError {
+    fn from(error: diesel::result::Error) -> Self {
+        BatchError::Store(error.into())
+    }
+}
+
 /// Imports one batch of rows in one transaction; with `job`, the job's counts, position and
-/// rejected lines are recorded in the same transaction.
+/// rejected lines are recorded in the same transaction. `None`, with nothing written, when the
+/// job was stopped or ended while the batch ran.
 pub fn import_batch(
     conn: &mut AnyConnection,
     pool: &UserPool,
@@ -423,8 +443,8 @@ pub fn import_batch(
     rows: &[Row],
     job: Option<&str>,
     now: i64,
-) -> Result<Vec<(i64, Outcome)>, StoreError> {
-    store::write_transaction(conn, |conn| {
+) -> Result<Option<Vec<(i64, Outcome)>>, StoreError> {
+    let done = store::write_transaction(conn, |conn| {
         let mut outcomes = Vec::with_capacity(rows.len());
         for row in rows {
             let outcome = match user_of_row(pool, providers, row, now) {
@@ -449,10 +469,17 @@ pub fn import_batch(
                 failed: counts.failed,
                 rejected: &rejected,
             };
-            import_jobs::advance(conn, job_id, &progress)?;
+            if !import_jobs::advance(conn, job_id, &progress)? {
+                return Err(BatchError::Ended);
+            }
         }
         Ok(outcomes)
-    })
+    });
+    match done {
+        Ok(outcomes) => Ok(Some(outcomes)),
+        Err(BatchError::Ended) => Ok(None),
+        Err(BatchError::Store(error)) => Err(error),
+    }
 }
 
 /// Imports a whole file without a job (the command line): every row's outcome goes to
@@ -470,7 +497,8 @@ pub fn import_file(
     let providers = provider_names(conn, pool)?;
     let mut counts = Counts::default();
     for batch in rows.chunks(BATCH) {
-        for (line, outcome) in import_batch(conn, pool, &providers, batch, None, store::now())? {
+        let outcomes = import_batch(conn, pool, &providers, batch, None, store::now())?;
+        for (line, outcome) in outcomes.unwrap_or_default() {
             counts.add(&outcome);
             each(line, &outcome);
         }
@@ -522,6 +550,7 @@ fn run_job(store: &store::Store, pool_id: &str, job_id: &str) {
                 import_jobs::finish(
                     &mut conn,
                     job_id,
+                    &import_jobs::ACTIVE,
                     import_jobs::FAILED,
                     "The import job failed on an internal error.",
                     store::now(),
@@ -534,6 +563,20 @@ fn run_job(store: &store::Store, pool_id: &str, job_id: &str) {
     }
 }
 
+/// Ends a job whose stop was asked for (a no-op when it has ended otherwise meanwhile).
+fn end_stopped(conn: &mut AnyConnection, job_id: &str) -> Result<(), StoreError> {
+    let from = [import_jobs::STOPPING];
+    import_jobs::finish(
+        conn,
+        job_id,
+        &from,
+        import_jobs::STOPPED,
+        STOPPED_MESSAGE,
+        store::now(),
+    )?;
+    Ok(())
+}
+
 fn run(store: &store::Store, pool_id: &str, job_id: &str) -> Result<(), StoreError> {
     let mut conn = store.conn()?;
     let pool = store::pools::get(&mut conn, pool_id)?;
@@ -544,13 +587,9 @@ fn run(store: &store::Store, pool_id: &str, job_id: &str) -> Result<(), StoreErr
         Ok(rows) => rows,
         Err(FileError(message)) => {
             let mut conn = store.conn()?;
-            return import_jobs::finish(
-                &mut conn,
-                job_id,
-                import_jobs::FAILED,
-                &message,
-                store::now(),
-            );
+            let (from, now) = (import_jobs::ACTIVE, store::now());
+            import_jobs::finish(&mut conn, job_id, &from, import_jobs::FAILED, &message, now)?;
+            return Ok(());
         }
     };
     drop(data);
@@ -559,31 +598,28 @@ fn run(store: &store::Store, pool_id: &str, job_id: &str) -> Result<(), StoreErr
         let job = import_jobs::get(&mut conn, pool_id, job_id)?.ok_or(StoreError::NotFound)?;
         match job.status.as_str() {
             import_jobs::PENDING | import_jobs::IN_PROGRESS => {}
-            import_jobs::STOPPING => {
-                return import_jobs::finish(
-                    &mut conn,
-                    job_id,
-                    import_jobs::STOPPED,
-                    STOPPED_MESSAGE,
-                    store::now(),
-                );
-            }
+            import_jobs::STOPPING => return end_stopped(&mut conn, job_id),
             // Ended meanwhile (stopped while no process seemed to run it).
             _ => return Ok(()),
         }
         if batch.last().is_some_and(|r| r.line < job.next_line) {
             continue;
         }
-        store::patiently(&mut conn, |conn| {
+        let done = store::patiently(&mut conn, |conn| {
             import_batch(conn, &pool, &providers, batch, Some(job_id), store::now())
         })?;
+        // A stop committed while the batch ran: the batch was rolled back.
+        if done.is_none() {
+            return end_stopped(&mut conn, job_id);
+        }
     }
     let mut conn = store.conn()?;
-    import_jobs::finish(
-        &mut conn,
-        job_id,
-        import_jobs::SUCCEEDED,
-        "Import Job Completed Successfully.",
-        store::now(),
-    )
+    // Only a job still running succeeds: a stop after the last batch still stops it.
+    let from = [import_jobs::PENDING, import_jobs::IN_PROGRESS];
+    let message = "Import Job Completed Successfully.";
+    let (status, now) = (import_jobs::SUCCEEDED, store::now());
+    if !import_jobs::finish(&mut conn, job_id, &from, status, message, now)? {
+        end_stopped(&mut conn, job_id)?;
+    }
+    Ok(())
 }

@@ -4,10 +4,13 @@
 //! died.
 
 use crate::api_import::{
-    CLIENT, Import, POOL, create_job, csv_file, curl_upload, finished, header, here, signs_in,
+    CLIENT, Import, POOL, create_job, csv_file, curl_upload, describe, finished, header, here,
+    signs_in,
 };
 use crate::api_support::Api;
 use crate::on_both_backends_with;
+use gatehouse::flows::user_import;
+use gatehouse::store::import_jobs;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -15,6 +18,7 @@ on_both_backends_with!(
     Import;
     a_hash_beyond_the_work_caps_fails_its_row_and_never_runs,
     an_upload_is_refused_before_its_body_is_read,
+    a_stop_during_a_batch_rolls_it_back_and_nothing_revives_the_job,
 );
 
 /// A job of `pool` with `file` uploaded to its pre-signed URL: its id.
@@ -207,4 +211,43 @@ async fn an_upload_is_refused_before_its_body_is_read(api: Api) {
     .unwrap();
     assert!(status.starts_with("HTTP/1.1 403"), "{status}: {body}");
     finished(&api, POOL, &job_id).await;
+}
+
+async fn a_stop_during_a_batch_rolls_it_back_and_nothing_revives_the_job(api: Api) {
+    let columns = columns_with_hash(&api).await;
+    let file = csv_file(&columns, &[user_row("quinn", "quinn@example.com", "")]);
+    let job = uploaded_job(&api, POOL, &file).await;
+    let mut conn = api.db.store.conn().unwrap();
+    let now = gatehouse::store::now();
+    let pool = gatehouse::store::pools::get(&mut conn, POOL).unwrap();
+    let rows = user_import::read(&file, &pool).unwrap();
+    // Started (without a run of its own here), then a stop commits while a batch is under way:
+    // the batch's end finds the job `Stopping` and writes nothing.
+    assert!(import_jobs::start(&mut conn, POOL, &job, now).unwrap());
+    assert!(import_jobs::request_stop(&mut conn, POOL, &job).unwrap());
+    let batch = user_import::import_batch(&mut conn, &pool, &[], &rows, Some(&job), now).unwrap();
+    assert!(batch.is_none());
+    let mid = import_jobs::get(&mut conn, POOL, &job).unwrap().unwrap();
+    assert_eq!(mid.status, import_jobs::STOPPING);
+    assert_eq!((mid.imported_users, mid.next_line), (0, 0));
+    let quinn = {
+        let pool = gatehouse::store::pools::get(&mut conn, POOL).unwrap();
+        gatehouse::store::users::find_by_username(&mut conn, &pool, "quinn").unwrap()
+    };
+    assert!(quinn.is_none());
+    // Stopped (by an instance that does not run it): a run elsewhere cannot bring it back.
+    let stopped = import_jobs::STOPPED;
+    assert!(import_jobs::finish(&mut conn, &job, &import_jobs::ACTIVE, stopped, "s", now).unwrap());
+    let still = [import_jobs::PENDING, import_jobs::IN_PROGRESS];
+    let succeeded = import_jobs::SUCCEEDED;
+    assert!(!import_jobs::finish(&mut conn, &job, &still, succeeded, "done", now).unwrap());
+    assert!(
+        user_import::import_batch(&mut conn, &pool, &[], &rows, Some(&job), now)
+            .unwrap()
+            .is_none()
+    );
+    drop(conn);
+    let shown = describe(&api, POOL, &job).await;
+    assert_eq!(shown["Status"], "Stopped", "{shown}");
+    assert_eq!(shown["ImportedUsers"], 0, "{shown}");
 }

@@ -177,7 +177,8 @@ fn start_user_import_job(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> 
     if !user_import::spawn(ctx.db.store(), job.pool_id.clone(), job.job_id.clone()) {
         let conn = ctx.conn()?;
         let message = "The import job could not start.";
-        import_jobs::finish(conn, &job.job_id, import_jobs::FAILED, message, now)?;
+        let from = import_jobs::ACTIVE;
+        import_jobs::finish(conn, &job.job_id, &from, import_jobs::FAILED, message, now)?;
     }
     let job = job_of(ctx, &given)?;
     Ok(json!({ "UserImportJob": job_json(ctx, &job)? }))
@@ -196,7 +197,8 @@ fn stop_user_import_job(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
     // in another process stops at its next batch.
     if !user_import::runs_here(&job.job_id) {
         let (now, message) = (ctx.now, user_import::STOPPED_MESSAGE);
-        import_jobs::finish(ctx.conn()?, &job.job_id, import_jobs::STOPPED, message, now)?;
+        let (from, stopped) = ([import_jobs::STOPPING], import_jobs::STOPPED);
+        import_jobs::finish(ctx.conn()?, &job.job_id, &from, stopped, message, now)?;
     }
     let job = job_of(ctx, &given)?;
     Ok(json!({ "UserImportJob": job_json(ctx, &job)? }))
