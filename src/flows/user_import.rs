@@ -522,20 +522,123 @@ pub fn runs_here(job_id: &str) -> bool {
     running().contains(job_id)
 }
 
+/// A run in `RUNNING`: leaves it however the run ends, and fails the job if the run did not
+/// get to end it (a panic), so that the pool can import again.
+struct RunGuard {
+    store: store::Store,
+    job_id: String,
+    ended: bool,
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        running().remove(&self.job_id);
+        if self.ended {
+            return;
+        }
+        let failed = self
+            .store
+            .conn()
+            .map_err(|e| e.to_string())
+            .and_then(|mut conn| {
+                let (from, status) = (import_jobs::ACTIVE, import_jobs::FAILED);
+                import_jobs::finish(
+                    &mut conn,
+                    &self.job_id,
+                    &from,
+                    status,
+                    INTERRUPTED,
+                    store::now(),
+                )
+                .map_err(|e| e.to_string())
+            });
+        if let Err(error) = failed {
+            tracing::warn!(job = self.job_id, %error, "the interrupted import job could not be recorded");
+        }
+    }
+}
+
 /// Starts a job's run on a thread of its own: call it after the commit that made the job
 /// `Pending`. `false` when no thread could be made.
 pub fn spawn(store: store::Store, pool_id: String, job_id: String) -> bool {
     running().insert(job_id.clone());
     let name = format!("import {job_id}");
-    let id = job_id.clone();
-    let spawned = std::thread::Builder::new().name(name).spawn(move || {
-        run_job(&store, &pool_id, &id);
-        running().remove(&id);
-    });
-    if spawned.is_err() {
-        running().remove(&job_id);
+    let guard = RunGuard {
+        store,
+        job_id,
+        ended: false,
+    };
+    // Without a thread, the closure and its guard are dropped here: the job fails at once.
+    std::thread::Builder::new()
+        .name(name)
+        .spawn(move || {
+            let mut guard = guard;
+            run_job(&guard.store, &pool_id, &guard.job_id);
+            guard.ended = true;
+            drop(guard);
+        })
+        .is_ok()
+}
+
+/// The completion message of a job whose run died.
+pub const INTERRUPTED: &str = "The import job was interrupted: the server running it stopped or failed. The users imported so far stay; import the rest with a new job.";
+
+/// How long a started job may go without progress, and without a run in this process, before
+/// it is taken for abandoned (a live run records a batch every few seconds).
+pub const ABANDONED_AFTER_SECONDS: i64 = 300;
+
+/// What `end_abandoned` saw of each active job no run here holds: its position and state, and
+/// since when.
+pub type Watched = HashMap<String, (String, i64, i64)>;
+
+/// Ends the jobs that no process runs any more (the server restarted or died mid-run): an
+/// active job that no run in this process holds and that has not moved for
+/// `ABANDONED_AFTER_SECONDS` ends `Stopped` if a stop was asked for, `Failed` otherwise. A run
+/// in another instance moves it, and is left alone. Call it periodically with the same
+/// `watched`; returns how many jobs it ended.
+pub fn end_abandoned(
+    conn: &mut AnyConnection,
+    watched: &mut Watched,
+    now: i64,
+) -> Result<usize, StoreError> {
+    let jobs = import_jobs::active(conn)?;
+    watched.retain(|id, _| jobs.iter().any(|job| &job.job_id == id));
+    let mut ended = 0;
+    for job in jobs {
+        if runs_here(&job.job_id) {
+            watched.remove(&job.job_id);
+            continue;
+        }
+        let seen = (job.status.clone(), job.next_line);
+        match watched.get(&job.job_id) {
+            Some((status, line, since)) if (status, *line) == (&seen.0, seen.1) => {
+                if now - since < ABANDONED_AFTER_SECONDS {
+                    continue;
+                }
+            }
+            _ => {
+                watched.insert(job.job_id.clone(), (seen.0, seen.1, now));
+                continue;
+            }
+        }
+        let (status, message) = if job.status == import_jobs::STOPPING {
+            (import_jobs::STOPPED, STOPPED_MESSAGE)
+        } else {
+            (import_jobs::FAILED, INTERRUPTED)
+        };
+        let from = [job.status.as_str()];
+        if import_jobs::finish(conn, &job.job_id, &from, status, message, now)? {
+            tracing::warn!(
+                pool = job.pool_id,
+                job = job.job_id,
+                status,
+                "abandoned import job ended"
+            );
+            ended += 1;
+        }
+        watched.remove(&job.job_id);
     }
-    spawned.is_ok()
+    Ok(ended)
 }
 
 /// Runs a started job to its end: batches of rows, each its own transaction; a stop request
@@ -622,4 +725,42 @@ fn run(store: &store::Store, pool_id: &str, job_id: &str) -> Result<(), StoreErr
         end_stopped(&mut conn, job_id)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_that_panics_leaves_running_and_fails_its_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("g.db").display());
+        let store = store::Store::connect(&url).unwrap();
+        store.migrate().unwrap();
+        let mut conn = store.conn().unwrap();
+        let job_id = "import-guarded";
+        import_jobs::create(&mut conn, job_id, "local_Pool", "n", "arn", 1).unwrap();
+        import_jobs::upload(&mut conn, "local_Pool", job_id, b"x", "\"e\"", 1).unwrap();
+        assert!(import_jobs::start(&mut conn, "local_Pool", job_id, 1).unwrap());
+        drop(conn);
+        running().insert(job_id.to_owned());
+        let guarded = store.clone();
+        let outcome = std::thread::spawn(move || {
+            let _guard = RunGuard {
+                store: guarded,
+                job_id: job_id.to_owned(),
+                ended: false,
+            };
+            panic!("a bug in the run");
+        })
+        .join();
+        assert!(outcome.is_err());
+        assert!(!runs_here(job_id));
+        let mut conn = store.conn().unwrap();
+        let job = import_jobs::get(&mut conn, "local_Pool", job_id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(job.status, import_jobs::FAILED);
+        assert_eq!(job.completion_message.as_deref(), Some(INTERRUPTED));
+    }
 }

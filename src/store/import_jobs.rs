@@ -142,6 +142,14 @@ pub fn start(conn: &mut AnyConnection, pool_id: &str, job_id: &str, now: i64) ->
     Ok(changed == 1)
 }
 
+/// Every pool's jobs that have started and not ended.
+pub fn active(conn: &mut AnyConnection) -> StoreResult<Vec<Job>> {
+    Ok(user_import_jobs::table
+        .filter(user_import_jobs::status.eq_any(ACTIVE))
+        .select(Job::as_select())
+        .load(conn)?)
+}
+
 /// `Pending` or `InProgress` → `Stopping` (the run stops at its next batch); `false` otherwise.
 pub fn request_stop(conn: &mut AnyConnection, pool_id: &str, job_id: &str) -> StoreResult<bool> {
     let changed = diesel::update(

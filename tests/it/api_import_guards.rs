@@ -19,6 +19,7 @@ on_both_backends_with!(
     a_hash_beyond_the_work_caps_fails_its_row_and_never_runs,
     an_upload_is_refused_before_its_body_is_read,
     a_stop_during_a_batch_rolls_it_back_and_nothing_revives_the_job,
+    a_job_whose_run_died_ends_and_frees_the_pool,
 );
 
 /// A job of `pool` with `file` uploaded to its pre-signed URL: its id.
@@ -250,4 +251,83 @@ async fn a_stop_during_a_batch_rolls_it_back_and_nothing_revives_the_job(api: Ap
     let shown = describe(&api, POOL, &job).await;
     assert_eq!(shown["Status"], "Stopped", "{shown}");
     assert_eq!(shown["ImportedUsers"], 0, "{shown}");
+}
+
+/// Moves a job as a run elsewhere would.
+fn set_next_line(api: &Api, job: &str, line: i64) {
+    use diesel::prelude::*;
+    use gatehouse::store::schema::user_import_jobs as jobs;
+    let mut conn = api.db.store.conn().unwrap();
+    diesel::update(jobs::table.find(job))
+        .set(jobs::next_line.eq(line))
+        .execute(&mut *conn)
+        .unwrap();
+}
+
+async fn a_job_whose_run_died_ends_and_frees_the_pool(api: Api) {
+    let columns = columns_with_hash(&api).await;
+    let file = csv_file(&columns, &[user_row("rita", "rita@example.com", "")]);
+    // Started by a process that died before its run ended: no run anywhere.
+    let dead = uploaded_job(&api, POOL, &file).await;
+    let now = gatehouse::store::now();
+    let mut conn = api.db.store.conn().unwrap();
+    assert!(import_jobs::start(&mut conn, POOL, &dead, now).unwrap());
+    drop(conn);
+    let next = uploaded_job(&api, POOL, &file).await;
+    let blocked = api
+        .admin(
+            "StartUserImportJob",
+            json!({"UserPoolId": POOL, "JobId": next}),
+        )
+        .await;
+    crate::api_support::assert_error(&blocked, "PreconditionNotMetException");
+
+    // Watched: a job that moves is left alone; one that stays still for five minutes ends.
+    let mut watched = user_import::Watched::new();
+    let mut sweep = |at: i64| {
+        let mut conn = api.db.store.conn().unwrap();
+        user_import::end_abandoned(&mut conn, &mut watched, at).unwrap()
+    };
+    assert_eq!(sweep(now), 0);
+    set_next_line(&api, &dead, 102);
+    assert_eq!(sweep(now + 200), 0);
+    assert_eq!(sweep(now + 450), 0);
+    assert_eq!(sweep(now + 501), 1);
+    let ended = describe(&api, POOL, &dead).await;
+    assert_eq!(ended["Status"], "Failed", "{ended}");
+    assert!(
+        ended["CompletionMessage"]
+            .as_str()
+            .unwrap()
+            .contains("interrupted"),
+        "{ended}"
+    );
+    // The pool imports again.
+    start_job(&api, POOL, &next).await;
+    let done = finished(&api, POOL, &next).await;
+    assert_eq!(done["Status"], "Succeeded", "{done}");
+    assert_eq!(done["ImportedUsers"], 1, "{done}");
+
+    // A stop whose run died: asked again, it ends the job at once.
+    let stuck = uploaded_job(&api, POOL, &file).await;
+    let mut conn = api.db.store.conn().unwrap();
+    assert!(import_jobs::start(&mut conn, POOL, &stuck, now).unwrap());
+    assert!(import_jobs::request_stop(&mut conn, POOL, &stuck).unwrap());
+    drop(conn);
+    let (status, stopped) = api
+        .admin(
+            "StopUserImportJob",
+            json!({"UserPoolId": POOL, "JobId": stuck}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{stopped}");
+    assert_eq!(stopped["UserImportJob"]["Status"], "Stopped", "{stopped}");
+    // An ended job still cannot be stopped.
+    let again = api
+        .admin(
+            "StopUserImportJob",
+            json!({"UserPoolId": POOL, "JobId": stuck}),
+        )
+        .await;
+    crate::api_support::assert_error(&again, "PreconditionNotMetException");
 }

@@ -187,7 +187,9 @@ fn start_user_import_job(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> 
 fn stop_user_import_job(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
     let given: JobInput = input(body)?;
     let job = job_of(ctx, &given)?;
-    if !import_jobs::request_stop(ctx.conn()?, &job.pool_id, &job.job_id)? {
+    // A stop already asked for whose run is not here (it may have died): asked again, it ends.
+    let again = job.status == import_jobs::STOPPING && !user_import::runs_here(&job.job_id);
+    if !again && !import_jobs::request_stop(ctx.conn()?, &job.pool_id, &job.job_id)? {
         return Err(ApiError::new(
             PRECONDITION_NOT_MET,
             format!("The import job is {} and cannot be stopped.", job.status),
