@@ -15,6 +15,7 @@ use crate::model::{User, UserPool, UserStatus};
 use crate::secrets::legacy;
 use crate::store::{self, AnyConnection, StoreError, import_jobs};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Cognito's `GetCSVHeader` columns, in its order; the pool's `custom:*` columns follow.
 pub const COGNITO_COLUMNS: [&str; 21] = [
@@ -69,11 +70,13 @@ pub fn header(pool: &UserPool) -> Vec<String> {
 #[error("{0}")]
 pub struct FileError(pub String);
 
-/// One data row: its line number in the file and its values by column.
+/// One data row: its line number in the file and its values, in the header's order (one
+/// buffer per row; the header is shared by every row of the file).
 #[derive(Debug, Clone)]
 pub struct Row {
     pub line: i64,
-    values: Result<HashMap<String, String>, &'static str>,
+    columns: Arc<[String]>,
+    values: Result<csv::StringRecord, &'static str>,
 }
 
 /// Reads a whole file: the header's columns checked against the pool's, then every row.
@@ -89,7 +92,7 @@ pub fn read(data: &[u8], pool: &UserPool) -> Result<Vec<Row>, FileError> {
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
-    let columns: Vec<String> = reader
+    let columns: Arc<[String]> = reader
         .headers()
         .map_err(|_| FileError("The CSV header cannot be read.".into()))?
         .iter()
@@ -116,13 +119,14 @@ pub fn read(data: &[u8], pool: &UserPool) -> Result<Vec<Row>, FileError> {
         } else if record.len() != columns.len() {
             Err("The line does not have as many values as the header has columns.")
         } else {
-            Ok(columns
-                .iter()
-                .cloned()
-                .zip(record.iter().map(str::to_owned))
-                .collect())
+            Ok(record)
         };
-        rows.push(Row { line, values });
+        let columns = columns.clone();
+        rows.push(Row {
+            line,
+            columns,
+            values,
+        });
     }
     Ok(rows)
 }
@@ -199,7 +203,10 @@ pub fn user_of_row(
     now: i64,
 ) -> Result<User, Outcome> {
     let values = row.values.as_ref().map_err(|m| failed(*m))?;
-    let value = |name: &str| values.get(name).map(String::as_str).unwrap_or_default();
+    let value = |name: &str| {
+        let at = row.columns.iter().position(|c| c == name);
+        at.and_then(|i| values.get(i)).unwrap_or_default()
+    };
     let settings = &pool.settings;
     let typed = value(USERNAME);
     if typed.is_empty() {
@@ -224,13 +231,13 @@ pub fn user_of_row(
         }
     }
     let mut attributes = Attributes::new();
-    for (name, raw) in values {
+    for (name, raw) in row.columns.iter().zip(values.iter()) {
         if name.starts_with("cognito:") || name == PASSWORD_HASH || raw.is_empty() {
             continue;
         }
         let converted = match name.as_str() {
             "birthdate" => birthdate_from_csv(raw),
-            _ => Some(raw.clone()),
+            _ => Some(raw.to_owned()),
         };
         let valid = converted.is_some_and(|v| {
             crate::flows::signup::check_attribute(&mut attributes, name, &v).is_ok()
