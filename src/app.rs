@@ -123,6 +123,7 @@ pub fn start(state: AppState) -> Result<Serving, ServeError> {
     };
     let (stop, stopping) = watch::channel(false);
     let tasks = vec![
+        actix_web::rt::spawn(import_watch(store.clone(), stopping.clone())),
         actix_web::rt::spawn(housekeeping(store, stopping.clone())),
         // Mail committed before a crash or a restart goes out from here too.
         actix_web::rt::spawn(sender.run_until(stopping)),
@@ -230,6 +231,31 @@ async fn housekeeping(store: Store, stopping: watch::Receiver<bool>) {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "expired protocol state purged"),
             Err(e) => tracing::warn!("housekeeping failed: {e}"),
+        }
+    }
+}
+
+/// Ends the user import jobs whose run died with the process that ran it (docs/api.md, "Import
+/// jobs"): each minute, from the start.
+async fn import_watch(store: Store, stopping: watch::Receiver<bool>) {
+    let mut ticker = actix_web::rt::time::interval(Duration::from_secs(60));
+    let mut watched = crate::flows::user_import::Watched::new();
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stopped(stopping.clone()) => return,
+        }
+        let seen = std::mem::take(&mut watched);
+        let outcome = store
+            .run(move |conn| {
+                let mut seen = seen;
+                let now = crate::store::now();
+                crate::flows::user_import::end_abandoned(conn, &mut seen, now).map(|_| seen)
+            })
+            .await;
+        match outcome {
+            Ok(seen) => watched = seen,
+            Err(e) => tracing::warn!("import job watch failed: {e}"),
         }
     }
 }

@@ -15,6 +15,7 @@ use crate::model::{User, UserPool, UserStatus};
 use crate::secrets::legacy;
 use crate::store::{self, AnyConnection, StoreError, import_jobs};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Cognito's `GetCSVHeader` columns, in its order; the pool's `custom:*` columns follow.
 pub const COGNITO_COLUMNS: [&str; 21] = [
@@ -69,11 +70,13 @@ pub fn header(pool: &UserPool) -> Vec<String> {
 #[error("{0}")]
 pub struct FileError(pub String);
 
-/// One data row: its line number in the file and its values by column.
+/// One data row: its line number in the file and its values, in the header's order (one
+/// buffer per row; the header is shared by every row of the file).
 #[derive(Debug, Clone)]
 pub struct Row {
     pub line: i64,
-    values: Result<HashMap<String, String>, &'static str>,
+    columns: Arc<[String]>,
+    values: Result<csv::StringRecord, &'static str>,
 }
 
 /// Reads a whole file: the header's columns checked against the pool's, then every row.
@@ -89,7 +92,7 @@ pub fn read(data: &[u8], pool: &UserPool) -> Result<Vec<Row>, FileError> {
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
-    let columns: Vec<String> = reader
+    let columns: Arc<[String]> = reader
         .headers()
         .map_err(|_| FileError("The CSV header cannot be read.".into()))?
         .iter()
@@ -116,13 +119,14 @@ pub fn read(data: &[u8], pool: &UserPool) -> Result<Vec<Row>, FileError> {
         } else if record.len() != columns.len() {
             Err("The line does not have as many values as the header has columns.")
         } else {
-            Ok(columns
-                .iter()
-                .cloned()
-                .zip(record.iter().map(str::to_owned))
-                .collect())
+            Ok(record)
         };
-        rows.push(Row { line, values });
+        let columns = columns.clone();
+        rows.push(Row {
+            line,
+            columns,
+            values,
+        });
     }
     Ok(rows)
 }
@@ -199,7 +203,10 @@ pub fn user_of_row(
     now: i64,
 ) -> Result<User, Outcome> {
     let values = row.values.as_ref().map_err(|m| failed(*m))?;
-    let value = |name: &str| values.get(name).map(String::as_str).unwrap_or_default();
+    let value = |name: &str| {
+        let at = row.columns.iter().position(|c| c == name);
+        at.and_then(|i| values.get(i)).unwrap_or_default()
+    };
     let settings = &pool.settings;
     let typed = value(USERNAME);
     if typed.is_empty() {
@@ -224,13 +231,13 @@ pub fn user_of_row(
         }
     }
     let mut attributes = Attributes::new();
-    for (name, raw) in values {
+    for (name, raw) in row.columns.iter().zip(values.iter()) {
         if name.starts_with("cognito:") || name == PASSWORD_HASH || raw.is_empty() {
             continue;
         }
         let converted = match name.as_str() {
             "birthdate" => birthdate_from_csv(raw),
-            _ => Some(raw.clone()),
+            _ => Some(raw.to_owned()),
         };
         let valid = converted.is_some_and(|v| {
             crate::flows::signup::check_attribute(&mut attributes, name, &v).is_ok()
@@ -255,9 +262,14 @@ pub fn user_of_row(
         "" => None,
         hash => match legacy::parse(hash) {
             Ok(_) => Some(hash.to_owned()),
-            Err(problem) => {
+            Err(problem @ legacy::Unsupported::Format) => {
                 return Err(failed(format!(
                     "The User Record's password_hash cannot be used: {problem} (argon2id, argon2i, bcrypt, scrypt or pbkdf2-sha256 in PHC string format)."
+                )));
+            }
+            Err(problem @ legacy::Unsupported::Cost) => {
+                return Err(failed(format!(
+                    "The User Record's password_hash cannot be used: {problem}."
                 )));
             }
         },
@@ -409,8 +421,28 @@ pub fn provider_names(
     )
 }
 
+/// Why a batch's transaction was rolled back.
+enum BatchError {
+    Store(StoreError),
+    /// The job is no longer `Pending` or `InProgress`.
+    Ended,
+}
+
+impl From<StoreError> for BatchError {
+    fn from(error: StoreError) -> Self {
+        BatchError::Store(error)
+    }
+}
+
+impl From<diesel::result::Error> for BatchError {
+    fn from(error: diesel::result::Error) -> Self {
+        BatchError::Store(error.into())
+    }
+}
+
 /// Imports one batch of rows in one transaction; with `job`, the job's counts, position and
-/// rejected lines are recorded in the same transaction.
+/// rejected lines are recorded in the same transaction. `None`, with nothing written, when the
+/// job was stopped or ended while the batch ran.
 pub fn import_batch(
     conn: &mut AnyConnection,
     pool: &UserPool,
@@ -418,8 +450,8 @@ pub fn import_batch(
     rows: &[Row],
     job: Option<&str>,
     now: i64,
-) -> Result<Vec<(i64, Outcome)>, StoreError> {
-    store::write_transaction(conn, |conn| {
+) -> Result<Option<Vec<(i64, Outcome)>>, StoreError> {
+    let done = store::write_transaction(conn, |conn| {
         let mut outcomes = Vec::with_capacity(rows.len());
         for row in rows {
             let outcome = match user_of_row(pool, providers, row, now) {
@@ -444,10 +476,17 @@ pub fn import_batch(
                 failed: counts.failed,
                 rejected: &rejected,
             };
-            import_jobs::advance(conn, job_id, &progress)?;
+            if !import_jobs::advance(conn, job_id, &progress)? {
+                return Err(BatchError::Ended);
+            }
         }
         Ok(outcomes)
-    })
+    });
+    match done {
+        Ok(outcomes) => Ok(Some(outcomes)),
+        Err(BatchError::Ended) => Ok(None),
+        Err(BatchError::Store(error)) => Err(error),
+    }
 }
 
 /// Imports a whole file without a job (the command line): every row's outcome goes to
@@ -465,7 +504,8 @@ pub fn import_file(
     let providers = provider_names(conn, pool)?;
     let mut counts = Counts::default();
     for batch in rows.chunks(BATCH) {
-        for (line, outcome) in import_batch(conn, pool, &providers, batch, None, store::now())? {
+        let outcomes = import_batch(conn, pool, &providers, batch, None, store::now())?;
+        for (line, outcome) in outcomes.unwrap_or_default() {
             counts.add(&outcome);
             each(line, &outcome);
         }
@@ -489,20 +529,123 @@ pub fn runs_here(job_id: &str) -> bool {
     running().contains(job_id)
 }
 
+/// A run in `RUNNING`: leaves it however the run ends, and fails the job if the run did not
+/// get to end it (a panic), so that the pool can import again.
+struct RunGuard {
+    store: store::Store,
+    job_id: String,
+    ended: bool,
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        running().remove(&self.job_id);
+        if self.ended {
+            return;
+        }
+        let failed = self
+            .store
+            .conn()
+            .map_err(|e| e.to_string())
+            .and_then(|mut conn| {
+                let (from, status) = (import_jobs::ACTIVE, import_jobs::FAILED);
+                import_jobs::finish(
+                    &mut conn,
+                    &self.job_id,
+                    &from,
+                    status,
+                    INTERRUPTED,
+                    store::now(),
+                )
+                .map_err(|e| e.to_string())
+            });
+        if let Err(error) = failed {
+            tracing::warn!(job = self.job_id, %error, "the interrupted import job could not be recorded");
+        }
+    }
+}
+
 /// Starts a job's run on a thread of its own: call it after the commit that made the job
 /// `Pending`. `false` when no thread could be made.
 pub fn spawn(store: store::Store, pool_id: String, job_id: String) -> bool {
     running().insert(job_id.clone());
     let name = format!("import {job_id}");
-    let id = job_id.clone();
-    let spawned = std::thread::Builder::new().name(name).spawn(move || {
-        run_job(&store, &pool_id, &id);
-        running().remove(&id);
-    });
-    if spawned.is_err() {
-        running().remove(&job_id);
+    let guard = RunGuard {
+        store,
+        job_id,
+        ended: false,
+    };
+    // Without a thread, the closure and its guard are dropped here: the job fails at once.
+    std::thread::Builder::new()
+        .name(name)
+        .spawn(move || {
+            let mut guard = guard;
+            run_job(&guard.store, &pool_id, &guard.job_id);
+            guard.ended = true;
+            drop(guard);
+        })
+        .is_ok()
+}
+
+/// The completion message of a job whose run died.
+pub const INTERRUPTED: &str = "The import job was interrupted: the server running it stopped or failed. The users imported so far stay; import the rest with a new job.";
+
+/// How long a started job may go without progress, and without a run in this process, before
+/// it is taken for abandoned (a live run records a batch every few seconds).
+pub const ABANDONED_AFTER_SECONDS: i64 = 300;
+
+/// What `end_abandoned` saw of each active job no run here holds: its position and state, and
+/// since when.
+pub type Watched = HashMap<String, (String, i64, i64)>;
+
+/// Ends the jobs that no process runs any more (the server restarted or died mid-run): an
+/// active job that no run in this process holds and that has not moved for
+/// `ABANDONED_AFTER_SECONDS` ends `Stopped` if a stop was asked for, `Failed` otherwise. A run
+/// in another instance moves it, and is left alone. Call it periodically with the same
+/// `watched`; returns how many jobs it ended.
+pub fn end_abandoned(
+    conn: &mut AnyConnection,
+    watched: &mut Watched,
+    now: i64,
+) -> Result<usize, StoreError> {
+    let jobs = import_jobs::active(conn)?;
+    watched.retain(|id, _| jobs.iter().any(|job| &job.job_id == id));
+    let mut ended = 0;
+    for job in jobs {
+        if runs_here(&job.job_id) {
+            watched.remove(&job.job_id);
+            continue;
+        }
+        let seen = (job.status.clone(), job.next_line);
+        match watched.get(&job.job_id) {
+            Some((status, line, since)) if (status, *line) == (&seen.0, seen.1) => {
+                if now - since < ABANDONED_AFTER_SECONDS {
+                    continue;
+                }
+            }
+            _ => {
+                watched.insert(job.job_id.clone(), (seen.0, seen.1, now));
+                continue;
+            }
+        }
+        let (status, message) = if job.status == import_jobs::STOPPING {
+            (import_jobs::STOPPED, STOPPED_MESSAGE)
+        } else {
+            (import_jobs::FAILED, INTERRUPTED)
+        };
+        let from = [job.status.as_str()];
+        if import_jobs::finish(conn, &job.job_id, &from, status, message, now)? {
+            tracing::warn!(
+                pool = job.pool_id,
+                job = job.job_id,
+                status,
+                "abandoned import job ended"
+            );
+            ended += 1;
+        }
+        watched.remove(&job.job_id);
     }
-    spawned.is_ok()
+    Ok(ended)
 }
 
 /// Runs a started job to its end: batches of rows, each its own transaction; a stop request
@@ -517,6 +660,7 @@ fn run_job(store: &store::Store, pool_id: &str, job_id: &str) {
                 import_jobs::finish(
                     &mut conn,
                     job_id,
+                    &import_jobs::ACTIVE,
                     import_jobs::FAILED,
                     "The import job failed on an internal error.",
                     store::now(),
@@ -529,6 +673,20 @@ fn run_job(store: &store::Store, pool_id: &str, job_id: &str) {
     }
 }
 
+/// Ends a job whose stop was asked for (a no-op when it has ended otherwise meanwhile).
+fn end_stopped(conn: &mut AnyConnection, job_id: &str) -> Result<(), StoreError> {
+    let from = [import_jobs::STOPPING];
+    import_jobs::finish(
+        conn,
+        job_id,
+        &from,
+        import_jobs::STOPPED,
+        STOPPED_MESSAGE,
+        store::now(),
+    )?;
+    Ok(())
+}
+
 fn run(store: &store::Store, pool_id: &str, job_id: &str) -> Result<(), StoreError> {
     let mut conn = store.conn()?;
     let pool = store::pools::get(&mut conn, pool_id)?;
@@ -539,13 +697,9 @@ fn run(store: &store::Store, pool_id: &str, job_id: &str) -> Result<(), StoreErr
         Ok(rows) => rows,
         Err(FileError(message)) => {
             let mut conn = store.conn()?;
-            return import_jobs::finish(
-                &mut conn,
-                job_id,
-                import_jobs::FAILED,
-                &message,
-                store::now(),
-            );
+            let (from, now) = (import_jobs::ACTIVE, store::now());
+            import_jobs::finish(&mut conn, job_id, &from, import_jobs::FAILED, &message, now)?;
+            return Ok(());
         }
     };
     drop(data);
@@ -554,31 +708,66 @@ fn run(store: &store::Store, pool_id: &str, job_id: &str) -> Result<(), StoreErr
         let job = import_jobs::get(&mut conn, pool_id, job_id)?.ok_or(StoreError::NotFound)?;
         match job.status.as_str() {
             import_jobs::PENDING | import_jobs::IN_PROGRESS => {}
-            import_jobs::STOPPING => {
-                return import_jobs::finish(
-                    &mut conn,
-                    job_id,
-                    import_jobs::STOPPED,
-                    STOPPED_MESSAGE,
-                    store::now(),
-                );
-            }
+            import_jobs::STOPPING => return end_stopped(&mut conn, job_id),
             // Ended meanwhile (stopped while no process seemed to run it).
             _ => return Ok(()),
         }
         if batch.last().is_some_and(|r| r.line < job.next_line) {
             continue;
         }
-        store::patiently(&mut conn, |conn| {
+        let done = store::patiently(&mut conn, |conn| {
             import_batch(conn, &pool, &providers, batch, Some(job_id), store::now())
         })?;
+        // A stop committed while the batch ran: the batch was rolled back.
+        if done.is_none() {
+            return end_stopped(&mut conn, job_id);
+        }
     }
     let mut conn = store.conn()?;
-    import_jobs::finish(
-        &mut conn,
-        job_id,
-        import_jobs::SUCCEEDED,
-        "Import Job Completed Successfully.",
-        store::now(),
-    )
+    // Only a job still running succeeds: a stop after the last batch still stops it.
+    let from = [import_jobs::PENDING, import_jobs::IN_PROGRESS];
+    let message = "Import Job Completed Successfully.";
+    let (status, now) = (import_jobs::SUCCEEDED, store::now());
+    if !import_jobs::finish(&mut conn, job_id, &from, status, message, now)? {
+        end_stopped(&mut conn, job_id)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_that_panics_leaves_running_and_fails_its_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("g.db").display());
+        let store = store::Store::connect(&url).unwrap();
+        store.migrate().unwrap();
+        let mut conn = store.conn().unwrap();
+        let job_id = "import-guarded";
+        import_jobs::create(&mut conn, job_id, "local_Pool", "n", "arn", 1).unwrap();
+        import_jobs::upload(&mut conn, "local_Pool", job_id, b"x", "\"e\"", 1).unwrap();
+        assert!(import_jobs::start(&mut conn, "local_Pool", job_id, 1).unwrap());
+        drop(conn);
+        running().insert(job_id.to_owned());
+        let guarded = store.clone();
+        let outcome = std::thread::spawn(move || {
+            let _guard = RunGuard {
+                store: guarded,
+                job_id: job_id.to_owned(),
+                ended: false,
+            };
+            panic!("a bug in the run");
+        })
+        .join();
+        assert!(outcome.is_err());
+        assert!(!runs_here(job_id));
+        let mut conn = store.conn().unwrap();
+        let job = import_jobs::get(&mut conn, "local_Pool", job_id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(job.status, import_jobs::FAILED);
+        assert_eq!(job.completion_message.as_deref(), Some(INTERRUPTED));
+    }
 }

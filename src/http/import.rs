@@ -10,13 +10,13 @@ use crate::flows::import_links::{self, DATE, Denied, EXPIRES, Grant, SIGNATURE};
 use crate::flows::user_import::MAX_FILE_BYTES;
 use crate::store::{self, import_jobs};
 use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/_import/{pool}/{job}")
-            .app_data(web::PayloadConfig::new(MAX_FILE_BYTES))
             .route(web::put().to(upload))
             .default_service(web::to(method_not_allowed)),
     )
@@ -72,50 +72,101 @@ async fn method_not_allowed() -> HttpResponse {
     )
 }
 
-async fn upload(
-    state: web::Data<AppState>,
-    path: web::Path<(String, String)>,
-    req: HttpRequest,
-    body: web::Bytes,
-) -> HttpResponse {
-    let (pool, job) = path.into_inner();
-    let query = query(&req);
-    let digest = Sha256::digest(&body);
-    let etag: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    let etag = format!("\"{etag}\"");
-    let stored_etag = etag.clone();
-    let now = store::now();
-    let outcome = state
+/// Whether a PUT may store a file: the URL's signature and expiry, then a job still in
+/// `Created` (one short read, before any of the body is read).
+async fn upload_allowed(
+    state: &AppState,
+    pool: &str,
+    job: &str,
+    query: HashMap<String, String>,
+    now: i64,
+) -> Result<Result<(), Denied>, store::StoreError> {
+    let (pool, job) = (pool.to_owned(), job.to_owned());
+    state
         .store
         .run(move |conn| {
+            // The signature covers the job's creation time: an unknown job has none to match.
             let Some(found) = import_jobs::get(conn, &pool, &job)? else {
                 return Ok(Err(Denied::BadSignature));
             };
             let key = import_links::key(conn, now)?;
             let expires = query.get(EXPIRES).map(String::as_str);
             let given = query.get(SIGNATURE).map(String::as_str);
+            let link = (expires, given);
             let grant = Grant::Upload;
-            if let Err(why) = import_links::check(
-                &key,
-                grant,
-                &pool,
-                &job,
-                found.created_at,
-                (expires, given),
-                now,
-            ) {
+            if let Err(why) =
+                import_links::check(&key, grant, &pool, &job, found.created_at, link, now)
+            {
                 return Ok(Err(why));
             }
             // A started job keeps the file it started with.
-            if !import_jobs::upload(conn, &pool, &job, &body, &stored_etag, now)? {
+            if found.status != import_jobs::CREATED {
                 return Ok(Err(Denied::BadSignature));
             }
             Ok(Ok(()))
         })
+        .await
+}
+
+fn too_large() -> HttpResponse {
+    s3_error(
+        actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+        "EntityTooLarge",
+        "Your proposed upload exceeds the maximum allowed size (100 MB).",
+    )
+}
+
+async fn upload(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    req: HttpRequest,
+    mut body: web::Payload,
+) -> HttpResponse {
+    let (pool, job) = path.into_inner();
+    let now = store::now();
+    match upload_allowed(&state, &pool, &job, query(&req), now).await {
+        Ok(Ok(())) => {}
+        Ok(Err(why)) => return denied(why),
+        Err(error) => return internal(error),
+    }
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_FILE_BYTES as u64) {
+        return too_large();
+    }
+    // Read as it arrives, with a running limit (a chunked body declares no length) and the
+    // digest made on the way.
+    let mut data = Vec::with_capacity(declared.unwrap_or(0) as usize);
+    let mut digest = Sha256::new();
+    while let Some(chunk) = body.next().await {
+        let Ok(chunk) = chunk else {
+            return s3_error(
+                actix_web::http::StatusCode::BAD_REQUEST,
+                "IncompleteBody",
+                "You did not provide the number of bytes specified by the Content-Length HTTP header.",
+            );
+        };
+        if data.len() + chunk.len() > MAX_FILE_BYTES {
+            return too_large();
+        }
+        digest.update(&chunk);
+        data.extend_from_slice(&chunk);
+    }
+    let digest = digest.finalize();
+    let etag: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let etag = format!("\"{etag}\"");
+    let stored_etag = etag.clone();
+    let outcome = state
+        .store
+        .run(move |conn| import_jobs::upload(conn, &pool, &job, &data, &stored_etag, now))
         .await;
     match outcome {
-        Ok(Ok(())) => HttpResponse::Ok().insert_header(("ETag", etag)).finish(),
-        Ok(Err(why)) => denied(why),
+        Ok(true) => HttpResponse::Ok().insert_header(("ETag", etag)).finish(),
+        // Started while the file was arriving.
+        Ok(false) => denied(Denied::BadSignature),
         Err(error) => internal(error),
     }
 }

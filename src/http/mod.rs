@@ -135,6 +135,12 @@ fn readable_error(
 pub fn body_too_large<B>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
+    // The import URLs answer as S3 does, with their own error document (http::import).
+    if res.request().path().starts_with("/_import/") {
+        return Ok(actix_web::middleware::ErrorHandlerResponse::Response(
+            res.map_into_left_body(),
+        ));
+    }
     let (req, _) = res.into_parts();
     let response = if cognito::is_api_call(&req) {
         cognito::too_large(&req)

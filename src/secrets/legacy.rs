@@ -29,7 +29,9 @@ pub enum Scheme {
 pub enum Unsupported {
     #[error("the password hash is not in a supported format")]
     Format,
-    #[error("the password hash's cost parameters are beyond this server's limits")]
+    #[error(
+        "the password hash's cost is beyond this server's limits (bcrypt cost 14; scrypt 128·r·N·p of 256 MiB, r·p 1024; PBKDF2 2,000,000 rounds per 32 bytes of hash; argon2 256 MiB, 1 GiB × passes, 16 lanes)"
+    )]
     Cost,
 }
 
@@ -52,12 +54,20 @@ impl Checked {
 const CURRENT_PREFIX: &str = "$argon2id$v=19$m=19456,t=2,p=1$";
 
 // Cost ceilings: an imported hash is the importer's choice, and a hostile one must not make
-// one sign-in take minutes or gigabytes.
-const MAX_BCRYPT_COST: u32 = 16;
-const MAX_SCRYPT_BYTES: u64 = 256 * 1024 * 1024;
-const MAX_PBKDF2_ROUNDS: u32 = 10_000_000;
+// one sign-in take minutes or gigabytes. They bound the work (time) of one check, not only
+// its memory: each lets through the usual parameters (OWASP's Password Storage Cheat Sheet:
+// bcrypt 10+, scrypt N=2^17 r=8 p=1, PBKDF2-SHA256 600,000 rounds, argon2id 19 MiB × 2) and
+// refuses what would take more than about a second.
+const MAX_BCRYPT_COST: u32 = 14;
+/// 128·r·N·p: the bytes scrypt's ROMix writes over all its lanes.
+const MAX_SCRYPT_WORK: u64 = 256 * 1024 * 1024;
+/// r·p: the size of the block buffer (128·r·p bytes) and of PBKDF2's outer passes.
+const MAX_SCRYPT_RP: u64 = 1024;
+/// Rounds × 32-byte output blocks (each block is derived with all the rounds).
+const MAX_PBKDF2_WORK: u64 = 2_000_000;
 const MAX_ARGON2_KIB: u32 = 256 * 1024;
-const MAX_ARGON2_PASSES: u32 = 32;
+/// Memory × passes, in KiB: 1 GiB written once, or 64 MiB sixteen times.
+const MAX_ARGON2_WORK: u64 = 1024 * 1024;
 const MAX_ARGON2_LANES: u32 = 16;
 const MAX_OUTPUT: usize = 128;
 
@@ -90,7 +100,9 @@ pub fn parse(stored: &str) -> Result<Scheme, Unsupported> {
 /// Whether `password` matches `stored`, in constant time, and whether the hash must be
 /// replaced. A malformed or unsupported hash never matches.
 pub fn check(password: &str, stored: &str) -> Checked {
+    // Refused without running it, at the cost of a wrong password.
     let Ok(parsed) = parse_inner(stored) else {
+        super::burn_password_check(password);
         return Checked::NO;
     };
     let matches = with_hash_slot(|| match &parsed {
@@ -150,8 +162,9 @@ fn parse_argon2<'a>(stored: &'a str, id: &str) -> Result<Parsed<'a>, Unsupported
         return Err(Unsupported::Format);
     }
     let params = argon2::Params::try_from(&parsed).map_err(|_| Unsupported::Format)?;
+    let work = u64::from(params.m_cost()) * u64::from(params.t_cost());
     if params.m_cost() > MAX_ARGON2_KIB
-        || params.t_cost() > MAX_ARGON2_PASSES
+        || work > MAX_ARGON2_WORK
         || params.p_cost() > MAX_ARGON2_LANES
     {
         return Err(Unsupported::Cost);
@@ -223,9 +236,12 @@ fn parse_scrypt<'a>(fields: &[&str]) -> Result<Parsed<'a>, Unsupported> {
     if !(1..64).contains(&log_n) || r == 0 || p == 0 || r > u32::MAX as u64 || p > 1024 {
         return Err(Unsupported::Format);
     }
-    // Memory: 128·r·N for the ROMix table plus 128·r·p for the blocks.
-    let memory = 128u64.saturating_mul(r).saturating_mul(1u64 << log_n);
-    if memory > MAX_SCRYPT_BYTES || 128 * r * p > MAX_SCRYPT_BYTES {
+    // ROMix runs once per lane over a 128·r·N table: the work is 128·r·N·p.
+    let work = 128u64
+        .saturating_mul(r)
+        .saturating_mul(1u64 << log_n)
+        .saturating_mul(p);
+    if work > MAX_SCRYPT_WORK || r.saturating_mul(p) > MAX_SCRYPT_RP {
         return Err(Unsupported::Cost);
     }
     let params =
@@ -256,12 +272,12 @@ fn parse_pbkdf2<'a>(fields: &[&str]) -> Result<Parsed<'a>, Unsupported> {
     if rounds == 0 {
         return Err(Unsupported::Format);
     }
-    if rounds > u64::from(MAX_PBKDF2_ROUNDS) {
-        return Err(Unsupported::Cost);
-    }
     let (salt, hash) = salt_and_hash(salt, hash)?;
     if length.is_some_and(|l| l != hash.len() as u64) {
         return Err(Unsupported::Format);
+    }
+    if rounds.saturating_mul(hash.len().div_ceil(32) as u64) > MAX_PBKDF2_WORK {
+        return Err(Unsupported::Cost);
     }
     Ok(Parsed::Pbkdf2 {
         rounds: rounds as u32,
@@ -363,6 +379,47 @@ mod tests {
             "$pbkdf2-sha256$i=4000000000,l=32$c2FsdHNhbHRzYWx0c2FsdA$fb1f6oS02Zd/SONZKc5zgL6hXaFs0JVyayBivO7Bcpo",
         ] {
             assert_eq!(parse(costly), Err(Unsupported::Cost), "{costly}");
+        }
+    }
+
+    const SALT_HASH: &str = "c2FsdHNhbHRzYWx0c2FsdA$swSZKX5jqTQc7gOpwdSeC/9qbBTm1JxFpfWQKdI2MZM";
+
+    #[test]
+    fn the_caps_bound_the_work_of_one_check_not_only_its_memory() {
+        let long_hash = format!("c2FsdHNhbHRzYWx0c2FsdA${}", "A".repeat(171)); // 128 bytes
+        let within = [
+            format!("$2b$14${}", &BCRYPT[7..]),
+            format!("$scrypt$ln=17,r=8,p=1${SALT_HASH}"),
+            format!("$scrypt$ln=14,r=8,p=16${SALT_HASH}"),
+            format!("$pbkdf2-sha256$i=2000000,l=32${SALT_HASH}"),
+            format!("$pbkdf2-sha256$i=500000,l=128${long_hash}"),
+            format!("$argon2id$v=19$m=65536,t=16,p=4${SALT_HASH}"),
+            format!("$argon2id$v=19$m=262144,t=4,p=1${SALT_HASH}"),
+        ];
+        for hash in &within {
+            assert!(parse(hash).is_ok(), "{hash}");
+        }
+        let beyond = [
+            format!("$2b$15${}", &BCRYPT[7..]),
+            // Memory within 256 MiB, but a quarter of an hour of work.
+            format!("$scrypt$ln=20,r=2,p=1024${SALT_HASH}"),
+            format!("$scrypt$ln=17,r=8,p=4${SALT_HASH}"),
+            format!("$scrypt$ln=1,r=64,p=32${SALT_HASH}"),
+            format!("$pbkdf2-sha256$i=2000001,l=32${SALT_HASH}"),
+            format!("$pbkdf2-sha256$2000001${SALT_HASH}"),
+            format!("$pbkdf2-sha256$i=600000,l=128${long_hash}"),
+            format!("$argon2id$v=19$m=65536,t=17,p=1${SALT_HASH}"),
+            format!("$argon2i$v=19$m=262144,t=5,p=1${SALT_HASH}"),
+        ];
+        for hash in &beyond {
+            assert_eq!(parse(hash), Err(Unsupported::Cost), "{hash}");
+            // Stored anyway: a wrong password at the usual cost, the hash never run.
+            let started = std::time::Instant::now();
+            assert_eq!(check("Old-Password-1", hash), Checked::NO, "{hash}");
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(5),
+                "{hash}"
+            );
         }
     }
 }

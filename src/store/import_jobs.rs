@@ -14,6 +14,8 @@ pub const STOPPING: &str = "Stopping";
 pub const STOPPED: &str = "Stopped";
 pub const SUCCEEDED: &str = "Succeeded";
 pub const FAILED: &str = "Failed";
+/// The states of a job that has started and not ended.
+pub const ACTIVE: [&str; 3] = [PENDING, IN_PROGRESS, STOPPING];
 
 /// A job as Cognito's `UserImportJobType` shows it (the file itself is read apart).
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
@@ -140,6 +142,14 @@ pub fn start(conn: &mut AnyConnection, pool_id: &str, job_id: &str, now: i64) ->
     Ok(changed == 1)
 }
 
+/// Every pool's jobs that have started and not ended.
+pub fn active(conn: &mut AnyConnection) -> StoreResult<Vec<Job>> {
+    Ok(user_import_jobs::table
+        .filter(user_import_jobs::status.eq_any(ACTIVE))
+        .select(Job::as_select())
+        .load(conn)?)
+}
+
 /// `Pending` or `InProgress` → `Stopping` (the run stops at its next batch); `false` otherwise.
 pub fn request_stop(conn: &mut AnyConnection, pool_id: &str, job_id: &str) -> StoreResult<bool> {
     let changed = diesel::update(
@@ -173,18 +183,26 @@ pub struct Progress<'a> {
     pub rejected: &'a [(i64, &'static str, String)],
 }
 
-/// Records a batch: counts, position, rejected lines, and `InProgress`.
-pub fn advance(conn: &mut AnyConnection, job_id: &str, progress: &Progress) -> StoreResult<()> {
-    diesel::update(user_import_jobs::table.find(job_id))
-        .set((
-            user_import_jobs::status.eq(IN_PROGRESS),
-            user_import_jobs::next_line.eq(progress.next_line),
-            user_import_jobs::imported_users
-                .eq(user_import_jobs::imported_users + progress.imported),
-            user_import_jobs::skipped_users.eq(user_import_jobs::skipped_users + progress.skipped),
-            user_import_jobs::failed_users.eq(user_import_jobs::failed_users + progress.failed),
-        ))
-        .execute(conn)?;
+/// Records a batch: counts, position, rejected lines, and `InProgress`. `false`, with nothing
+/// written, when the job is no longer `Pending` or `InProgress` (a stop came during the batch):
+/// the caller rolls the batch back.
+pub fn advance(conn: &mut AnyConnection, job_id: &str, progress: &Progress) -> StoreResult<bool> {
+    let changed = diesel::update(
+        user_import_jobs::table
+            .find(job_id)
+            .filter(user_import_jobs::status.eq_any([PENDING, IN_PROGRESS])),
+    )
+    .set((
+        user_import_jobs::status.eq(IN_PROGRESS),
+        user_import_jobs::next_line.eq(progress.next_line),
+        user_import_jobs::imported_users.eq(user_import_jobs::imported_users + progress.imported),
+        user_import_jobs::skipped_users.eq(user_import_jobs::skipped_users + progress.skipped),
+        user_import_jobs::failed_users.eq(user_import_jobs::failed_users + progress.failed),
+    ))
+    .execute(conn)?;
+    if changed == 0 {
+        return Ok(false);
+    }
     let rows: Vec<_> = progress
         .rejected
         .iter()
@@ -202,26 +220,32 @@ pub fn advance(conn: &mut AnyConnection, job_id: &str, progress: &Progress) -> S
             .values(&rows)
             .execute(c))?;
     }
-    Ok(())
+    Ok(true)
 }
 
-/// Ends a job in `status` with its completion message; the file is dropped.
+/// Ends a job that is in one of the states `from` in `status` with its completion message; the
+/// file is dropped. `false` when the job was in none of them (it ended otherwise meanwhile).
 pub fn finish(
     conn: &mut AnyConnection,
     job_id: &str,
+    from: &[&str],
     status: &str,
     message: &str,
     now: i64,
-) -> StoreResult<()> {
-    diesel::update(user_import_jobs::table.find(job_id))
-        .set((
-            user_import_jobs::status.eq(status),
-            user_import_jobs::completion_message.eq(message),
-            user_import_jobs::completed_at.eq(now),
-            user_import_jobs::data.eq(None::<Vec<u8>>),
-        ))
-        .execute(conn)?;
-    Ok(())
+) -> StoreResult<bool> {
+    let changed = diesel::update(
+        user_import_jobs::table
+            .find(job_id)
+            .filter(user_import_jobs::status.eq_any(from)),
+    )
+    .set((
+        user_import_jobs::status.eq(status),
+        user_import_jobs::completion_message.eq(message),
+        user_import_jobs::completed_at.eq(now),
+        user_import_jobs::data.eq(None::<Vec<u8>>),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
 }
 
 /// The rejected lines of a job, in line order.

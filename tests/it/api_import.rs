@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
 
-const CONFIG: &str = r#"
+pub(crate) const CONFIG: &str = r#"
 [[api_credentials]]
 access_key_id = "AKIAGATEHOUSETEST001"
 secret_access_key = "env:TEST_API_SECRET"
@@ -54,17 +54,17 @@ allowed_oauth_scopes = ["openid", "email"]
 explicit_auth_flows = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
 "#;
 
-const POOL: &str = "local_ImportOn1";
-const OTHER: &str = "local_ImportTw2";
-const CLIENT: &str = "importclient00000000000001";
+pub(crate) const POOL: &str = "local_ImportOn1";
+pub(crate) const OTHER: &str = "local_ImportTw2";
+pub(crate) const CLIENT: &str = "importclient00000000000001";
 const OTHER_CLIENT: &str = "importclient00000000000002";
 /// What a test server writes in the URLs it hands out (`support::spawn_server_with`).
 const PUBLIC_URL: &str = "http://localhost:7070";
 
-struct Import;
+pub(crate) struct Import;
 
 impl Import {
-    async fn start(db: crate::support::TestDb) -> Api {
+    pub(crate) async fn start(db: crate::support::TestDb) -> Api {
         Api::start_with(db, CONFIG)
     }
 }
@@ -114,7 +114,7 @@ fn argon2i_hash(password: &str) -> String {
 }
 
 /// A CSV file in `header`'s column order, each row given as (column, value) pairs.
-fn csv_file(header: &[String], rows: &[Vec<(&str, &str)>]) -> Vec<u8> {
+pub(crate) fn csv_file(header: &[String], rows: &[Vec<(&str, &str)>]) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(header).unwrap();
     for row in rows {
@@ -132,13 +132,13 @@ fn csv_file(header: &[String], rows: &[Vec<(&str, &str)>]) -> Vec<u8> {
 }
 
 /// A URL the server handed out, pointed at the test server.
-fn here(api: &Api, url: &str) -> String {
+pub(crate) fn here(api: &Api, url: &str) -> String {
     url.replacen(PUBLIC_URL, &api.root, 1)
 }
 
 /// `curl -T file -H "x-amz-server-side-encryption:aws:kms" URL`, as the AWS guide shows:
 /// the status and the response headers.
-fn curl_upload(file: &Path, url: &str) -> (u16, String, String) {
+pub(crate) fn curl_upload(file: &Path, url: &str) -> (u16, String, String) {
     let output = Command::new("curl")
         .args(["-sS", "-D", "-", "-o", "/dev/stderr", "-T"])
         .arg(file)
@@ -157,14 +157,14 @@ fn curl_upload(file: &Path, url: &str) -> (u16, String, String) {
     (status, headers, body)
 }
 
-async fn header(api: &Api, pool: &str) -> Vec<String> {
+pub(crate) async fn header(api: &Api, pool: &str) -> Vec<String> {
     let (status, answer) = api.admin("GetCSVHeader", json!({"UserPoolId": pool})).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["UserPoolId"], pool);
     serde_json::from_value(answer["CSVHeader"].clone()).unwrap()
 }
 
-async fn create_job(api: &Api, pool: &str) -> Value {
+pub(crate) async fn create_job(api: &Api, pool: &str) -> Value {
     let (status, answer) = api
         .admin(
             "CreateUserImportJob",
@@ -179,7 +179,7 @@ async fn create_job(api: &Api, pool: &str) -> Value {
     answer["UserImportJob"].clone()
 }
 
-async fn describe(api: &Api, pool: &str, job: &str) -> Value {
+pub(crate) async fn describe(api: &Api, pool: &str, job: &str) -> Value {
     let (status, answer) = api
         .admin(
             "DescribeUserImportJob",
@@ -191,7 +191,7 @@ async fn describe(api: &Api, pool: &str, job: &str) -> Value {
 }
 
 /// Polls the job until it has ended.
-async fn finished(api: &Api, pool: &str, job: &str) -> Value {
+pub(crate) async fn finished(api: &Api, pool: &str, job: &str) -> Value {
     for _ in 0..300 {
         let job = describe(api, pool, job).await;
         match job["Status"].as_str().unwrap() {
@@ -203,7 +203,7 @@ async fn finished(api: &Api, pool: &str, job: &str) -> Value {
     panic!("the import job did not end in 30 s");
 }
 
-fn password_auth(client: &str, username: &str, password: &str) -> Value {
+pub(crate) fn password_auth(client: &str, username: &str, password: &str) -> Value {
     json!({
         "AuthFlow": "USER_PASSWORD_AUTH",
         "ClientId": client,
@@ -211,7 +211,7 @@ fn password_auth(client: &str, username: &str, password: &str) -> Value {
     })
 }
 
-async fn signs_in(api: &Api, client: &str, username: &str, password: &str) -> bool {
+pub(crate) async fn signs_in(api: &Api, client: &str, username: &str, password: &str) -> bool {
     let answer = api
         .call("InitiateAuth", password_auth(client, username, password))
         .await;
@@ -223,7 +223,7 @@ async fn signs_in(api: &Api, client: &str, username: &str, password: &str) -> bo
     false
 }
 
-fn stored_user(api: &Api, pool: &str, username: &str) -> gatehouse::model::User {
+pub(crate) fn stored_user(api: &Api, pool: &str, username: &str) -> gatehouse::model::User {
     let mut conn = api.db.store.conn().unwrap();
     let pool = gatehouse::store::pools::get(&mut conn, pool).unwrap();
     gatehouse::store::users::find_by_username(&mut conn, &pool, username)

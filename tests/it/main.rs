@@ -13,6 +13,7 @@ mod api_admin_lists;
 mod api_auth;
 mod api_clients;
 mod api_import;
+mod api_import_guards;
 mod binary;
 mod cognito_api;
 mod config;

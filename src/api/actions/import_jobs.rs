@@ -177,7 +177,8 @@ fn start_user_import_job(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> 
     if !user_import::spawn(ctx.db.store(), job.pool_id.clone(), job.job_id.clone()) {
         let conn = ctx.conn()?;
         let message = "The import job could not start.";
-        import_jobs::finish(conn, &job.job_id, import_jobs::FAILED, message, now)?;
+        let from = import_jobs::ACTIVE;
+        import_jobs::finish(conn, &job.job_id, &from, import_jobs::FAILED, message, now)?;
     }
     let job = job_of(ctx, &given)?;
     Ok(json!({ "UserImportJob": job_json(ctx, &job)? }))
@@ -186,7 +187,9 @@ fn start_user_import_job(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> 
 fn stop_user_import_job(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
     let given: JobInput = input(body)?;
     let job = job_of(ctx, &given)?;
-    if !import_jobs::request_stop(ctx.conn()?, &job.pool_id, &job.job_id)? {
+    // A stop already asked for whose run is not here (it may have died): asked again, it ends.
+    let again = job.status == import_jobs::STOPPING && !user_import::runs_here(&job.job_id);
+    if !again && !import_jobs::request_stop(ctx.conn()?, &job.pool_id, &job.job_id)? {
         return Err(ApiError::new(
             PRECONDITION_NOT_MET,
             format!("The import job is {} and cannot be stopped.", job.status),
@@ -196,7 +199,8 @@ fn stop_user_import_job(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
     // in another process stops at its next batch.
     if !user_import::runs_here(&job.job_id) {
         let (now, message) = (ctx.now, user_import::STOPPED_MESSAGE);
-        import_jobs::finish(ctx.conn()?, &job.job_id, import_jobs::STOPPED, message, now)?;
+        let (from, stopped) = ([import_jobs::STOPPING], import_jobs::STOPPED);
+        import_jobs::finish(ctx.conn()?, &job.job_id, &from, stopped, message, now)?;
     }
     let job = job_of(ctx, &given)?;
     Ok(json!({ "UserImportJob": job_json(ctx, &job)? }))
