@@ -164,6 +164,14 @@ fn migrate(
         updated_at: now,
         srp_verifier: None,
     };
+    // RESET_REQUIRED with nowhere to send the code would be a user nobody can ever sign in as.
+    if user.status == UserStatus::ResetRequired
+        && super::recovery::reset_destination(&user).is_none()
+    {
+        return failed(Failure::Unusable(
+            "a user who must reset the password needs a verified email".to_owned(),
+        ));
+    }
     if let Some(password) = password {
         db.release();
         passwords::set(services, &mut user, password)

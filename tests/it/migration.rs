@@ -473,6 +473,21 @@ async fn the_answer_sets_status_welcome_and_aliases(t: Migration) {
         "RESET_REQUIRED"
     );
 
+    // RESET_REQUIRED needs a verified email for the code, else nobody could ever sign in.
+    let unverified = json!({"email": "stuck@new.example", "verified": "false",
+        "status": "RESET_REQUIRED", "action": "SUPPRESS"});
+    let answer = t
+        .sign_in_with(OPTIONS_CLIENT, "stuck", PASSWORD, unverified.clone())
+        .await;
+    assert_error(&answer, "UserNotFoundException");
+    let forgot =
+        json!({"ClientId": OPTIONS_CLIENT, "Username": "stuck", "ClientMetadata": unverified});
+    assert_error(
+        &t.api.call("ForgotPassword", forgot).await,
+        "UserNotFoundException",
+    );
+    assert_error(&t.user(OPTIONS, "stuck").await, "UserNotFoundException");
+
     // A status Cognito does not know: nothing created.
     let odd = json!({"email": "fourth@new.example", "status": "LOCKED"});
     let answer = t
