@@ -26,6 +26,8 @@ const SLOW: &str = "local_NewPool04";
 const SLOW_CLIENT: &str = "newpoolslowclient000000001";
 const OPTIONS: &str = "local_NewPool05";
 const OPTIONS_CLIENT: &str = "newpooloptionsclient000001";
+const GUARDED: &str = "local_NewPool06";
+const GUARDED_CLIENT: &str = "newpoolguardedclient000001";
 
 const OLIVIA_PASSWORD: &str = "Olivia-Old-Passw0rd!";
 const OSCAR_PASSWORD: &str = "Oscar-Old-Passw0rd!";
@@ -123,6 +125,9 @@ attributes = {{ email = "petra@old.example", email_verified = "true" }}
     let options = trigger_line("user_migration", &hooks.url("/options"), "");
     let aliased = "required_attributes = [\"email\"]\nalias_attributes = [\"email\"]";
     config += &new_pool(OPTIONS, OPTIONS_CLIENT, aliased, &options);
+    let guarded = options.clone()
+        + &trigger_line("pre_authentication", &hooks.url("/pre-authentication"), "");
+    config += &new_pool(GUARDED, GUARDED_CLIENT, "", &guarded);
     config
 }
 
@@ -170,7 +175,7 @@ impl Migration {
         let endpoint = tempfile::tempdir().unwrap();
         let endpoint_file = endpoint.path().join("endpoint");
         let hooks = HookService::start(
-            &["basics", "migration"],
+            &["basics", "migration", "lifecycle"],
             &[
                 ("MIGRATION_ENDPOINT_FILE", endpoint_file.to_str().unwrap()),
                 ("OLD_POOL_ID", OLD),
@@ -504,4 +509,32 @@ on_both_backends_with!(Migration;
     a_wrong_password_or_a_missing_attribute_creates_nobody,
     forgot_password_migrates_then_the_code_resets_it,
     a_hook_that_is_down_or_slow_fails_cleanly,
+    pre_authentication_guards_the_first_sign_in_too,
 );
+
+async fn pre_authentication_guards_the_first_sign_in_too(t: Migration) {
+    const PASSWORD: &str = "Blocked-Old-Passw0rd!";
+    let choice = json!({"email": "ben@new.example", "action": "SUPPRESS"});
+    for _ in 0..2 {
+        let denied = t
+            .sign_in_with(GUARDED_CLIENT, "blocked-ben", PASSWORD, choice.clone())
+            .await;
+        assert_error(&denied, "UserLambdaValidationException");
+        assert_eq!(
+            denied.1["message"],
+            "PreAuthentication failed with error Sign-in blocked for blocked-ben."
+        );
+    }
+    // The migration stands (once); pre authentication was asked at both sign-ins.
+    assert_eq!(t.hooks.events("/options").len(), 1);
+    assert_eq!(
+        t.user(GUARDED, "blocked-ben").await.1["UserStatus"],
+        "CONFIRMED"
+    );
+    let pre = t.hooks.events("/pre-authentication");
+    assert_eq!(pre.len(), 2, "{pre:?}");
+    assert_eq!(
+        pre[0]["request"]["userAttributes"]["email"],
+        "ben@new.example"
+    );
+}
