@@ -43,4 +43,12 @@ def options(event):
     return 200, {"response": response}
 
 
-ROUTES = {"/migrate": migrate, "/options": options}
+def echo_422(event):
+    """A web framework's default validation error, which echoes the request it could not read
+    (FastAPI's shape): the password and the typed name are in the body."""
+    detail = {"type": "missing", "loc": ["body", "account"], "msg": "Field required",
+              "input": {"userName": event["userName"], "request": event["request"]}}
+    return 422, {"detail": [detail]}
+
+
+ROUTES = {"/migrate": migrate, "/options": options, "/echo-422": echo_422}

@@ -28,6 +28,8 @@ const OPTIONS: &str = "local_NewPool05";
 const OPTIONS_CLIENT: &str = "newpooloptionsclient000001";
 const GUARDED: &str = "local_NewPool06";
 const GUARDED_CLIENT: &str = "newpoolguardedclient000001";
+const ECHO: &str = "local_NewPool07";
+const ECHO_CLIENT: &str = "newpoolechoclient000000001";
 
 const OLIVIA_PASSWORD: &str = "Olivia-Old-Passw0rd!";
 const OSCAR_PASSWORD: &str = "Oscar-Old-Passw0rd!";
@@ -128,6 +130,8 @@ attributes = {{ email = "petra@old.example", email_verified = "true" }}
     let guarded = options.clone()
         + &trigger_line("pre_authentication", &hooks.url("/pre-authentication"), "");
     config += &new_pool(GUARDED, GUARDED_CLIENT, "", &guarded);
+    let echo = trigger_line("user_migration", &hooks.url("/echo-422"), "");
+    config += &new_pool(ECHO, ECHO_CLIENT, "", &echo);
     config
 }
 
@@ -510,6 +514,7 @@ on_both_backends_with!(Migration;
     forgot_password_migrates_then_the_code_resets_it,
     a_hook_that_is_down_or_slow_fails_cleanly,
     pre_authentication_guards_the_first_sign_in_too,
+    an_error_body_that_echoes_the_request_is_never_logged,
 );
 
 async fn pre_authentication_guards_the_first_sign_in_too(t: Migration) {
@@ -537,4 +542,24 @@ async fn pre_authentication_guards_the_first_sign_in_too(t: Migration) {
         pre[0]["request"]["userAttributes"]["email"],
         "ben@new.example"
     );
+}
+
+async fn an_error_body_that_echoes_the_request_is_never_logged(t: Migration) {
+    // Users type their password in the name field too.
+    const TYPED: &str = "Typed-As-Name-Passw0rd";
+    const PASSWORD: &str = "Echoed-Old-Passw0rd!";
+    let refused = t.password_sign_in(ECHO_CLIENT, TYPED, PASSWORD).await;
+    assert_error(&refused, "UserNotFoundException");
+    assert!(!refused.1.to_string().contains(PASSWORD));
+    let events = t.hooks.events("/echo-422");
+    assert_eq!(events.len(), 1, "the hook was asked and answered 422");
+    let logged = logged();
+    for secret in [PASSWORD, TYPED] {
+        assert!(!logged.contains(secret), "a log line holds {secret}");
+    }
+    assert!(
+        logged.contains("HTTP 422"),
+        "the refusal is logged by its status"
+    );
+    assert_eq!(t.user_count(ECHO), 0);
 }
