@@ -147,7 +147,7 @@ pub fn check_password(
 }
 
 /// An unknown name's first sign-in through the pool's migration hook: a refusal counts as a
-/// wrong password; a created user signs in at once, as any other.
+/// wrong password; a created user signs in at once, as any other, pre authentication included.
 #[allow(clippy::too_many_arguments)]
 fn migrate(
     db: &mut Lease,
@@ -160,15 +160,18 @@ fn migrate(
     now: i64,
 ) -> Result<FirstFactor, StoreError> {
     let migrated = migration::sign_in(db, services, site, caller, username, password, now)?;
-    let conn = db.conn()?;
     match migrated {
         Migrated::Created(user) => {
-            keys.passed(conn)?;
+            // The user now exists: pre authentication guards this sign-in as any later one.
+            if let Err(denied) = lifecycle::pre_authentication(db, services, site, &user, caller) {
+                return Ok(FirstFactor::Denied(denied));
+            }
+            keys.passed(db.conn()?)?;
             Ok(after_first_factor(site, *user, now))
         }
         Migrated::Failed(failure) => {
             if matches!(failure, migration::Failure::Refused) {
-                keys.failed(conn, now)?;
+                keys.failed(db.conn()?, now)?;
             }
             Ok(FirstFactor::MigrationFailed(failure))
         }

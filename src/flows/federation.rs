@@ -345,9 +345,9 @@ pub fn finish(
     })
 }
 
-/// An identity no user is linked to yet is a sign-up: the pre sign-up hook
-/// (`PreSignUp_ExternalProvider`) hears of it, with the mapped attributes, before anything is
-/// written. `Err` is the hook's refusal, for the app (Cognito's `error_description`).
+/// An identity no user is linked to yet, nor will be by its verified email, is a sign-up: the
+/// pre sign-up hook (`PreSignUp_ExternalProvider`) hears of it, with the mapped attributes,
+/// before anything is written. `Err` is the hook's refusal, for the app (Cognito's `error_description`).
 fn first_sign_in(
     db: &mut Lease,
     services: &Services,
@@ -356,22 +356,21 @@ fn first_sign_in(
     identity: &UpstreamIdentity,
 ) -> Result<Result<Option<SignUpAnswer>, String>, OAuthError> {
     let provider = &answer.provider;
-    if !super::triggers::declared(site, crate::model::triggers::TriggerKind::PreSignUp)
-        || fed_store::user_of(
-            db.conn()?,
-            site.pool_id(),
-            &provider.name,
-            &identity.subject,
-        )?
-        .is_some()
-    {
+    if !super::triggers::declared(site, crate::model::triggers::TriggerKind::PreSignUp) {
         return Ok(Ok(None));
     }
     // A mapping the sign-in will refuse anyway is left to `federated_user` to say.
-    let mut attributes = Attributes::new();
-    for (name, value) in
-        mapping::map_claims(&provider.attribute_mapping, &identity.claims).unwrap_or_default()
+    let mapped =
+        mapping::map_claims(&provider.attribute_mapping, &identity.claims).unwrap_or_default();
+    let conn = db.conn()?;
+    // Linked already, or about to be linked to a native user by verified email: no sign-up.
+    if fed_store::user_of(conn, site.pool_id(), &provider.name, &identity.subject)?.is_some()
+        || verified_email_match(conn, site, provider, &mapped)?.is_some()
     {
+        return Ok(Ok(None));
+    }
+    let mut attributes = Attributes::new();
+    for (name, value) in mapped {
         let _ = attributes.set(name, value);
     }
     let user_name = format!("{}_{}", provider.name, identity.subject);
@@ -563,6 +562,35 @@ fn link_by_verified_email(
     mapped: &[(String, String)],
     now: i64,
 ) -> Result<Option<String>, OAuthError> {
+    let Some(user) = verified_email_match(conn, site, provider, mapped)? else {
+        return Ok(None);
+    };
+    let sub = user.sub.to_string();
+    fed_store::link(
+        conn,
+        &IdentityRow {
+            pool_id: site.pool_id().to_owned(),
+            provider: provider.name.clone(),
+            subject: identity.subject.clone(),
+            user_sub: sub.clone(),
+            provider_type: provider.provider_type.as_str().to_owned(),
+            issuer: identity.issuer.clone(),
+            created_at: now,
+        },
+    )?;
+    tracing::info!(pool = site.pool_id(), provider = %provider.name, user = %user.username, "identity linked by verified email");
+    Ok(Some(sub))
+}
+
+/// The one native user whose verified email is the identity's verified email, when the
+/// provider links by verified email and the user has room for another identity. Read-only:
+/// `link_by_verified_email` writes the link.
+fn verified_email_match(
+    conn: &mut AnyConnection,
+    site: &Site,
+    provider: &IdentityProvider,
+    mapped: &[(String, String)],
+) -> Result<Option<User>, OAuthError> {
     let value = |name: &str| {
         mapped
             .iter()
@@ -582,24 +610,10 @@ fn link_by_verified_email(
     let (Some(user), true) = (natives.pop(), natives.is_empty()) else {
         return Ok(None);
     };
-    let sub = user.sub.to_string();
-    if fed_store::identities_of(conn, &sub)?.len() >= MAX_LINKED_IDENTITIES {
+    if fed_store::identities_of(conn, &user.sub.to_string())?.len() >= MAX_LINKED_IDENTITIES {
         return Ok(None);
     }
-    fed_store::link(
-        conn,
-        &IdentityRow {
-            pool_id: site.pool_id().to_owned(),
-            provider: provider.name.clone(),
-            subject: identity.subject.clone(),
-            user_sub: sub.clone(),
-            provider_type: provider.provider_type.as_str().to_owned(),
-            issuer: identity.issuer.clone(),
-            created_at: now,
-        },
-    )?;
-    tracing::info!(pool = site.pool_id(), provider = %provider.name, user = %user.username, "identity linked by verified email");
-    Ok(Some(sub))
+    Ok(Some(user))
 }
 
 /// Cognito's `identities` attribute: a JSON array of the user's upstream identities.

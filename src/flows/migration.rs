@@ -123,13 +123,14 @@ fn migrate(
         ])
         .fold(event, |event, field| event.response(field, Value::Null));
     let failed = |failure: Failure| {
-        // The typed name and why, never the event (it holds the password).
+        // Why, never the event (it holds the password) nor the typed name (users often type
+        // their password there).
         let why = match &failure {
             Failure::Refused => "refused".to_owned(),
             Failure::Unusable(detail) => detail.clone(),
             Failure::Unreachable(error) => error.to_string(),
         };
-        tracing::info!(pool = site.pool_id(), user = typed, %source, reason = %why, "user migration failed");
+        tracing::info!(pool = site.pool_id(), typed_chars = typed.chars().count(), %source, reason = %why, "user migration failed");
         Ok(Migrated::Failed(failure))
     };
     let response = match triggers::call(db, services, site, TriggerKind::UserMigration, event) {
@@ -164,6 +165,14 @@ fn migrate(
         updated_at: now,
         srp_verifier: None,
     };
+    // RESET_REQUIRED with nowhere to send the code would be a user nobody can ever sign in as.
+    if user.status == UserStatus::ResetRequired
+        && super::recovery::reset_destination(&user).is_none()
+    {
+        return failed(Failure::Unusable(
+            "a user who must reset the password needs a verified email".to_owned(),
+        ));
+    }
     if let Some(password) = password {
         db.release();
         passwords::set(services, &mut user, password)

@@ -135,23 +135,18 @@ impl Transport for Webhooks {
     }
 }
 
-/// The text of a refusal: Lambda's `{"errorMessage": …}`, a `{"message": …}`, or the body as
-/// text; the status when there is none.
+/// The text of a refusal: Lambda's `{"errorMessage": …}` or a `{"message": …}`, else only the
+/// status. Any other body is dropped: frameworks' default error bodies often echo the request,
+/// which may hold a password or a code, and this text reaches logs and the outbox.
 fn refusal_message(body: &[u8], status: reqwest::StatusCode) -> String {
     let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
     let from_json = parsed.as_ref().and_then(|v| {
         (v.get("errorMessage").or_else(|| v.get("message"))).and_then(|m| m.as_str())
     });
-    let text = match from_json {
-        Some(message) => message.to_owned(),
-        None => String::from_utf8_lossy(body).trim().to_owned(),
-    };
-    let text = if text.is_empty() {
-        format!("HTTP {}", status.as_u16())
-    } else {
-        text
-    };
-    text.chars().take(MAX_MESSAGE_CHARS).collect()
+    match from_json.map(str::trim).filter(|m| !m.is_empty()) {
+        Some(message) => message.chars().take(MAX_MESSAGE_CHARS).collect(),
+        None => format!("HTTP {}", status.as_u16()),
+    }
 }
 
 #[cfg(test)]
@@ -165,7 +160,17 @@ mod tests {
             refusal_message(br#"{"errorMessage":"Bad password"}"#, status),
             "Bad password"
         );
-        assert_eq!(refusal_message(b"  nope \n", status), "nope");
+        assert_eq!(
+            refusal_message(br#"{"message":"Not today"}"#, status),
+            "Not today"
+        );
         assert_eq!(refusal_message(b"", status), "HTTP 400");
+        // Bodies that are not Lambda's error shape may echo the request: never copied.
+        assert_eq!(refusal_message(b"bad password hunter2", status), "HTTP 400");
+        let echo = br#"{"detail":[{"msg":"Field required","input":{"password":"hunter2"}}]}"#;
+        assert_eq!(
+            refusal_message(echo, reqwest::StatusCode::UNPROCESSABLE_ENTITY),
+            "HTTP 422"
+        );
     }
 }

@@ -27,11 +27,13 @@ def migrate(event):
 
 
 def options(event):
-    """A hook whose answer the sign-in's ClientMetadata (validationData) chooses: `email`,
-    `status` (finalUserStatus), `force` (forceAliasCreation), `action` (messageAction)."""
-    choice = event["request"].get("validationData") or {}
+    """A hook whose answer the call's ClientMetadata (validationData on a sign-in) chooses:
+    `email`, `verified` (email_verified, "true" unless given), `status` (finalUserStatus),
+    `force` (forceAliasCreation), `action` (messageAction)."""
+    request = event["request"]
+    choice = request.get("validationData") or request.get("clientMetadata") or {}
     response = {"userAttributes": {"email": choice.get("email", "x@new.example"),
-                                   "email_verified": "true"}}
+                                   "email_verified": choice.get("verified", "true")}}
     if "status" in choice:
         response["finalUserStatus"] = choice["status"]
     if "force" in choice:
@@ -41,4 +43,12 @@ def options(event):
     return 200, {"response": response}
 
 
-ROUTES = {"/migrate": migrate, "/options": options}
+def echo_422(event):
+    """A web framework's default validation error, which echoes the request it could not read
+    (FastAPI's shape): the password and the typed name are in the body."""
+    detail = {"type": "missing", "loc": ["body", "account"], "msg": "Field required",
+              "input": {"userName": event["userName"], "request": event["request"]}}
+    return 422, {"detail": [detail]}
+
+
+ROUTES = {"/migrate": migrate, "/options": options, "/echo-422": echo_422}

@@ -26,6 +26,10 @@ const SLOW: &str = "local_NewPool04";
 const SLOW_CLIENT: &str = "newpoolslowclient000000001";
 const OPTIONS: &str = "local_NewPool05";
 const OPTIONS_CLIENT: &str = "newpooloptionsclient000001";
+const GUARDED: &str = "local_NewPool06";
+const GUARDED_CLIENT: &str = "newpoolguardedclient000001";
+const ECHO: &str = "local_NewPool07";
+const ECHO_CLIENT: &str = "newpoolechoclient000000001";
 
 const OLIVIA_PASSWORD: &str = "Olivia-Old-Passw0rd!";
 const OSCAR_PASSWORD: &str = "Oscar-Old-Passw0rd!";
@@ -123,6 +127,11 @@ attributes = {{ email = "petra@old.example", email_verified = "true" }}
     let options = trigger_line("user_migration", &hooks.url("/options"), "");
     let aliased = "required_attributes = [\"email\"]\nalias_attributes = [\"email\"]";
     config += &new_pool(OPTIONS, OPTIONS_CLIENT, aliased, &options);
+    let guarded = options.clone()
+        + &trigger_line("pre_authentication", &hooks.url("/pre-authentication"), "");
+    config += &new_pool(GUARDED, GUARDED_CLIENT, "", &guarded);
+    let echo = trigger_line("user_migration", &hooks.url("/echo-422"), "");
+    config += &new_pool(ECHO, ECHO_CLIENT, "", &echo);
     config
 }
 
@@ -170,7 +179,7 @@ impl Migration {
         let endpoint = tempfile::tempdir().unwrap();
         let endpoint_file = endpoint.path().join("endpoint");
         let hooks = HookService::start(
-            &["basics", "migration"],
+            &["basics", "migration", "lifecycle"],
             &[
                 ("MIGRATION_ENDPOINT_FILE", endpoint_file.to_str().unwrap()),
                 ("OLD_POOL_ID", OLD),
@@ -473,6 +482,21 @@ async fn the_answer_sets_status_welcome_and_aliases(t: Migration) {
         "RESET_REQUIRED"
     );
 
+    // RESET_REQUIRED needs a verified email for the code, else nobody could ever sign in.
+    let unverified = json!({"email": "stuck@new.example", "verified": "false",
+        "status": "RESET_REQUIRED", "action": "SUPPRESS"});
+    let answer = t
+        .sign_in_with(OPTIONS_CLIENT, "stuck", PASSWORD, unverified.clone())
+        .await;
+    assert_error(&answer, "UserNotFoundException");
+    let forgot =
+        json!({"ClientId": OPTIONS_CLIENT, "Username": "stuck", "ClientMetadata": unverified});
+    assert_error(
+        &t.api.call("ForgotPassword", forgot).await,
+        "UserNotFoundException",
+    );
+    assert_error(&t.user(OPTIONS, "stuck").await, "UserNotFoundException");
+
     // A status Cognito does not know: nothing created.
     let odd = json!({"email": "fourth@new.example", "status": "LOCKED"});
     let answer = t
@@ -489,4 +513,53 @@ on_both_backends_with!(Migration;
     a_wrong_password_or_a_missing_attribute_creates_nobody,
     forgot_password_migrates_then_the_code_resets_it,
     a_hook_that_is_down_or_slow_fails_cleanly,
+    pre_authentication_guards_the_first_sign_in_too,
+    an_error_body_that_echoes_the_request_is_never_logged,
 );
+
+async fn pre_authentication_guards_the_first_sign_in_too(t: Migration) {
+    const PASSWORD: &str = "Blocked-Old-Passw0rd!";
+    let choice = json!({"email": "ben@new.example", "action": "SUPPRESS"});
+    for _ in 0..2 {
+        let denied = t
+            .sign_in_with(GUARDED_CLIENT, "blocked-ben", PASSWORD, choice.clone())
+            .await;
+        assert_error(&denied, "UserLambdaValidationException");
+        assert_eq!(
+            denied.1["message"],
+            "PreAuthentication failed with error Sign-in blocked for blocked-ben."
+        );
+    }
+    // The migration stands (once); pre authentication was asked at both sign-ins.
+    assert_eq!(t.hooks.events("/options").len(), 1);
+    assert_eq!(
+        t.user(GUARDED, "blocked-ben").await.1["UserStatus"],
+        "CONFIRMED"
+    );
+    let pre = t.hooks.events("/pre-authentication");
+    assert_eq!(pre.len(), 2, "{pre:?}");
+    assert_eq!(
+        pre[0]["request"]["userAttributes"]["email"],
+        "ben@new.example"
+    );
+}
+
+async fn an_error_body_that_echoes_the_request_is_never_logged(t: Migration) {
+    // Users type their password in the name field too.
+    const TYPED: &str = "Typed-As-Name-Passw0rd";
+    const PASSWORD: &str = "Echoed-Old-Passw0rd!";
+    let refused = t.password_sign_in(ECHO_CLIENT, TYPED, PASSWORD).await;
+    assert_error(&refused, "UserNotFoundException");
+    assert!(!refused.1.to_string().contains(PASSWORD));
+    let events = t.hooks.events("/echo-422");
+    assert_eq!(events.len(), 1, "the hook was asked and answered 422");
+    let logged = logged();
+    for secret in [PASSWORD, TYPED] {
+        assert!(!logged.contains(secret), "a log line holds {secret}");
+    }
+    assert!(
+        logged.contains("HTTP 422"),
+        "the refusal is logged by its status"
+    );
+    assert_eq!(t.user_count(ECHO), 0);
+}

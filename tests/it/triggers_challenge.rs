@@ -15,6 +15,7 @@ const MAYBE_CLIENT: &str = "challengemaybeclient000001";
 const REFUSE_CLIENT: &str = "challengerefuseclient00001";
 const PLAIN_CLIENT: &str = "challengeplainclient000001";
 const MFA_CLIENT: &str = "challengemfaclient00000001";
+const GUARDED_CLIENT: &str = "challengeguardedclient0001";
 const ANSWERS: [&str; 3] = ["5", "Blue", "8"];
 
 struct Challenge {
@@ -36,7 +37,7 @@ fn challenge_triggers(hooks: &HookService, define: &str) -> String {
 
 impl Challenge {
     async fn start(db: crate::support::TestDb) -> Challenge {
-        let hooks = HookService::start(&["challenge"], &[]);
+        let hooks = HookService::start(&["challenge", "lifecycle"], &[]);
         let config = format!(
             r#"
 [[api_credentials]]
@@ -115,6 +116,23 @@ username = "carol"
 password = "env:TEST_USER_PASSWORD"
 
 [[pool]]
+id = "local_Challeng6"
+name = "guarded"
+{guarded}
+[[pool.client]]
+id = "{GUARDED_CLIENT}"
+name = "guarded"
+explicit_auth_flows = ["ALLOW_CUSTOM_AUTH"]
+
+[[pool.user]]
+username = "carol"
+password = "env:TEST_USER_PASSWORD"
+
+[[pool.user]]
+username = "blocked-bob"
+password = "env:TEST_USER_PASSWORD"
+
+[[pool]]
 id = "local_Challeng4"
 name = "no-hooks"
 
@@ -131,6 +149,13 @@ password = "env:TEST_USER_PASSWORD"
             maybe = challenge_triggers(&hooks, "/challenge/define-maybe"),
             refuse = challenge_triggers(&hooks, "/challenge/define-refuse"),
             mfa = challenge_triggers(&hooks, "/challenge/define"),
+            guarded = challenge_triggers(&hooks, "/challenge/define")
+                + &trigger_line("pre_authentication", &hooks.url("/pre-authentication"), "")
+                + &trigger_line(
+                    "post_authentication",
+                    &hooks.url("/post-authentication"),
+                    ""
+                ),
         );
         let api = Api::start_with(db, &config);
         Challenge { api, hooks }
@@ -149,6 +174,7 @@ on_both_backends_with!(
     the_pools_mfa_follows_the_challenges,
     amazon_cognito_identity_js_answers_custom_challenges,
     an_srp_a_start_is_the_first_history_entry,
+    pre_and_post_authentication_guard_the_custom_flow,
 );
 
 fn initiate(client: &str, username: &str) -> Value {
@@ -523,4 +549,41 @@ async fn an_srp_a_start_is_the_first_history_entry(t: Challenge) {
         defines[0]["request"]["session"],
         json!([{"challengeName": "SRP_A", "challengeResult": true, "challengeMetadata": null}])
     );
+}
+
+async fn pre_and_post_authentication_guard_the_custom_flow(t: Challenge) {
+    let api = &t.api;
+    // The pre authentication hook's denial holds for CUSTOM_AUTH too; define is never asked.
+    let denied = api
+        .call("InitiateAuth", initiate(GUARDED_CLIENT, "blocked-bob"))
+        .await;
+    assert_error(&denied, "UserLambdaValidationException");
+    assert_eq!(
+        denied.1["message"],
+        "PreAuthentication failed with error Sign-in blocked for blocked-bob."
+    );
+    assert!(t.hooks.events("/challenge/define").is_empty());
+
+    let (status, mut out) = api
+        .call("InitiateAuth", initiate(GUARDED_CLIENT, "carol"))
+        .await;
+    assert!(status.is_success(), "{out}");
+    for text in ANSWERS {
+        let reply = api
+            .call(
+                "RespondToAuthChallenge",
+                answer(GUARDED_CLIENT, &out["Session"], "carol", text),
+            )
+            .await;
+        out = reply.1;
+    }
+    assert!(out["AuthenticationResult"]["IdToken"].is_string(), "{out}");
+    let pre = t.hooks.events("/pre-authentication");
+    assert_eq!(pre.len(), 2, "{pre:?}");
+    assert_eq!(pre[1]["userName"], "carol");
+    assert_eq!(pre[1]["triggerSource"], "PreAuthentication_Authentication");
+    assert_eq!(pre[1]["request"]["validationData"]["app"], "quiz");
+    let post = t.hooks.events("/post-authentication");
+    assert_eq!(post.len(), 1, "{post:?}");
+    assert_eq!(post[0]["userName"], "carol");
 }

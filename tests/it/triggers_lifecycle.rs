@@ -589,10 +589,16 @@ require_pkce = false
 allowed_oauth_scopes = ["openid"]
 supported_identity_providers = ["Up"]
 
+[[pool.user]]
+username = "rita"
+password = "Rita-Passw0rd!1"
+attributes = {{ email = "refused.rita@example.com", email_verified = "true" }}
+
 [[pool.identity_provider]]
 name = "Up"
 type = "OIDC"
-attribute_mapping = {{ username = "sub" }}
+link_by_verified_email = true
+attribute_mapping = {{ username = "sub", email = "email", email_verified = "email_verified" }}
 [pool.identity_provider.details]
 client_id = "gatehouse"
 client_secret = "upstream-secret"
@@ -669,7 +675,7 @@ async fn a_first_federated_sign_in_is_a_sign_up(t: Federated) {
     let again = t.sign_in("u-1").await;
     assert!(param(&again, "code").is_some(), "{again}");
     assert_eq!(t.hooks.events("/pre-sign-up").len(), 1);
-    assert_eq!(t.users(), 1);
+    assert_eq!(t.users(), 2);
     // A refusal reaches the app as Cognito's, and creates no user.
     let refused = t.sign_in("refused-9").await;
     assert_eq!(param(&refused, "error").as_deref(), Some("invalid_request"));
@@ -677,6 +683,15 @@ async fn a_first_federated_sign_in_is_a_sign_up(t: Federated) {
         param(&refused, "error_description").as_deref(),
         Some("PreSignUp failed with error Sign-ups are closed for Up_refused-9.")
     );
+    assert_eq!(t.users(), 2);
+}
+
+async fn a_link_by_verified_email_is_no_sign_up(t: Federated) {
+    // The identity's verified email is native rita's: linked to her, so the hook (which would
+    // refuse this name) hears nothing and nobody is created.
+    let landed = t.sign_in("refused.rita@example.com").await;
+    assert!(param(&landed, "code").is_some(), "{landed}");
+    assert!(t.hooks.events("/pre-sign-up").is_empty());
     assert_eq!(t.users(), 1);
 }
 
@@ -692,5 +707,9 @@ on_both_backends_with!(
 mod federated {
     use super::*;
 
-    on_both_backends_with!(Federated; a_first_federated_sign_in_is_a_sign_up);
+    on_both_backends_with!(
+        Federated;
+        a_first_federated_sign_in_is_a_sign_up,
+        a_link_by_verified_email_is_no_sign_up,
+    );
 }

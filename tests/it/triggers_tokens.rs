@@ -118,6 +118,7 @@ impl Tokens {
             "AuthFlow": "USER_PASSWORD_AUTH",
             "ClientId": web(pool),
             "AuthParameters": { "USERNAME": "alice", "PASSWORD": PASSWORD },
+            "ClientMetadata": { "app": "tokens" },
         });
         self.api.call("InitiateAuth", input).await
     }
@@ -249,6 +250,7 @@ async fn v1_edits_the_id_token_and_overrides_groups(t: Tokens) {
     assert_eq!(groups["iamRolesToOverride"], json!([STAFF_ROLE]));
     assert_eq!(groups["preferredRole"], STAFF_ROLE);
     assert!(request.get("scopes").is_none(), "V1 events carry no scopes");
+    assert_eq!(request["clientMetadata"], json!({"app": "tokens"}));
 
     // REFRESH_TOKEN_AUTH fires again, with its own source.
     let refresh = result["RefreshToken"].as_str().unwrap();

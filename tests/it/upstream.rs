@@ -92,7 +92,8 @@ async fn jwks(provider: web::Data<Provider>) -> HttpResponse {
     HttpResponse::Ok().json(json!({ "keys": [jwk] }))
 }
 
-/// The code is `<subject>.<nonce>`: the test makes it from the authorization request.
+/// The code is `<subject>.<nonce>` (the subject may hold dots): the test makes it from the
+/// authorization request.
 async fn token(
     provider: web::Data<Provider>,
     form: web::Form<HashMap<String, String>>,
@@ -102,9 +103,9 @@ async fn token(
     provider.stalled.fetch_sub(1, Ordering::SeqCst);
     provider.answered.store(true, Ordering::SeqCst);
     let code = form.get("code").cloned().unwrap_or_default();
-    let (subject, nonce) = code.split_once('.').unwrap_or_default();
+    let (subject, nonce) = code.rsplit_once('.').unwrap_or_default();
     let now = gatehouse::store::now();
-    let claims = json!({
+    let mut claims = json!({
         "iss": provider.issuer.get(),
         "aud": "gatehouse",
         "sub": subject,
@@ -112,6 +113,11 @@ async fn token(
         "iat": now,
         "exp": now + 300,
     });
+    // A subject shaped like an email is also the identity's verified email.
+    if subject.contains('@') {
+        claims["email"] = json!(subject);
+        claims["email_verified"] = json!(true);
+    }
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
     header.kid = Some("k1".into());
     let (key, _) = provider.key.get().expect("the key is made first");

@@ -61,6 +61,11 @@ pub fn start(
         record(ctx, SignIn::Locked);
         return Err(locked());
     }
+    // Pre authentication guards every sign-in of a known user, this flow's too.
+    if let Some(user) = &user {
+        let caller = signing.caller();
+        crate::flows::lifecycle::pre_authentication(ctx.db, ctx.services, &site, user, caller)?;
+    }
     // The account's refusals (disabled, unconfirmed, …) come only once the hooks are satisfied,
     // as a password flow's come after the right password: no answer tells an account's state
     // to someone who has not passed its challenges.
