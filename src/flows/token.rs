@@ -386,11 +386,21 @@ fn refresh_token(
 ) -> Result<TokenResponse, TokenError> {
     require_flow(client, OAuthFlow::Code, "to refresh tokens")?;
     let token = body.require("refresh_token")?;
-    refresh(db, services, site, client, token, body.get("scope"), now)
+    refresh(
+        db,
+        services,
+        site,
+        client,
+        token,
+        body.get("scope"),
+        None,
+        now,
+    )
 }
 
 /// The refresh grant, for every front door (`/oauth2/token`, the API's `REFRESH_TOKEN_AUTH`):
 /// the same families, rotation and reuse detection. `scope` narrows the new tokens.
+#[allow(clippy::too_many_arguments)]
 pub fn refresh(
     db: &mut dyn GrantDb,
     services: &Services,
@@ -398,11 +408,13 @@ pub fn refresh(
     client: &AppClient,
     token: &str,
     scope: Option<&str>,
+    client_metadata: Option<&BTreeMap<String, String>>,
     now: i64,
 ) -> Result<TokenResponse, TokenError> {
     let digest = SecretDigest::of(token);
     // The hook decides before the rotation, so a refusal leaves the refresh token as it was.
-    let custom = refresh_customization(db, services, site, client, digest.as_str(), scope, now)?;
+    let asked = (digest.as_str(), scope, client_metadata);
+    let custom = refresh_customization(db, services, site, client, asked, now)?;
     let conn = db.conn()?;
     // A `scope` wider than the grant is refused before a rotation could spend the token, but
     // only for a token that could be used now: any other gets the grant's own refusal (and a
@@ -471,8 +483,7 @@ fn refresh_customization(
     services: &Services,
     site: &Site,
     client: &AppClient,
-    digest: &str,
-    scope: Option<&str>,
+    (digest, scope, client_metadata): (&str, Option<&str>, Option<&BTreeMap<String, String>>),
     now: i64,
 ) -> Result<Customization, TokenError> {
     if !pre_token::needs_lease(site) {
@@ -495,7 +506,7 @@ fn refresh_customization(
         client,
         user: Some(&user),
         scopes: &scopes,
-        client_metadata: None,
+        client_metadata,
     };
     pre_token::customize(db, services, site, &request)
 }

@@ -259,14 +259,20 @@ async fn v1_edits_the_id_token_and_overrides_groups(t: Tokens) {
         .call(
             "InitiateAuth",
             json!({"AuthFlow": "REFRESH_TOKEN_AUTH", "ClientId": web(V1),
-                   "AuthParameters": {"REFRESH_TOKEN": refresh}}),
+                   "AuthParameters": {"REFRESH_TOKEN": refresh},
+                   "ClientMetadata": {"app": "refresh"}}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{out}");
     let id = token(&out["AuthenticationResult"], "IdToken");
     assert_eq!(id["source"], "TokenGeneration_RefreshTokens");
     assert_eq!(id["tier"], "gold");
-    assert_eq!(t.events("/v1", "TokenGeneration_RefreshTokens").len(), 1);
+    let refreshed = t.events("/v1", "TokenGeneration_RefreshTokens");
+    assert_eq!(refreshed.len(), 1);
+    assert_eq!(
+        refreshed[0]["request"]["clientMetadata"],
+        json!({"app": "refresh"})
+    );
 }
 
 async fn v2_edits_both_tokens_and_scopes_on_the_hosted_flow(t: Tokens) {

@@ -509,6 +509,7 @@ fn refresh(ctx: &mut Ctx, signing: &Signing, params: &Params) -> Result<Value, A
         &signing.client,
         token,
         None,
+        signing.metadata.as_ref(),
         now,
     )
     .map_err(|e| match ApiError::from(e) {
