@@ -43,6 +43,9 @@ pub const UNSUPPORTED_USER_STATE: &str = "UnsupportedUserStateException";
 pub(super) struct UserInput {
     pub user_pool_id: String,
     pub username: String,
+    /// For the hooks of the actions that take it (`AdminResetUserPassword`, `AdminConfirmSignUp`).
+    #[serde(default)]
+    pub client_metadata: Option<BTreeMap<String, String>>,
 }
 
 /// The pool and the user an input names (username first, then the pool's aliases).
@@ -419,6 +422,7 @@ fn admin_get_user(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
     let UserInput {
         user_pool_id,
         username,
+        ..
     } = input(body)?;
     let (site, user) = site_and_user(ctx, &user_pool_id, &username)?;
     let mfa = mfa_settings(ctx, &site, &user)?;
@@ -441,6 +445,7 @@ fn admin_delete_user(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
     let UserInput {
         user_pool_id,
         username,
+        ..
     } = input(body)?;
     let (site, user) = site_and_user(ctx, &user_pool_id, &username)?;
     let now = ctx.now;
@@ -455,6 +460,7 @@ fn set_enabled(ctx: &mut Ctx, body: Value, enabled: bool) -> Result<Value, ApiEr
     let UserInput {
         user_pool_id,
         username,
+        ..
     } = input(body)?;
     let (site, mut user) = site_and_user(ctx, &user_pool_id, &username)?;
     user.enabled = enabled;
@@ -508,16 +514,8 @@ fn admin_set_user_password(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError
     Ok(json!({}))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ResetInput {
-    user_pool_id: String,
-    username: String,
-    client_metadata: Option<BTreeMap<String, String>>,
-}
-
 fn admin_reset_user_password(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
-    let ResetInput {
+    let UserInput {
         user_pool_id,
         username,
         client_metadata,
@@ -549,16 +547,8 @@ fn admin_reset_user_password(ctx: &mut Ctx, body: Value) -> Result<Value, ApiErr
     Ok(json!({}))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ConfirmInput {
-    user_pool_id: String,
-    username: String,
-    client_metadata: Option<BTreeMap<String, String>>,
-}
-
 fn admin_confirm_sign_up(ctx: &mut Ctx, body: Value) -> Result<Value, ApiError> {
-    let ConfirmInput {
+    let UserInput {
         user_pool_id,
         username,
         client_metadata,
@@ -585,6 +575,7 @@ fn admin_user_global_sign_out(ctx: &mut Ctx, body: Value) -> Result<Value, ApiEr
     let UserInput {
         user_pool_id,
         username,
+        ..
     } = input(body)?;
     let (site, user) = site_and_user(ctx, &user_pool_id, &username)?;
     let now = ctx.now;
